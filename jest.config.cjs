@@ -1,0 +1,13 @@
+/** Unit, integration, state machine and package tests; one transform for TS and ESM-only deps. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.(t|j|mj)s$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+  },
+  // @middy is ESM-only; jest's CommonJS runtime needs it transformed.
+  transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
+  setupFiles: ['<rootDir>/test/support/polyfills.ts'],
+  testTimeout: 120000,
+};

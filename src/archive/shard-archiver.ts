@@ -1,0 +1,312 @@
+import { BlockBuilder, blockBody, type Block } from '../core/block-builder';
+import {
+  commitPending,
+  initialCheckpoint,
+  isCheckpoint,
+  markClosed,
+  markDrained,
+  pendingFor,
+  resumePoint,
+  withPending,
+  type Checkpoint,
+} from '../core/checkpoint';
+import { toUserRecords } from '../core/deaggregate';
+import { CorruptStateError, DataGapError, ExpiredIteratorError, ThrottledError } from '../core/errors';
+import { archiveObjectKey, checkpointKey } from '../core/layout';
+import type { IteratorStart, KinesisRecord, ObjectStore, RecordBatch, ShardReader } from '../core/ports';
+import { compareSequenceNumbers } from '../core/sequence';
+
+export interface ShardArchiverSettings {
+  prefix: string;
+  /** Uncompressed bytes at which a block is cut (a single larger record makes a larger block). */
+  maxObjectBytes: number;
+  getRecordsLimit: number;
+  /** Minimum time between two GetRecords calls on the shard (5 calls/s are shared by all readers). */
+  minPollIntervalMs: number;
+  /** In-process attempts on a throttled GetRecords before giving the retry to the state machine. */
+  throttleAttempts: number;
+  throttleBaseDelayMs: number;
+}
+
+export interface ShardArchiverDeps {
+  reader: ShardReader;
+  store: ObjectStore;
+  compress: (body: string) => Uint8Array;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  /** Called before a DataGapError is thrown, to emit the gap metric. */
+  onGap: (gap: DataGapError) => void;
+}
+
+export interface ArchiveShardRequest {
+  stream: string;
+  shardId: string;
+  /** Parents still listed by Kinesis; they must be drained before this shard is read. */
+  parentShardIds: string[];
+  /** True when ListShards reported an ending sequence number. */
+  closed: boolean;
+  /** Epoch ms after which no new GetRecords call starts (the open block is still written). */
+  deadline: number;
+}
+
+export type ArchiveShardStatus = 'caught-up' | 'drained' | 'budget-exhausted' | 'waiting-for-parent';
+
+export interface ArchiveShardResult {
+  stream: string;
+  shardId: string;
+  status: ArchiveShardStatus;
+  /** False only when the budget ran out with records left: the state machine loops again. */
+  done: boolean;
+  records: number;
+  objects: number;
+  bytes: number;
+  /** MillisBehindLatest of the last read: age of the newest record not archived yet. */
+  lagMs: number | null;
+  lastSequenceNumber: string | null;
+  waitingFor?: string;
+}
+
+const CONTENT_TYPE = 'application/x-ndjson';
+
+/**
+ * Archives one shard from its checkpoint until it is caught up, drained, or the deadline
+ * passes. Exactly once in effect: each block's range is recorded as pending (conditional
+ * write) before its object is written, and committed (conditional write) only after.
+ */
+export class ShardArchiver {
+  constructor(
+    private readonly settings: ShardArchiverSettings,
+    private readonly deps: ShardArchiverDeps,
+  ) {}
+
+  async archive(request: ArchiveShardRequest): Promise<ArchiveShardResult> {
+    const run = new ShardRun(this.settings, this.deps, request);
+    return run.execute();
+  }
+}
+
+class ShardRun {
+  private checkpoint!: Checkpoint;
+  private etag: string | null = null;
+  private startTotals = { records: 0, objects: 0, bytes: 0 };
+  private readonly builder: BlockBuilder;
+  private lastPollAt = 0;
+  private lastSeen: string | null = null;
+  private readonly key: string;
+
+  constructor(
+    private readonly settings: ShardArchiverSettings,
+    private readonly deps: ShardArchiverDeps,
+    private readonly request: ArchiveShardRequest,
+  ) {
+    this.builder = new BlockBuilder(settings.maxObjectBytes);
+    this.key = checkpointKey(settings.prefix, request.stream, request.shardId);
+  }
+
+  async execute(): Promise<ArchiveShardResult> {
+    const { stream, shardId } = this.request;
+    await this.loadCheckpoint();
+    if (this.checkpoint.drained) return this.result('drained', true, 0);
+
+    for (const parent of this.request.parentShardIds) {
+      const stored = await this.deps.store.getJson<Checkpoint>(checkpointKey(this.settings.prefix, stream, parent));
+      if (!stored || !stored.value.drained) {
+        return { ...this.result('waiting-for-parent', true, null), waitingFor: parent };
+      }
+    }
+
+    if (this.checkpoint.pending && (await this.deps.store.exists(this.checkpoint.pending.key))) {
+      // The object of the pending block is durable (a PUT is all or nothing): just count it.
+      await this.writeCheckpoint(commitPending(this.checkpoint, this.nowDate()));
+    }
+
+    const resume = resumePoint(this.checkpoint);
+    let expected = resume.type === 'AT_SEQUENCE_NUMBER' ? resume : null;
+    // A pending block whose object is missing is rebuilt record for record: a concurrent writer
+    // may still be putting it, and only an identical object keeps the archive free of repeats.
+    let recovery = this.checkpoint.pending ? new BlockBuilder(Number.POSITIVE_INFINITY) : null;
+    let iterator = await this.deps.reader.getIterator(stream, shardId, resume);
+    let lagMs: number | null = null;
+    let throttled = 0;
+
+    for (;;) {
+      if (this.deps.now() >= this.request.deadline) {
+        await this.finish(false);
+        return this.result('budget-exhausted', false, lagMs);
+      }
+      let batch: RecordBatch;
+      try {
+        await this.pace();
+        batch = await this.deps.reader.getRecords(iterator, this.settings.getRecordsLimit);
+        throttled = 0;
+      } catch (error) {
+        if (error instanceof ExpiredIteratorError) {
+          iterator = await this.deps.reader.getIterator(stream, shardId, this.restartPoint(resume));
+          continue;
+        }
+        if (error instanceof ThrottledError && ++throttled < this.settings.throttleAttempts) {
+          await this.deps.sleep(backoffWithJitter(this.settings.throttleBaseDelayMs, throttled));
+          continue;
+        }
+        if (error instanceof ThrottledError) await this.finish(false);
+        throw error;
+      }
+      lagMs = batch.millisBehindLatest;
+
+      for (const record of batch.records) {
+        if (expected) {
+          if (record.sequenceNumber !== expected.sequenceNumber) throw this.gap(expected.sequenceNumber, record);
+          const skip = expected.skipFirst;
+          expected = null;
+          if (skip) {
+            this.lastSeen = record.sequenceNumber;
+            continue;
+          }
+        }
+        this.lastSeen = record.sequenceNumber;
+        if (recovery) {
+          if (await this.addToRecovery(recovery, record)) recovery = null;
+        } else {
+          const closed = this.builder.add(record.sequenceNumber, record.arrivalTimestamp, this.userRecords(record));
+          if (closed) await this.persist(closed);
+        }
+      }
+
+      if (batch.nextIterator === null) {
+        if (recovery || expected) throw this.gap(expected?.sequenceNumber ?? this.checkpoint.pending!.firstSequenceNumber, null);
+        await this.finish(true);
+        return this.result('drained', true, 0);
+      }
+      iterator = batch.nextIterator;
+      if (batch.millisBehindLatest === 0 && !this.request.closed) {
+        if (recovery) {
+          // At the tip without the pending block's last record: its records are gone.
+          if (batch.records.length === 0) throw this.gap(this.checkpoint.pending!.firstSequenceNumber, null);
+          continue;
+        }
+        // A quiet shard whose last archived record has expired shows nothing at all: no record
+        // after it is known to exist, so there is no gap to report.
+        await this.finish(false);
+        return this.result('caught-up', true, 0);
+      }
+    }
+  }
+
+  private async loadCheckpoint(): Promise<void> {
+    const { stream, shardId, parentShardIds } = this.request;
+    const stored = await this.deps.store.getJson<Checkpoint>(this.key);
+    if (stored && !isCheckpoint(stored.value)) {
+      throw new CorruptStateError(`Checkpoint ${this.key} is not a reservoir checkpoint`);
+    }
+    this.checkpoint = stored?.value ?? initialCheckpoint(stream, shardId, parentShardIds);
+    this.etag = stored?.etag ?? null;
+    this.startTotals = { ...this.checkpoint.totals };
+  }
+
+  private userRecords(record: KinesisRecord) {
+    return toUserRecords(this.request.stream, this.request.shardId, record);
+  }
+
+  /** Adds a record to the block being rebuilt; true once the block is complete and committed. */
+  private async addToRecovery(recovery: BlockBuilder, record: KinesisRecord): Promise<boolean> {
+    const pending = this.checkpoint.pending!;
+    const order = compareSequenceNumbers(record.sequenceNumber, pending.lastSequenceNumber);
+    if (order > 0) {
+      throw new CorruptStateError(
+        `Pending block ${pending.key} ends at ${pending.lastSequenceNumber}, which shard ${this.request.shardId} does not hold`,
+      );
+    }
+    recovery.add(record.sequenceNumber, record.arrivalTimestamp, this.userRecords(record));
+    if (order < 0) return false;
+    const block = recovery.flush()!;
+    const key = this.objectKey(block);
+    if (key !== pending.key) {
+      throw new CorruptStateError(`Rebuilt block ${key} does not match pending block ${pending.key}`);
+    }
+    await this.deps.store.putObject(key, this.deps.compress(blockBody(block)), CONTENT_TYPE, 'gzip');
+    await this.writeCheckpoint(commitPending(this.checkpoint, this.nowDate()));
+    return true;
+  }
+
+  /** Writes a closed block: intent (which also commits the previous block), then the object. */
+  private async persist(block: Block): Promise<void> {
+    const body = this.deps.compress(blockBody(block));
+    const key = this.objectKey(block);
+    const now = this.nowDate();
+    await this.writeCheckpoint(withPending(commitPending(this.checkpoint, now), pendingFor(block, key, body.length), now));
+    await this.deps.store.putObject(key, body, CONTENT_TYPE, 'gzip');
+  }
+
+  /** Writes the open block, commits, and records the shard's state. */
+  private async finish(drained: boolean): Promise<void> {
+    const open = this.builder.flush();
+    if (open) await this.persist(open);
+    let next = commitPending(this.checkpoint, this.nowDate());
+    if (this.request.closed) next = markClosed(next, this.nowDate());
+    if (drained) next = markDrained(next, this.nowDate());
+    await this.writeCheckpoint({ ...next, updatedAt: this.nowDate().toISOString() });
+  }
+
+  private async writeCheckpoint(next: Checkpoint): Promise<void> {
+    this.etag = await this.deps.store.putJsonIfMatch(this.key, next, this.etag);
+    this.checkpoint = next;
+  }
+
+  private objectKey(block: Block): string {
+    return archiveObjectKey(
+      this.settings.prefix,
+      this.request.stream,
+      this.request.shardId,
+      block.hourStart,
+      block.firstSequenceNumber,
+      block.lastSequenceNumber,
+    );
+  }
+
+  private restartPoint(resume: IteratorStart): IteratorStart {
+    return this.lastSeen ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.lastSeen } : resume;
+  }
+
+  private async pace(): Promise<void> {
+    const wait = this.lastPollAt + this.settings.minPollIntervalMs - this.deps.now();
+    if (wait > 0) await this.deps.sleep(wait);
+    this.lastPollAt = this.deps.now();
+  }
+
+  private gap(expectedSequenceNumber: string, found: KinesisRecord | null): DataGapError {
+    const error = new DataGapError(
+      this.request.stream,
+      this.request.shardId,
+      this.checkpoint.lastSequenceNumber,
+      expectedSequenceNumber,
+      found?.sequenceNumber ?? null,
+    );
+    this.deps.onGap(error);
+    return error;
+  }
+
+  private nowDate(): Date {
+    return new Date(this.deps.now());
+  }
+
+  private result(status: ArchiveShardStatus, done: boolean, lagMs: number | null): ArchiveShardResult {
+    const totals = this.checkpoint.totals;
+    return {
+      stream: this.request.stream,
+      shardId: this.request.shardId,
+      status,
+      done,
+      records: totals.records - this.startTotals.records,
+      objects: totals.objects - this.startTotals.objects,
+      bytes: totals.bytes - this.startTotals.bytes,
+      lagMs,
+      lastSequenceNumber: this.checkpoint.lastSequenceNumber,
+    };
+  }
+}
+
+/** Exponential backoff with full jitter, capped at 10 s. */
+export function backoffWithJitter(baseMs: number, attempt: number): number {
+  const ceiling = Math.min(10_000, baseMs * 2 ** (attempt - 1));
+  return Math.floor(ceiling / 2 + Math.random() * (ceiling / 2));
+}

@@ -1,0 +1,38 @@
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+/**
+ * SDK clients, built once per process. Endpoints come from the SDK's standard variables
+ * (AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL_S3, AWS_REGION), so the same code talks to AWS
+ * or to the local emulators. HTTP/1.1 everywhere: kinesalite cannot speak HTTP/2.
+ */
+let kinesis: KinesisClient | undefined;
+let s3: S3Client | undefined;
+
+function httpHandler(): NodeHttpHandler {
+  return new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 60_000 });
+}
+
+export function kinesisClient(): KinesisClient {
+  kinesis ??= new KinesisClient({ requestHandler: httpHandler(), maxAttempts: 3 });
+  return kinesis;
+}
+
+export function s3Client(): S3Client {
+  // Emulators serve buckets by path, not by virtual host.
+  s3 ??= new S3Client({
+    requestHandler: httpHandler(),
+    maxAttempts: 5,
+    forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL),
+  });
+  return s3;
+}
+
+/** Forgets the clients (tests and the local runner switch endpoints between runs). */
+export function resetClients(): void {
+  kinesis?.destroy();
+  s3?.destroy();
+  kinesis = undefined;
+  s3 = undefined;
+}

@@ -1,0 +1,105 @@
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  ListShardsCommand,
+  ListStreamsCommand,
+  ListTagsForStreamCommand,
+  type KinesisClient,
+  type Shard,
+} from '@aws-sdk/client-kinesis';
+import type { IteratorStart, RecordBatch, ShardDescription, ShardReader, StreamCatalog } from '../core/ports';
+import { callAws } from './errors';
+
+export class KinesisShardReader implements ShardReader {
+  constructor(private readonly client: KinesisClient) {}
+
+  async getIterator(stream: string, shardId: string, start: IteratorStart): Promise<string> {
+    const output = await callAws(`GetShardIterator ${stream}/${shardId}`, () =>
+      this.client.send(
+        new GetShardIteratorCommand({
+          StreamName: stream,
+          ShardId: shardId,
+          ShardIteratorType: start.type,
+          StartingSequenceNumber: start.type === 'TRIM_HORIZON' ? undefined : start.sequenceNumber,
+        }),
+      ),
+    );
+    if (!output.ShardIterator) throw new Error(`GetShardIterator ${stream}/${shardId} returned no iterator`);
+    return output.ShardIterator;
+  }
+
+  async getRecords(iterator: string, limit: number): Promise<RecordBatch> {
+    const output = await callAws('GetRecords', () =>
+      this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: limit })),
+    );
+    return {
+      records: (output.Records ?? []).map((record) => ({
+        sequenceNumber: record.SequenceNumber!,
+        partitionKey: record.PartitionKey!,
+        arrivalTimestamp: record.ApproximateArrivalTimestamp?.getTime() ?? 0,
+        data: record.Data ?? new Uint8Array(),
+      })),
+      nextIterator: output.NextShardIterator ?? null,
+      millisBehindLatest: output.MillisBehindLatest ?? 0,
+    };
+  }
+}
+
+function toShardDescription(shard: Shard): ShardDescription {
+  return {
+    shardId: shard.ShardId!,
+    parentShardId: shard.ParentShardId,
+    adjacentParentShardId: shard.AdjacentParentShardId,
+    startingSequenceNumber: shard.SequenceNumberRange!.StartingSequenceNumber!,
+    endingSequenceNumber: shard.SequenceNumberRange?.EndingSequenceNumber,
+  };
+}
+
+export class KinesisStreamCatalog implements StreamCatalog {
+  constructor(private readonly client: KinesisClient) {}
+
+  async listStreamNames(): Promise<string[]> {
+    const names: string[] = [];
+    let more = true;
+    while (more) {
+      const output = await callAws('ListStreams', () =>
+        this.client.send(new ListStreamsCommand({ ExclusiveStartStreamName: names.at(-1), Limit: 100 })),
+      );
+      names.push(...(output.StreamNames ?? []));
+      more = Boolean(output.HasMoreStreams) && (output.StreamNames?.length ?? 0) > 0;
+    }
+    return names;
+  }
+
+  async listTags(stream: string): Promise<Record<string, string>> {
+    const tags: Record<string, string> = {};
+    let more = true;
+    let last: string | undefined;
+    while (more) {
+      const output = await callAws(`ListTagsForStream ${stream}`, () =>
+        this.client.send(new ListTagsForStreamCommand({ StreamName: stream, ExclusiveStartTagKey: last })),
+      );
+      for (const tag of output.Tags ?? []) {
+        if (tag.Key) tags[tag.Key] = tag.Value ?? '';
+        last = tag.Key;
+      }
+      more = Boolean(output.HasMoreTags) && (output.Tags?.length ?? 0) > 0;
+    }
+    return tags;
+  }
+
+  /** Every shard still within retention, open and closed (ShardFilter defaults to that). */
+  async listShards(stream: string): Promise<ShardDescription[]> {
+    const shards: ShardDescription[] = [];
+    let nextToken: string | undefined;
+    do {
+      const token = nextToken;
+      const output = await callAws(`ListShards ${stream}`, () =>
+        this.client.send(new ListShardsCommand(token ? { NextToken: token } : { StreamName: stream })),
+      );
+      shards.push(...(output.Shards ?? []).map(toShardDescription));
+      nextToken = output.NextToken;
+    } while (nextToken);
+    return shards;
+  }
+}

@@ -1,0 +1,111 @@
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { CheckpointConflictError } from '../core/errors';
+import type { ObjectStore, StoredJson } from '../core/ports';
+import { callAws } from './errors';
+
+function isStatus(error: unknown, status: number, ...names: string[]): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.$metadata?.httpStatusCode === status || names.includes(e?.name ?? '');
+}
+
+/** The archive bucket as an ObjectStore. */
+export class S3ObjectStore implements ObjectStore {
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  async getJson<T>(key: string): Promise<StoredJson<T> | null> {
+    try {
+      const output = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const text = await output.Body!.transformToString('utf8');
+      return { value: JSON.parse(text) as T, etag: output.ETag! };
+    } catch (error) {
+      if (isStatus(error, 404, 'NoSuchKey', 'NotFound')) return null;
+      return callAws(`GetObject s3://${this.bucket}/${key}`, () => Promise.reject(error));
+    }
+  }
+
+  async putJsonIfMatch(key: string, value: unknown, expectedEtag: string | null): Promise<string> {
+    try {
+      const output = await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: JSON.stringify(value, null, 2),
+          ContentType: 'application/json',
+          ...(expectedEtag ? { IfMatch: expectedEtag } : { IfNoneMatch: '*' }),
+        }),
+      );
+      return output.ETag!;
+    } catch (error) {
+      if (isStatus(error, 412, 'PreconditionFailed')) {
+        throw new CheckpointConflictError(
+          `s3://${this.bucket}/${key} was changed by another writer (expected ${expectedEtag ?? 'no object'}); ` +
+            'another execution is archiving this shard',
+          { cause: error },
+        );
+      }
+      return callAws(`PutObject s3://${this.bucket}/${key}`, () => Promise.reject(error));
+    }
+  }
+
+  async putJson(key: string, value: unknown): Promise<void> {
+    await this.putObject(key, Buffer.from(JSON.stringify(value)), 'application/json');
+  }
+
+  async putObject(key: string, body: Uint8Array, contentType: string, contentEncoding?: string): Promise<void> {
+    await callAws(`PutObject s3://${this.bucket}/${key}`, () =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: contentType,
+          ContentEncoding: contentEncoding,
+        }),
+      ),
+    );
+  }
+
+  async getObject(key: string): Promise<Uint8Array | null> {
+    try {
+      const output = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return await output.Body!.transformToByteArray();
+    } catch (error) {
+      if (isStatus(error, 404, 'NoSuchKey', 'NotFound')) return null;
+      return callAws(`GetObject s3://${this.bucket}/${key}`, () => Promise.reject(error));
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return true;
+    } catch (error) {
+      if (isStatus(error, 404, 'NoSuchKey', 'NotFound')) return false;
+      return callAws(`HeadObject s3://${this.bucket}/${key}`, () => Promise.reject(error));
+    }
+  }
+
+  async listKeys(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const output = await callAws(`ListObjectsV2 s3://${this.bucket}/${prefix}`, () =>
+        this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+        ),
+      );
+      for (const object of output.Contents ?? []) if (object.Key) keys.push(object.Key);
+      token = output.IsTruncated ? output.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
+  }
+}

@@ -1,0 +1,39 @@
+import { normalizePrefix } from '../core/layout';
+import { envInt, envList, envString } from './env';
+
+/** Everything the archive handlers read from the environment, read once per process. */
+export interface ArchiveConfig {
+  bucket: string;
+  prefix: string;
+  /** Streams archived whether or not they are tagged (deployment parameter `archiveStreams`). */
+  listedStreams: string[];
+  maxObjectBytes: number;
+  gzipLevel: number;
+  getRecordsLimit: number;
+  minPollIntervalMs: number;
+  throttleAttempts: number;
+  throttleBaseDelayMs: number;
+  /** Upper bound on one ArchiveShard invocation's reading time. */
+  shardBudgetMs: number;
+  /** Kept free of reading at the end of an invocation, to write the last block. */
+  shardSafetyMarginMs: number;
+  /** Shards per Map page (the page travels in the state payload, capped at 256 KiB). */
+  shardsPerPage: number;
+}
+
+export function loadArchiveConfig(): ArchiveConfig {
+  return {
+    bucket: envString('RESERVOIR_BUCKET', 'reservoir-archive'),
+    prefix: normalizePrefix(envString('RESERVOIR_PREFIX', '')),
+    listedStreams: envList('RESERVOIR_STREAMS'),
+    maxObjectBytes: envInt('RESERVOIR_MAX_OBJECT_MB', 32, 1) * 1024 * 1024,
+    gzipLevel: envInt('RESERVOIR_GZIP_LEVEL', 6, 1),
+    getRecordsLimit: envInt('RESERVOIR_GETRECORDS_LIMIT', 10_000, 1),
+    minPollIntervalMs: envInt('RESERVOIR_POLL_INTERVAL_MS', 200),
+    throttleAttempts: envInt('RESERVOIR_THROTTLE_ATTEMPTS', 6, 1),
+    throttleBaseDelayMs: envInt('RESERVOIR_THROTTLE_BASE_DELAY_MS', 250),
+    shardBudgetMs: envInt('RESERVOIR_SHARD_BUDGET_SECONDS', 600, 1) * 1000,
+    shardSafetyMarginMs: envInt('RESERVOIR_SHARD_SAFETY_MARGIN_SECONDS', 60) * 1000,
+    shardsPerPage: envInt('RESERVOIR_SHARDS_PER_PAGE', 500, 1),
+  };
+}

@@ -1,0 +1,128 @@
+import type { Block } from './block-builder';
+
+/**
+ * One JSON object per shard (DESIGN.md "Checkpoints"). `lastSequenceNumber` moves only after
+ * the block it covers is durable. Before a block is written, its range is recorded as
+ * `pending`: if the writer dies between the object and the commit, the next run rebuilds that
+ * exact block (same records, same key, same bytes) instead of cutting a different one, so a
+ * reader never sees a record in two objects.
+ */
+export interface PendingBlock {
+  key: string;
+  firstSequenceNumber: string;
+  lastSequenceNumber: string;
+  lastArrivalTimestamp: number;
+  records: number;
+  bytes: number;
+}
+
+export interface ArchiveTotals {
+  records: number;
+  objects: number;
+  bytes: number;
+}
+
+export interface Checkpoint {
+  version: 1;
+  stream: string;
+  shardId: string;
+  parentShardIds: string[];
+  /** Last Kinesis record whose user records are all archived; null before the first block. */
+  lastSequenceNumber: string | null;
+  lastArrivalTimestamp: number | null;
+  pending: PendingBlock | null;
+  shardState: 'open' | 'closed';
+  /** Closed and read to the end (its iterator returned null): children may be read. */
+  drained: boolean;
+  totals: ArchiveTotals;
+  updatedAt: string;
+}
+
+export function initialCheckpoint(stream: string, shardId: string, parentShardIds: string[]): Checkpoint {
+  return {
+    version: 1,
+    stream,
+    shardId,
+    parentShardIds,
+    lastSequenceNumber: null,
+    lastArrivalTimestamp: null,
+    pending: null,
+    shardState: 'open',
+    drained: false,
+    totals: { records: 0, objects: 0, bytes: 0 },
+    updatedAt: new Date(0).toISOString(),
+  };
+}
+
+export function pendingFor(block: Block, key: string, compressedBytes: number): PendingBlock {
+  return {
+    key,
+    firstSequenceNumber: block.firstSequenceNumber,
+    lastSequenceNumber: block.lastSequenceNumber,
+    lastArrivalTimestamp: block.lastArrivalTimestamp,
+    records: block.records,
+    bytes: compressedBytes,
+  };
+}
+
+/** Records the intent to write `pending`. Only legal when nothing else is pending. */
+export function withPending(checkpoint: Checkpoint, pending: PendingBlock, now: Date): Checkpoint {
+  if (checkpoint.pending) throw new Error(`Checkpoint of ${checkpoint.shardId} already has a pending block`);
+  return { ...checkpoint, pending, updatedAt: now.toISOString() };
+}
+
+/** The pending block is durable: move the position past it and count it. */
+export function commitPending(checkpoint: Checkpoint, now: Date): Checkpoint {
+  const pending = checkpoint.pending;
+  if (!pending) return checkpoint;
+  return {
+    ...checkpoint,
+    lastSequenceNumber: pending.lastSequenceNumber,
+    lastArrivalTimestamp: pending.lastArrivalTimestamp,
+    pending: null,
+    totals: {
+      records: checkpoint.totals.records + pending.records,
+      objects: checkpoint.totals.objects + 1,
+      bytes: checkpoint.totals.bytes + pending.bytes,
+    },
+    updatedAt: now.toISOString(),
+  };
+}
+
+/** The shard's iterator returned null: closed, nothing left to read. */
+export function markDrained(checkpoint: Checkpoint, now: Date): Checkpoint {
+  if (checkpoint.pending) throw new Error(`Cannot mark ${checkpoint.shardId} drained with a pending block`);
+  return { ...checkpoint, shardState: 'closed', drained: true, updatedAt: now.toISOString() };
+}
+
+export function markClosed(checkpoint: Checkpoint, now: Date): Checkpoint {
+  return checkpoint.shardState === 'closed' ? checkpoint : { ...checkpoint, shardState: 'closed', updatedAt: now.toISOString() };
+}
+
+/** Where reading resumes, and which record must be there for the range to be gap-free. */
+export type ResumePoint =
+  | { type: 'TRIM_HORIZON' }
+  | { type: 'AT_SEQUENCE_NUMBER'; sequenceNumber: string; skipFirst: boolean };
+
+export function resumePoint(checkpoint: Checkpoint): ResumePoint {
+  if (checkpoint.lastSequenceNumber) {
+    // Read AT the last archived record: seeing it again proves nothing after it expired.
+    return { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: checkpoint.lastSequenceNumber, skipFirst: true };
+  }
+  if (checkpoint.pending) {
+    return { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: checkpoint.pending.firstSequenceNumber, skipFirst: false };
+  }
+  return { type: 'TRIM_HORIZON' };
+}
+
+export function isCheckpoint(value: unknown): value is Checkpoint {
+  const v = value as Checkpoint;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    v.version === 1 &&
+    typeof v.shardId === 'string' &&
+    (v.lastSequenceNumber === null || typeof v.lastSequenceNumber === 'string') &&
+    typeof v.totals === 'object'
+  );
+}

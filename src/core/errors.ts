@@ -1,0 +1,76 @@
+/**
+ * Errors the state machines route on. Lambda reports `name` as the error type, and the ASL's
+ * Retry/Catch match it verbatim in ErrorEquals, so names are part of the contract with
+ * statemachines/*.asl.yml.
+ */
+export abstract class ReservoirError extends Error {
+  /** Retried by the state machine (and by in-process loops) when true. */
+  abstract readonly transient: boolean;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Kinesis answered ProvisionedThroughputExceeded / LimitExceeded after in-process backoff. */
+export class ThrottledError extends ReservoirError {
+  readonly transient = true;
+}
+
+/** A shard iterator is older than five minutes; the reader asks for a fresh one. */
+export class ExpiredIteratorError extends ReservoirError {
+  readonly transient = true;
+}
+
+/** S3 or Kinesis answered 5xx (or a network fault) after the SDK's own retries. */
+export class ServiceUnavailableError extends ReservoirError {
+  readonly transient = true;
+}
+
+/** Another execution moved the checkpoint first (S3 answered 412 to a conditional write). */
+export class CheckpointConflictError extends ReservoirError {
+  readonly transient = false;
+}
+
+/** Records expired from the stream before they were archived. Never skipped silently. */
+export class DataGapError extends ReservoirError {
+  readonly transient = false;
+  constructor(
+    readonly stream: string,
+    readonly shardId: string,
+    /** The last archived sequence number, or null when nothing of the shard was archived yet. */
+    readonly lastArchivedSequenceNumber: string | null,
+    /** The expected record that is gone: the last archived one, or the first of a pending block. */
+    readonly expectedSequenceNumber: string,
+    /** The oldest record still in the shard past the gap, or null when none is left. */
+    readonly firstAvailableSequenceNumber: string | null,
+  ) {
+    super(
+      `Data gap on stream ${stream} shard ${shardId}: records from ${
+        lastArchivedSequenceNumber ? `after sequence number ${lastArchivedSequenceNumber}` : `sequence number ${expectedSequenceNumber}`
+      } ${
+        firstAvailableSequenceNumber ? `up to (not including) ${firstAvailableSequenceNumber}` : 'onwards'
+      } expired from the stream before they were archived`,
+    );
+  }
+}
+
+/** A request or configuration is invalid; retrying cannot help. */
+export class ValidationError extends ReservoirError {
+  readonly transient = false;
+}
+
+/** A configuration variable is missing or malformed. */
+export class ConfigError extends ReservoirError {
+  readonly transient = false;
+}
+
+/** The archive object store holds something the archiver did not expect (e.g. a corrupt checkpoint). */
+export class CorruptStateError extends ReservoirError {
+  readonly transient = false;
+}
+
+/** A stream named for archiving does not exist. */
+export class StreamNotFoundError extends ReservoirError {
+  readonly transient = false;
+}

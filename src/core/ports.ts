@@ -1,0 +1,59 @@
+/**
+ * What the archiving logic needs from Kinesis and S3, as plain interfaces. The adapters in
+ * src/aws implement them with the SDK; tests may implement them in memory.
+ */
+export interface KinesisRecord {
+  sequenceNumber: string;
+  partitionKey: string;
+  /** Epoch milliseconds (ApproximateArrivalTimestamp). */
+  arrivalTimestamp: number;
+  data: Uint8Array;
+}
+
+export type IteratorStart =
+  | { type: 'TRIM_HORIZON' }
+  | { type: 'AT_SEQUENCE_NUMBER' | 'AFTER_SEQUENCE_NUMBER'; sequenceNumber: string };
+
+export interface RecordBatch {
+  records: KinesisRecord[];
+  /** null once a closed shard has been read to its end. */
+  nextIterator: string | null;
+  millisBehindLatest: number;
+}
+
+export interface ShardReader {
+  getIterator(stream: string, shardId: string, start: IteratorStart): Promise<string>;
+  /** Throws ThrottledError, ExpiredIteratorError or ServiceUnavailableError. */
+  getRecords(iterator: string, limit: number): Promise<RecordBatch>;
+}
+
+export interface ShardDescription {
+  shardId: string;
+  parentShardId?: string;
+  adjacentParentShardId?: string;
+  startingSequenceNumber: string;
+  /** Present once the shard is closed (split or merged). */
+  endingSequenceNumber?: string;
+}
+
+export interface StreamCatalog {
+  listStreamNames(): Promise<string[]>;
+  listTags(stream: string): Promise<Record<string, string>>;
+  listShards(stream: string): Promise<ShardDescription[]>;
+}
+
+export interface StoredJson<T> {
+  value: T;
+  etag: string;
+}
+
+export interface ObjectStore {
+  getJson<T>(key: string): Promise<StoredJson<T> | null>;
+  /** Conditional put: expectedEtag null means "must not exist yet". Throws CheckpointConflictError on 412. */
+  putJsonIfMatch(key: string, value: unknown, expectedEtag: string | null): Promise<string>;
+  putJson(key: string, value: unknown): Promise<void>;
+  putObject(key: string, body: Uint8Array, contentType: string, contentEncoding?: string): Promise<void>;
+  getObject(key: string): Promise<Uint8Array | null>;
+  exists(key: string): Promise<boolean>;
+  listKeys(prefix: string): Promise<string[]>;
+}

@@ -1,0 +1,95 @@
+/**
+ * The archive's record line (DESIGN.md "Archive layout"): one JSON object per user record.
+ * Payload bytes survive exactly: valid UTF-8 is stored as text, anything else as base64.
+ */
+export type PayloadEncoding = 'utf8' | 'base64';
+
+export interface UserRecord {
+  stream: string;
+  shardId: string;
+  sequenceNumber: string;
+  subSequenceNumber: number;
+  partitionKey: string;
+  /** Epoch milliseconds, from the Kinesis record's ApproximateArrivalTimestamp. */
+  arrivalTimestamp: number;
+  data: Uint8Array;
+}
+
+export interface RecordLine {
+  stream: string;
+  shardId: string;
+  sequenceNumber: string;
+  subSequenceNumber: number;
+  partitionKey: string;
+  arrivalTimestamp: number;
+  data: string;
+  encoding: PayloadEncoding;
+}
+
+// fatal: invalid UTF-8 must be detected, not replaced; ignoreBOM: a leading BOM is payload, keep it.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+export function encodePayload(data: Uint8Array): { data: string; encoding: PayloadEncoding } {
+  try {
+    return { data: strictUtf8.decode(data), encoding: 'utf8' };
+  } catch {
+    return { data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'), encoding: 'base64' };
+  }
+}
+
+export function decodePayload(data: string, encoding: PayloadEncoding): Buffer {
+  return encoding === 'utf8' ? Buffer.from(data, 'utf8') : Buffer.from(data, 'base64');
+}
+
+export function toRecordLine(record: UserRecord): RecordLine {
+  const payload = encodePayload(record.data);
+  // Field order is the documented one; readers should not depend on it, but humans do.
+  return {
+    stream: record.stream,
+    shardId: record.shardId,
+    sequenceNumber: record.sequenceNumber,
+    subSequenceNumber: record.subSequenceNumber,
+    partitionKey: record.partitionKey,
+    arrivalTimestamp: record.arrivalTimestamp,
+    data: payload.data,
+    encoding: payload.encoding,
+  };
+}
+
+export function serializeRecordLine(record: UserRecord): string {
+  return JSON.stringify(toRecordLine(record));
+}
+
+export function parseRecordLine(line: string): RecordLine {
+  const value = JSON.parse(line) as RecordLine;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof value.sequenceNumber !== 'string' ||
+    typeof value.data !== 'string' ||
+    (value.encoding !== 'utf8' && value.encoding !== 'base64')
+  ) {
+    throw new Error(`Not a reservoir record line: ${line.slice(0, 200)}`);
+  }
+  return value;
+}
+
+export function fromRecordLine(line: RecordLine): UserRecord {
+  return {
+    stream: line.stream,
+    shardId: line.shardId,
+    sequenceNumber: line.sequenceNumber,
+    subSequenceNumber: line.subSequenceNumber,
+    partitionKey: line.partitionKey,
+    arrivalTimestamp: line.arrivalTimestamp,
+    data: decodePayload(line.data, line.encoding),
+  };
+}
+
+/** Splits a JSON Lines document into parsed record lines, ignoring a trailing newline. */
+export function parseRecordLines(text: string): RecordLine[] {
+  return text
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map(parseRecordLine);
+}
