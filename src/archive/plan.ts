@@ -1,0 +1,87 @@
+import type { ArchiveTotals, Checkpoint } from '../core/checkpoint';
+import { checkpointKey } from '../core/layout';
+import type { ObjectStore, StreamCatalog } from '../core/ports';
+import { lineageWaves, listedParents, pages } from '../core/shard-lineage';
+import { mapWithConcurrency } from '../core/concurrency';
+import { archiveRunFiles } from './run-files';
+
+/** One shard's work item: what the ArchiveShard task receives (kept small: it rides in state). */
+export interface ShardWorkItem {
+  stream: string;
+  shardId: string;
+  parentShardIds: string[];
+  closed: boolean;
+}
+
+export interface PlannedShard extends ShardWorkItem {
+  wave: number;
+  /** Checkpoint totals when the run started: the summary counts what the run added to them. */
+  baseline: ArchiveTotals;
+}
+
+export interface ArchivePlan {
+  runId: string;
+  createdAt: string;
+  streams: string[];
+  missingStreams: string[];
+  shards: PlannedShard[];
+  pageCount: number;
+}
+
+export interface PlanSummary {
+  runId: string;
+  streams: string[];
+  shardCount: number;
+  waveCount: number;
+  pageCount: number;
+}
+
+/**
+ * Lists every shard of every stream (open and closed within retention), orders them into
+ * lineage waves (parents before children) and writes them as pages of at most `pageSize`
+ * items. The state machine walks the pages in order; each page is one Map.
+ */
+export async function planArchiveRun(
+  deps: { catalog: StreamCatalog; store: ObjectStore; prefix: string; pageSize: number },
+  runId: string,
+  streams: string[],
+  missingStreams: string[],
+): Promise<PlanSummary> {
+  const files = archiveRunFiles(deps.prefix, runId);
+  const waves: ShardWorkItem[][] = [];
+  for (const stream of streams) {
+    const shards = await deps.catalog.listShards(stream);
+    const listed = new Set(shards.map((shard) => shard.shardId));
+    lineageWaves(shards).forEach((wave, index) => {
+      for (const shard of wave) {
+        (waves[index] ??= []).push({
+          stream,
+          shardId: shard.shardId,
+          parentShardIds: listedParents(shard, listed),
+          closed: shard.endingSequenceNumber !== undefined,
+        });
+      }
+    });
+  }
+
+  const shardPages = waves.flatMap((wave) => pages(wave, deps.pageSize));
+  const planned: PlannedShard[] = await mapWithConcurrency(
+    waves.flatMap((wave, index) => wave.map((item) => ({ ...item, wave: index }))),
+    16,
+    async (item) => {
+      const stored = await deps.store.getJson<Checkpoint>(checkpointKey(deps.prefix, item.stream, item.shardId));
+      return { ...item, baseline: stored?.value.totals ?? { records: 0, objects: 0, bytes: 0 } };
+    },
+  );
+  await mapWithConcurrency(shardPages, 8, (items, index) => deps.store.putJson(files.page(index), { items }));
+  const plan: ArchivePlan = {
+    runId,
+    createdAt: new Date().toISOString(),
+    streams,
+    missingStreams,
+    shards: planned,
+    pageCount: shardPages.length,
+  };
+  await deps.store.putJson(files.plan, plan);
+  return { runId, streams, shardCount: planned.length, waveCount: waves.length, pageCount: shardPages.length };
+}

@@ -1,0 +1,39 @@
+import { gzipSync } from 'node:zlib';
+import { loadArchiveConfig, type ArchiveConfig } from '../config/archive-config';
+import { kinesisClient, s3Client } from '../aws/clients';
+import { KinesisShardReader, KinesisStreamCatalog } from '../aws/kinesis-adapter';
+import { emitMetric } from '../aws/metrics';
+import { S3ObjectStore } from '../aws/s3-adapter';
+import type { ObjectStore, StreamCatalog } from '../core/ports';
+import { ShardArchiver } from './shard-archiver';
+
+/** Config and adapters of the archive handlers, built once per process. */
+export interface ArchiveRuntime {
+  config: ArchiveConfig;
+  store: ObjectStore;
+  catalog: StreamCatalog;
+  archiver: ShardArchiver;
+}
+
+let runtime: ArchiveRuntime | undefined;
+
+export function archiveRuntime(): ArchiveRuntime {
+  if (runtime) return runtime;
+  const config = loadArchiveConfig();
+  const store = new S3ObjectStore(s3Client(), config.bucket);
+  const archiver = new ShardArchiver(config, {
+    reader: new KinesisShardReader(kinesisClient()),
+    store,
+    compress: (body) => gzipSync(body, { level: config.gzipLevel }),
+    now: Date.now,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    onGap: (gap) => emitMetric('DataGaps', 1, 'Count', { Stream: gap.stream, ShardId: gap.shardId }),
+  });
+  runtime = { config, store, catalog: new KinesisStreamCatalog(kinesisClient()), archiver };
+  return runtime;
+}
+
+/** Forgets the runtime so the next call re-reads the environment (local runner, tests). */
+export function resetArchiveRuntime(): void {
+  runtime = undefined;
+}

@@ -1,0 +1,147 @@
+import type { ArchiveTotals } from './checkpoint';
+
+export type ShardRunStatus = 'caught-up' | 'drained' | 'budget-exhausted' | 'waiting-for-parent' | 'failed' | 'not-run';
+
+/** What the per-shard loop of one run recorded for a shard. */
+export interface ShardRunResult {
+  stream: string;
+  shardId: string;
+  status: ShardRunStatus;
+  lagMs: number | null;
+  waitingFor?: string;
+  error?: { name: string; message: string };
+}
+
+export interface ShardSummaryRow extends ArchiveTotals {
+  stream: string;
+  shardId: string;
+  status: ShardRunStatus;
+  lagMs: number | null;
+  error?: { name: string; message: string };
+}
+
+export interface StreamSummaryRow extends ArchiveTotals {
+  stream: string;
+  shards: number;
+  failedShards: number;
+  /** The largest shard lag: age of the newest record of the stream not archived yet. */
+  lagMs: number | null;
+}
+
+export interface ArchiveSummary {
+  runId: string;
+  finishedAt: string;
+  totals: ArchiveTotals;
+  streams: StreamSummaryRow[];
+  /** Per shard (in the execution output, only failed ones past a size bound: see compactSummary). */
+  shards: ShardSummaryRow[];
+  shardRowsOmitted: number;
+  missingStreams: string[];
+  failedShards: number;
+  dataGaps: number;
+  /** The error the execution fails with, when anything failed. */
+  errorName: string | null;
+  failureMessage: string | null;
+  summaryKey: string;
+}
+
+export interface SummaryInput {
+  runId: string;
+  summaryKey: string;
+  planned: { stream: string; shardId: string; baseline: ArchiveTotals }[];
+  /** Checkpoint totals at the end of the run, by `${stream}/${shardId}`. */
+  totalsNow: Map<string, ArchiveTotals>;
+  results: Map<string, ShardRunResult>;
+  missingStreams: string[];
+  now: Date;
+}
+
+const shardKey = (stream: string, shardId: string) => `${stream}/${shardId}`;
+export { shardKey as shardResultKey };
+
+/** Adds up what the run archived: the checkpoints' totals now minus when the run was planned. */
+export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
+  const rows: ShardSummaryRow[] = input.planned.map(({ stream, shardId, baseline }) => {
+    const key = shardKey(stream, shardId);
+    const now = input.totalsNow.get(key) ?? baseline;
+    const result = input.results.get(key);
+    return {
+      stream,
+      shardId,
+      status: result?.status ?? 'not-run',
+      records: now.records - baseline.records,
+      objects: now.objects - baseline.objects,
+      bytes: now.bytes - baseline.bytes,
+      lagMs: result?.lagMs ?? null,
+      ...(result?.error ? { error: result.error } : {}),
+    };
+  });
+
+  const byStream = new Map<string, StreamSummaryRow>();
+  for (const row of rows) {
+    const stream = byStream.get(row.stream) ?? {
+      stream: row.stream,
+      shards: 0,
+      failedShards: 0,
+      records: 0,
+      objects: 0,
+      bytes: 0,
+      lagMs: null,
+    };
+    stream.shards += 1;
+    stream.records += row.records;
+    stream.objects += row.objects;
+    stream.bytes += row.bytes;
+    if (row.status === 'failed' || row.status === 'not-run') stream.failedShards += 1;
+    if (row.lagMs !== null) stream.lagMs = Math.max(stream.lagMs ?? 0, row.lagMs);
+    byStream.set(row.stream, stream);
+  }
+
+  const failed = rows.filter((row) => row.status === 'failed' || row.status === 'not-run');
+  const gaps = failed.filter((row) => row.error?.name === 'DataGapError');
+  const problems = [
+    ...failed.map((row) => `${row.stream}/${row.shardId}: ${row.error ? `${row.error.name}: ${row.error.message}` : 'did not run'}`),
+    ...input.missingStreams.map((name) => `${name}: StreamNotFoundError: listed for archiving but does not exist`),
+  ];
+  const errorName =
+    problems.length === 0
+      ? null
+      : gaps.length > 0
+        ? 'DataGapError'
+        : failed.length === 0
+          ? 'StreamNotFoundError'
+          : 'ShardsFailedError';
+
+  return {
+    runId: input.runId,
+    finishedAt: input.now.toISOString(),
+    totals: rows.reduce(
+      (sum, row) => ({ records: sum.records + row.records, objects: sum.objects + row.objects, bytes: sum.bytes + row.bytes }),
+      { records: 0, objects: 0, bytes: 0 },
+    ),
+    streams: [...byStream.values()].sort((a, b) => a.stream.localeCompare(b.stream)),
+    shards: rows,
+    shardRowsOmitted: 0,
+    missingStreams: input.missingStreams,
+    failedShards: failed.length,
+    dataGaps: gaps.length,
+    errorName,
+    failureMessage: problems.length === 0 ? null : truncate(`${problems.length} problem(s): ${problems.join(' | ')}`, 30_000),
+    summaryKey: input.summaryKey,
+  };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/**
+ * The summary as the execution output: per-shard rows only while they are few (a state's
+ * payload is capped at 256 KiB); past that, the failed shards first. The full summary is in S3.
+ */
+export function compactSummary(summary: ArchiveSummary, maxShardRows: number): ArchiveSummary {
+  if (summary.shards.length <= maxShardRows) return summary;
+  const failed = summary.shards.filter((row) => row.status === 'failed' || row.status === 'not-run');
+  const kept = failed.slice(0, maxShardRows);
+  return { ...summary, shards: kept, shardRowsOmitted: summary.shards.length - kept.length };
+}

@@ -1,0 +1,24 @@
+import type { Context } from 'aws-lambda';
+import archiveShardTaskSchema from '../../schemas/archive-shard-task.schema.json';
+import type { ShardWorkItem } from '../archive/plan';
+import { archiveRuntime } from '../archive/runtime';
+import { compileValidator } from '../validation/compile';
+import { taskHandler } from './shared/task-handler';
+
+interface ArchiveShardEvent {
+  runId: string;
+  item: ShardWorkItem;
+}
+
+const validate = compileValidator<ArchiveShardEvent>(archiveShardTaskSchema, 'ArchiveShard input');
+
+/**
+ * ArchiveShard: reads one shard from its checkpoint and writes blocks until it is caught up,
+ * drained, or this invocation's budget ends (`done: false` makes the state machine loop).
+ */
+export const handler = taskHandler(validate, async (event: ArchiveShardEvent, context: Context) => {
+  const { archiver, config } = archiveRuntime();
+  const remaining = context.getRemainingTimeInMillis() - config.shardSafetyMarginMs;
+  const budget = Math.max(1_000, Math.min(config.shardBudgetMs, remaining));
+  return archiver.archive({ ...event.item, deadline: Date.now() + budget });
+});

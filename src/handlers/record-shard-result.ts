@@ -1,0 +1,48 @@
+import type { ShardWorkItem } from '../archive/plan';
+import { archiveRunFiles } from '../archive/run-files';
+import { archiveRuntime } from '../archive/runtime';
+import type { ArchiveShardResult } from '../archive/shard-archiver';
+import type { ShardRunResult } from '../core/archive-summary';
+import { passThrough, taskHandler } from './shared/task-handler';
+
+interface RecordShardResultEvent {
+  runId: string;
+  item: ShardWorkItem;
+  result?: ArchiveShardResult;
+  /** A Catch's error output: { Error, Cause }. */
+  error?: { Error: string; Cause?: string };
+}
+
+/** Lambda's Cause is a JSON document { errorType, errorMessage, trace }; local runs pass the message. */
+export function errorMessageFromCause(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    return parsed.errorMessage ?? cause;
+  } catch {
+    return cause;
+  }
+}
+
+/** RecordShardResult / RecordShardFailure: the shard's outcome in this run, for the summary. */
+export const handler = taskHandler(passThrough<RecordShardResultEvent>, async (event) => {
+  const { store, config } = archiveRuntime();
+  const { stream, shardId } = event.item;
+  const record: ShardRunResult = event.error
+    ? {
+        stream,
+        shardId,
+        status: 'failed',
+        lagMs: null,
+        error: { name: event.error.Error, message: errorMessageFromCause(event.error.Cause) },
+      }
+    : {
+        stream,
+        shardId,
+        status: event.result!.status,
+        lagMs: event.result!.lagMs,
+        ...(event.result!.waitingFor ? { waitingFor: event.result!.waitingFor } : {}),
+      };
+  await store.putJson(archiveRunFiles(config.prefix, event.runId).shardResult(stream, shardId), record);
+  return { stream, shardId, status: record.status };
+});

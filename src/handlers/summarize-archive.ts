@@ -1,0 +1,43 @@
+import type { ArchivePlan } from '../archive/plan';
+import { archiveRunFiles } from '../archive/run-files';
+import { archiveRuntime } from '../archive/runtime';
+import { compactSummary, shardResultKey, summarizeArchiveRun, type ShardRunResult } from '../core/archive-summary';
+import type { ArchiveTotals, Checkpoint } from '../core/checkpoint';
+import { mapWithConcurrency } from '../core/concurrency';
+import { CorruptStateError } from '../core/errors';
+import { checkpointKey } from '../core/layout';
+import { passThrough, taskHandler } from './shared/task-handler';
+
+/** Per-shard rows returned in the execution output; the full summary is always in S3. */
+const MAX_SHARD_ROWS = 200;
+
+/** SummarizeArchive: per stream and shard, records, objects, bytes and lag of this run. */
+export const handler = taskHandler(passThrough<{ runId: string }>, async (event) => {
+  const { store, config } = archiveRuntime();
+  const files = archiveRunFiles(config.prefix, event.runId);
+  const plan = await store.getJson<ArchivePlan>(files.plan);
+  if (!plan) throw new CorruptStateError(`Plan ${files.plan} is missing`);
+
+  const totalsNow = new Map<string, ArchiveTotals>();
+  const results = new Map<string, ShardRunResult>();
+  await mapWithConcurrency(plan.value.shards, 16, async ({ stream, shardId }) => {
+    const [checkpoint, result] = await Promise.all([
+      store.getJson<Checkpoint>(checkpointKey(config.prefix, stream, shardId)),
+      store.getJson<ShardRunResult>(files.shardResult(stream, shardId)),
+    ]);
+    if (checkpoint) totalsNow.set(shardResultKey(stream, shardId), checkpoint.value.totals);
+    if (result) results.set(shardResultKey(stream, shardId), result.value);
+  });
+
+  const summary = summarizeArchiveRun({
+    runId: event.runId,
+    summaryKey: files.summary,
+    planned: plan.value.shards,
+    totalsNow,
+    results,
+    missingStreams: plan.value.missingStreams,
+    now: new Date(),
+  });
+  await store.putJson(files.summary, summary);
+  return compactSummary(summary, MAX_SHARD_ROWS);
+});

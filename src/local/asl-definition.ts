@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+
+export const STATE_MACHINES_DIR = join(__dirname, '..', '..', 'statemachines');
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export interface LocalDefinition {
+  /** The ASL with each `Fn::GetAtt: [fn, Arn]` resolved to a local Lambda ARN. */
+  definition: Record<string, unknown>;
+  /** Task state name → function name, across nested Map/Parallel states. */
+  taskFunctions: Map<string, string>;
+}
+
+export function localFunctionArn(functionName: string): string {
+  return `arn:aws:lambda:us-east-1:000000000000:function:reservoir-local-${functionName}`;
+}
+
+/**
+ * Reads statemachines/{name}.asl.yml as serverless.yml does (`${file()}`), resolving the one
+ * CloudFormation intrinsic the files use for Task resources, and nothing else.
+ */
+export function loadLocalDefinition(name: string): LocalDefinition {
+  const raw = parse(readFileSync(join(STATE_MACHINES_DIR, `${name}.asl.yml`), 'utf8'), { merge: true }) as Json;
+  const taskFunctions = new Map<string, string>();
+
+  const resolve = (node: Json, stateName?: string): Json => {
+    if (Array.isArray(node)) return node.map((child) => resolve(child));
+    if (node === null || typeof node !== 'object') return node;
+    const getAtt = node['Fn::GetAtt'];
+    if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') {
+      if (stateName) taskFunctions.set(stateName, getAtt[0]);
+      return localFunctionArn(getAtt[0]);
+    }
+    const out: { [key: string]: Json } = {};
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'States' && value && typeof value === 'object' && !Array.isArray(value)) {
+        out[key] = Object.fromEntries(Object.entries(value).map(([state, def]) => [state, resolveState(state, def)]));
+      } else {
+        out[key] = resolve(value, stateName);
+      }
+    }
+    return out;
+  };
+  const resolveState = (state: string, def: Json): Json => {
+    if (!def || typeof def !== 'object' || Array.isArray(def)) return def;
+    const out: { [key: string]: Json } = {};
+    for (const [key, value] of Object.entries(def)) out[key] = resolve(value, key === 'Resource' ? state : undefined);
+    return out;
+  };
+
+  return { definition: resolve(raw) as Record<string, unknown>, taskFunctions };
+}

@@ -1,0 +1,88 @@
+import './polyfills';
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'aws-lambda';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { handlerModules, type LambdaHandler } from '../handlers/registry';
+import { loadLocalDefinition } from './asl-definition';
+
+export interface TaskEvent {
+  state: string;
+  functionName: string;
+  input: unknown;
+  output?: unknown;
+  error?: Error;
+}
+
+export interface LocalRunOptions {
+  executionName: string;
+  /** Called after every Task invocation (progress display, tests). */
+  onTask?: (event: TaskEvent) => void;
+  /** Wraps a function's handler, e.g. to inject a fault before the real handler runs. */
+  wrap?: (functionName: string, handler: LambdaHandler) => LambdaHandler;
+  /** Milliseconds per Retry pause, by state name (tests shorten the real backoff). */
+  retryIntervalOverrides?: Record<string, number | number[]>;
+  /** Lambda timeout given to handlers through context.getRemainingTimeInMillis(). */
+  functionTimeoutMs?: number;
+}
+
+function lambdaContext(functionName: string, timeoutMs: number): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: `reservoir-local-${functionName}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:reservoir-local-${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/reservoir-local-${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/**
+ * Runs statemachines/{name}.asl.yml in-process with aws-local-stepfunctions, each Task bound
+ * to the same handler the Lambda function runs. Lambda's JSON round trip is kept, so a handler
+ * that returns something Step Functions could not carry fails here too.
+ */
+export async function runLocalStateMachine(name: string, input: unknown, options: LocalRunOptions): Promise<unknown> {
+  const { definition, taskFunctions } = loadLocalDefinition(name);
+  const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
+  for (const [state, functionName] of taskFunctions) {
+    const load = handlerModules[functionName];
+    if (!load) throw new Error(`State ${state} references function ${functionName}, which has no handler`);
+    overrides[state] = async (taskInput: unknown) => {
+      let handler = (await load()).handler;
+      if (options.wrap) handler = options.wrap(functionName, handler);
+      const event = JSON.parse(JSON.stringify(taskInput)) as unknown;
+      try {
+        const output = await handler(event, lambdaContext(functionName, options.functionTimeoutMs ?? 900_000));
+        const result = output === undefined ? null : (JSON.parse(JSON.stringify(output)) as unknown);
+        options.onTask?.({ state, functionName, input: event, output: result });
+        return result;
+      } catch (error) {
+        options.onTask?.({ state, functionName, input: event, error: error as Error });
+        throw error;
+      }
+    };
+  }
+
+  const machine = new StateMachine(definition as never, {
+    validationOptions: { checkArn: true, checkPaths: true },
+  });
+  const execution = machine.run(input as never, {
+    overrides: { taskResourceLocalHandlers: overrides as never, retryIntervalOverrides: options.retryIntervalOverrides },
+    context: {
+      Execution: {
+        Id: `arn:aws:states:us-east-1:000000000000:execution:${name}:${options.executionName}`,
+        Name: options.executionName,
+        Input: input as never,
+        StartTime: new Date().toISOString(),
+      },
+    },
+  });
+  return execution.result;
+}
