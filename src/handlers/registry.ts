@@ -1,4 +1,10 @@
 import type { Context } from 'aws-lambda';
+import { handler as archiveShard } from './archive-shard';
+import { handler as discoverStreams } from './discover-streams';
+import { handler as loadShardPage } from './load-shard-page';
+import { handler as planShards } from './plan-shards';
+import { handler as recordShardResult } from './record-shard-result';
+import { handler as summarizeArchive } from './summarize-archive';
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -6,11 +12,11 @@ export type LambdaHandler = (event: unknown, context: Context) => Promise<unknow
  * The Lambda functions of serverless.yml by name, as the ASL files reference them
  * (`Fn::GetAtt: [name, Arn]`). The local runner binds each Task to these same handlers.
  */
-export const handlerModules: Record<string, () => Promise<{ handler: LambdaHandler }>> = {
-  discoverStreams: () => import('./discover-streams') as Promise<{ handler: LambdaHandler }>,
-  planShards: () => import('./plan-shards') as Promise<{ handler: LambdaHandler }>,
-  loadShardPage: () => import('./load-shard-page') as Promise<{ handler: LambdaHandler }>,
-  archiveShard: () => import('./archive-shard') as Promise<{ handler: LambdaHandler }>,
-  recordShardResult: () => import('./record-shard-result') as Promise<{ handler: LambdaHandler }>,
-  summarizeArchive: () => import('./summarize-archive') as Promise<{ handler: LambdaHandler }>,
-};
+export const handlers: Record<string, LambdaHandler> = {
+  discoverStreams,
+  planShards,
+  loadShardPage,
+  archiveShard,
+  recordShardResult,
+  summarizeArchive,
+} as Record<string, LambdaHandler>;

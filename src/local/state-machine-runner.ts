@@ -2,7 +2,7 @@ import './polyfills';
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { handlerModules, type LambdaHandler } from '../handlers/registry';
+import { handlers, type LambdaHandler } from '../handlers/registry';
 import { loadLocalDefinition } from './asl-definition';
 
 export interface TaskEvent {
@@ -52,10 +52,10 @@ export async function runLocalStateMachine(name: string, input: unknown, options
   const { definition, taskFunctions } = loadLocalDefinition(name);
   const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [state, functionName] of taskFunctions) {
-    const load = handlerModules[functionName];
-    if (!load) throw new Error(`State ${state} references function ${functionName}, which has no handler`);
+    const bound = handlers[functionName];
+    if (!bound) throw new Error(`State ${state} references function ${functionName}, which has no handler`);
     overrides[state] = async (taskInput: unknown) => {
-      let handler = (await load()).handler;
+      let handler = bound;
       if (options.wrap) handler = options.wrap(functionName, handler);
       const event = JSON.parse(JSON.stringify(taskInput)) as unknown;
       try {
@@ -84,5 +84,23 @@ export async function runLocalStateMachine(name: string, input: unknown, options
       },
     },
   });
-  return execution.result;
+  try {
+    return await execution.result;
+  } catch (error) {
+    // aws-local-stepfunctions wraps the failure; surface it as Step Functions reports it.
+    const cause = (error as { cause?: Error }).cause;
+    if (cause) throw new ExecutionFailedError(cause.name, cause.message);
+    throw error;
+  }
+}
+
+/** An execution that ended in a Fail state or an uncaught error: `error` and `cause` as in the console. */
+export class ExecutionFailedError extends Error {
+  constructor(
+    readonly error: string,
+    readonly causeText: string,
+  ) {
+    super(`${error}: ${causeText}`);
+    this.name = 'ExecutionFailedError';
+  }
 }

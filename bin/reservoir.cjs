@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+'use strict';
+// The CLI runs the TypeScript sources through tsx, so the local runner binds the same handler
+// code that serverless-esbuild bundles for Lambda.
+// The SDK warns on Node 20 (supported by the pinned versions); Lambda runs Node 22.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+require('tsx/cjs/api').register();
+require('../src/cli/main.ts')
+  .main(process.argv)
+  .then(() => process.exit(process.exitCode ?? 0));

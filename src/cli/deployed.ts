@@ -1,0 +1,56 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { S3ObjectStore } from '../aws/s3-adapter';
+import { s3Client } from '../aws/clients';
+import { archiveRunFiles } from '../archive/run-files';
+import { normalizePrefix } from '../core/layout';
+import { CommandFailure, info } from './output';
+
+export interface DeployedRun {
+  stateMachine: 'archive';
+  stage?: string;
+  executionName: string;
+  input: object;
+}
+
+/** The deployed stack's outputs (serverless.yml declares them). */
+export async function stackOutputs(stage: string): Promise<Record<string, string>> {
+  const cloudformation = new CloudFormationClient({ requestHandler: new NodeHttpHandler() });
+  const stackName = `reservoir-${stage}`;
+  const output = await cloudformation.send(new DescribeStacksCommand({ StackName: stackName })).catch((error: Error) => {
+    throw new CommandFailure(`cannot read stack ${stackName}: ${error.message} (deploy with \`npx sls deploy --stage ${stage}\`, or use --local)`);
+  });
+  const outputs = output.Stacks?.[0]?.Outputs ?? [];
+  return Object.fromEntries(outputs.map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+}
+
+/** Starts an execution of the deployed state machine and follows it to the end, with progress. */
+export async function followDeployedExecution(run: DeployedRun): Promise<unknown> {
+  const stage = run.stage ?? process.env.RESERVOIR_STAGE ?? 'dev';
+  const outputs = await stackOutputs(stage);
+  const arn = outputs.ArchiveStateMachineArn;
+  const bucket = outputs.ArchiveBucketName;
+  if (!arn || !bucket) throw new CommandFailure(`stack reservoir-${stage} has no ArchiveStateMachineArn/ArchiveBucketName output`);
+  const sfn = new SFNClient({ requestHandler: new NodeHttpHandler() });
+  const started = await sfn.send(
+    new StartExecutionCommand({ stateMachineArn: arn, name: run.executionName, input: JSON.stringify(run.input) }),
+  );
+  info(`started ${started.executionArn}`);
+  const store = new S3ObjectStore(s3Client(), bucket);
+  const files = archiveRunFiles(normalizePrefix(process.env.RESERVOIR_PREFIX ?? ''), run.executionName);
+  let reported = 0;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
+    const done = await store.listKeys(files.shardResults).catch(() => []);
+    if (done.length !== reported) {
+      reported = done.length;
+      info(`  ${reported} shard(s) finished`);
+    }
+    if (execution.status === 'SUCCEEDED') return JSON.parse(execution.output ?? 'null');
+    if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') {
+      throw new CommandFailure(`${run.stateMachine} ${execution.status?.toLowerCase()}: ${execution.error ?? ''}: ${execution.cause ?? ''}`);
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import { Command } from 'commander';
+import { archiveCommand } from './commands/archive';
+import { demoCommand } from './commands/demo';
+import { localUpCommand } from './commands/local-up';
+import { CommandFailure } from './output';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The `reservoir` command line. */
+export function buildProgram(): Command {
+  const program = new Command('reservoir').description('Archive, query and replay Amazon Kinesis Data Streams.');
+  const local = program.command('local').description('embedded emulators for running on one machine');
+  local
+    .command('up')
+    .description('start embedded Kinesis (kinesalite) and S3 (s3rver) on loopback until interrupted')
+    .option('--dir <dir>', 'where the emulators keep their data', '.reservoir/local')
+    .option('--kinesis-port <port>', 'Kinesis port', '4567')
+    .option('--s3-port <port>', 'S3 port', '4569')
+    .option('--bucket <name>', 'archive bucket to create', process.env.RESERVOIR_BUCKET ?? 'reservoir-archive')
+    .action(localUpCommand);
+  program
+    .command('archive')
+    .description('run the archive state machine: in-process (--local) or the deployed one')
+    .option('--local', 'run statemachines/archive.asl.yml in-process against AWS_ENDPOINT_URL_KINESIS / _S3')
+    .option('--stream <name>', 'archive this stream (repeatable); default: tagged and listed streams', collect)
+    .option('--json', 'print the summary as JSON on stdout')
+    .option('--stage <stage>', 'deployed stage (without --local)', 'dev')
+    .action(async (options) => {
+      await archiveCommand(options);
+    });
+  program
+    .command('demo')
+    .description('the whole story on embedded emulators (npm start)')
+    .option('--dir <dir>', 'where the demo keeps its data (default: a new folder under .reservoir/)')
+    .action(demoCommand);
+  program
+    .command('bench')
+    .description('benchmarks (npm run bench)')
+    .action(async () => {
+      const { benchCommand } = await import('../../bench/run');
+      await benchCommand();
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    const message = error instanceof CommandFailure ? error.message : `${(error as Error).name}: ${(error as Error).message}`;
+    process.stderr.write(`reservoir: ${message.split('\n')[0]}\n`);
+    process.exitCode = error instanceof CommandFailure ? error.exitCode : 1;
+  }
+}
