@@ -8,6 +8,6 @@ module.exports = {
   },
   // @middy is ESM-only; jest's CommonJS runtime needs it transformed.
   transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
-  setupFiles: ['<rootDir>/test/support/polyfills.ts'],
+  setupFiles: ['<rootDir>/test/support/setup.ts'],
   testTimeout: 120000,
 };

@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { CheckpointConflictError, ExpiredIteratorError, ThrottledError } from '../../src/core/errors';
+import type { IteratorStart, KinesisRecord, ObjectStore, RecordBatch, ShardReader, StoredJson } from '../../src/core/ports';
+import { compareSequenceNumbers } from '../../src/core/sequence';
+
+/** An in-memory bucket with S3's conditional-write semantics (412 on a stale ETag). */
+export class MemoryObjectStore implements ObjectStore {
+  readonly objects = new Map<string, { body: Buffer; etag: string }>();
+  /** Throws (as a crash would) when this many more write operations have happened. */
+  crashAfterWrites: number | null = null;
+  writes = 0;
+
+  private write(key: string, body: Buffer): string {
+    if (this.crashAfterWrites !== null && this.writes >= this.crashAfterWrites) {
+      throw new Error(`simulated crash before write #${this.writes + 1} (${key})`);
+    }
+    this.writes += 1;
+    const etag = `"${createHash('md5').update(body).digest('hex')}"`;
+    this.objects.set(key, { body, etag });
+    return etag;
+  }
+
+  async getJson<T>(key: string): Promise<StoredJson<T> | null> {
+    const object = this.objects.get(key);
+    return object ? { value: JSON.parse(object.body.toString('utf8')) as T, etag: object.etag } : null;
+  }
+  async putJsonIfMatch(key: string, value: unknown, expectedEtag: string | null): Promise<string> {
+    const current = this.objects.get(key);
+    if ((expectedEtag === null && current) || (expectedEtag !== null && current?.etag !== expectedEtag)) {
+      throw new CheckpointConflictError(`conditional write of ${key} failed`);
+    }
+    return this.write(key, Buffer.from(JSON.stringify(value)));
+  }
+  async putJson(key: string, value: unknown): Promise<void> {
+    this.write(key, Buffer.from(JSON.stringify(value)));
+  }
+  async putObject(key: string, body: Uint8Array): Promise<void> {
+    this.write(key, Buffer.from(body));
+  }
+  async getObject(key: string): Promise<Uint8Array | null> {
+    return this.objects.get(key)?.body ?? null;
+  }
+  async exists(key: string): Promise<boolean> {
+    return this.objects.has(key);
+  }
+  async listKeys(prefix: string): Promise<string[]> {
+    return [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort();
+  }
+}
+
+/**
+ * One shard in memory, read like Kinesis: iterators are positions, GetRecords returns at most
+ * `batchSize` records, a closed shard's iterator turns null after an empty read, records
+ * before `trimmedBefore` are gone, and scripted faults (throttles, expired iterators) fire first.
+ */
+export class MemoryShard implements ShardReader {
+  records: KinesisRecord[] = [];
+  closed = false;
+  trimmedBefore = 0;
+  batchSize = 3;
+  faults: ('throttle' | 'expired')[] = [];
+  getRecordsCalls = 0;
+
+  async getIterator(_stream: string, _shardId: string, start: IteratorStart): Promise<string> {
+    if (start.type === 'TRIM_HORIZON') return String(this.trimmedBefore);
+    const index = this.records.findIndex((r) => compareSequenceNumbers(r.sequenceNumber, start.sequenceNumber) >= 0);
+    const at = index === -1 ? this.records.length : index;
+    const position = start.type === 'AT_SEQUENCE_NUMBER' || this.records[at]?.sequenceNumber !== start.sequenceNumber ? at : at + 1;
+    return String(Math.max(position, this.trimmedBefore));
+  }
+
+  async getRecords(iterator: string, limit: number): Promise<RecordBatch> {
+    this.getRecordsCalls += 1;
+    const fault = this.faults.shift();
+    if (fault === 'throttle') throw new ThrottledError('Rate exceeded for shard');
+    if (fault === 'expired') throw new ExpiredIteratorError('Iterator expired');
+    const from = Math.max(Number(iterator), this.trimmedBefore);
+    const records = this.records.slice(from, from + Math.min(limit, this.batchSize));
+    const next = from + records.length;
+    const atEnd = next >= this.records.length;
+    return {
+      records,
+      nextIterator: this.closed && atEnd && records.length === 0 ? null : String(next),
+      millisBehindLatest: atEnd ? 0 : 1000,
+    };
+  }
+}
+
+let sequence = 49590338271490256608559692538361571095921575989136588898n;
+export function kinesisRecord(partitionKey: string, data: string | Uint8Array, arrivalTimestamp: number): KinesisRecord {
+  sequence += 1000n;
+  return {
+    sequenceNumber: sequence.toString(),
+    partitionKey,
+    arrivalTimestamp,
+    data: typeof data === 'string' ? Buffer.from(data) : data,
+  };
+}

@@ -1,0 +1,69 @@
+import { compactSummary, summarizeArchiveRun, type ShardRunResult } from '../../src/core/archive-summary';
+
+const planned = [
+  { stream: 'a', shardId: 's0', baseline: { records: 10, objects: 1, bytes: 100 } },
+  { stream: 'a', shardId: 's1', baseline: { records: 0, objects: 0, bytes: 0 } },
+  { stream: 'b', shardId: 's0', baseline: { records: 0, objects: 0, bytes: 0 } },
+];
+
+function summarize(results: ShardRunResult[], missingStreams: string[] = []) {
+  return summarizeArchiveRun({
+    runId: 'run-1',
+    summaryKey: 'runs/archive/run-1/summary.json',
+    planned,
+    totalsNow: new Map([
+      ['a/s0', { records: 15, objects: 2, bytes: 150 }],
+      ['a/s1', { records: 7, objects: 1, bytes: 70 }],
+    ]),
+    results: new Map(results.map((r) => [`${r.stream}/${r.shardId}`, r])),
+    missingStreams,
+    now: new Date('2024-11-21T10:00:00Z'),
+  });
+}
+
+describe('archive summary', () => {
+  it('counts what the run added to each checkpoint, per shard and per stream', () => {
+    const summary = summarize([
+      { stream: 'a', shardId: 's0', status: 'caught-up', lagMs: 0 },
+      { stream: 'a', shardId: 's1', status: 'budget-exhausted', lagMs: 5000 },
+      { stream: 'b', shardId: 's0', status: 'caught-up', lagMs: 0 },
+    ]);
+    expect(summary.totals).toEqual({ records: 12, objects: 2, bytes: 120 });
+    expect(summary.streams).toEqual([
+      { stream: 'a', shards: 2, failedShards: 0, records: 12, objects: 2, bytes: 120, lagMs: 5000 },
+      { stream: 'b', shards: 1, failedShards: 0, records: 0, objects: 0, bytes: 0, lagMs: 0 },
+    ]);
+    expect(summary.errorName).toBeNull();
+  });
+
+  it('given a gap on one shard, then the run fails with DataGapError naming it, and the others still count', () => {
+    const summary = summarize([
+      { stream: 'a', shardId: 's0', status: 'caught-up', lagMs: 0 },
+      { stream: 'a', shardId: 's1', status: 'failed', lagMs: null, error: { name: 'DataGapError', message: 'gap on a/s1' } },
+    ]);
+    expect(summary).toMatchObject({ errorName: 'DataGapError', dataGaps: 1, failedShards: 2 });
+    expect(summary.failureMessage).toContain('a/s1: DataGapError: gap on a/s1');
+    expect(summary.failureMessage).toContain('b/s0: did not run');
+    expect(summary.totals.records).toBe(12);
+  });
+
+  it('given a listed stream that does not exist, then the run fails with StreamNotFoundError', () => {
+    const summary = summarize(
+      planned.map((p) => ({ stream: p.stream, shardId: p.shardId, status: 'caught-up' as const, lagMs: 0 })),
+      ['gone'],
+    );
+    expect(summary.errorName).toBe('StreamNotFoundError');
+  });
+
+  it('keeps the execution output small: past the bound only failed shard rows are returned', () => {
+    const summary = summarize([
+      { stream: 'a', shardId: 's0', status: 'caught-up', lagMs: 0 },
+      { stream: 'a', shardId: 's1', status: 'failed', lagMs: null, error: { name: 'X', message: 'y' } },
+      { stream: 'b', shardId: 's0', status: 'caught-up', lagMs: 0 },
+    ]);
+    const compact = compactSummary(summary, 2);
+    expect(compact.shards.map((s) => s.shardId)).toEqual(['s1']);
+    expect(compact.shardRowsOmitted).toBe(2);
+    expect(compactSummary(summary, 10)).toBe(summary);
+  });
+});

@@ -1,0 +1,228 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { ShardArchiver, type ShardArchiverSettings } from '../../src/archive/shard-archiver';
+import type { Checkpoint } from '../../src/core/checkpoint';
+import { CheckpointConflictError, DataGapError, ThrottledError } from '../../src/core/errors';
+import { checkpointKey, parseArchiveObjectKey } from '../../src/core/layout';
+import { parseRecordLines } from '../../src/core/record-line';
+import { kinesisRecord, MemoryObjectStore, MemoryShard } from '../support/fakes';
+
+const HOUR = 3_600_000;
+const start = Date.UTC(2024, 10, 21, 9, 58, 0);
+
+const settings: ShardArchiverSettings = {
+  prefix: '',
+  maxObjectBytes: 400,
+  getRecordsLimit: 10_000,
+  minPollIntervalMs: 0,
+  throttleAttempts: 3,
+  throttleBaseDelayMs: 0,
+};
+
+function archiverFor(shard: MemoryShard, store: MemoryObjectStore, overrides: Partial<ShardArchiverSettings> = {}) {
+  const gaps: DataGapError[] = [];
+  const archiver = new ShardArchiver(
+    { ...settings, ...overrides },
+    {
+      reader: shard,
+      store,
+      compress: (body) => gzipSync(body),
+      now: Date.now,
+      sleep: async () => undefined,
+      onGap: (gap) => gaps.push(gap),
+    },
+  );
+  return { archiver, gaps };
+}
+
+const request = { stream: 's', shardId: 'shardId-000000000000', parentShardIds: [], closed: false, deadline: Number.MAX_SAFE_INTEGER };
+
+/** Every line of every archive object: what a reader of the archive sees. */
+function archivedLines(store: MemoryObjectStore) {
+  return [...store.objects.keys()]
+    .filter((key) => parseArchiveObjectKey(key))
+    .flatMap((key) => parseRecordLines(gunzipSync(store.objects.get(key)!.body).toString('utf8')).map((line) => ({ key, line })));
+}
+
+function expectExactlyOnce(shard: MemoryShard, store: MemoryObjectStore) {
+  const lines = archivedLines(store);
+  const seen = lines.map(({ line }) => line.sequenceNumber);
+  expect(new Set(seen).size).toBe(seen.length);
+  expect(seen.sort()).toEqual(shard.records.map((r) => r.sequenceNumber).sort());
+  for (const { key, line } of lines) {
+    const ref = parseArchiveObjectKey(key)!;
+    expect(new Date(line.arrivalTimestamp).toISOString().slice(11, 13)).toBe(ref.hr);
+  }
+}
+
+function shardWith(count: number, spreadMs = 60_000): MemoryShard {
+  const shard = new MemoryShard();
+  for (let i = 0; i < count; i++) shard.records.push(kinesisRecord(`k${i % 5}`, `{"i":${i}}`, start + Math.floor((i * spreadMs) / count) * 4));
+  return shard;
+}
+
+describe('shard archiver', () => {
+  it('given a shard crossing an hour, when archived, then every record is archived once, in its hour', async () => {
+    const shard = shardWith(60);
+    const store = new MemoryObjectStore();
+    const result = await archiverFor(shard, store).archiver.archive(request);
+    expect(result).toMatchObject({ status: 'caught-up', done: true, records: 60 });
+    expectExactlyOnce(shard, store);
+    const hours = new Set(archivedLines(store).map(({ key }) => parseArchiveObjectKey(key)!.hr));
+    expect(hours).toEqual(new Set(['09', '10']));
+  });
+
+  it('given a second run after new records, then only the new records are added', async () => {
+    const shard = shardWith(20);
+    const store = new MemoryObjectStore();
+    const { archiver } = archiverFor(shard, store);
+    await archiver.archive(request);
+    shard.records.push(kinesisRecord('k', 'late', start + HOUR));
+    const second = await archiver.archive(request);
+    expect(second).toMatchObject({ records: 1, objects: 1 });
+    expectExactlyOnce(shard, store);
+  });
+
+  it('for any crash point and any batch size, re-running until done archives every record exactly once', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 7 }),
+        fc.array(fc.integer({ min: 0, max: 30 }), { minLength: 1, maxLength: 4 }),
+        async (count, batchSize, crashes) => {
+          const shard = shardWith(count);
+          shard.batchSize = batchSize;
+          const store = new MemoryObjectStore();
+          const { archiver } = archiverFor(shard, store);
+          for (const crashAfter of crashes) {
+            store.crashAfterWrites = store.writes + crashAfter;
+            await archiver.archive(request).catch(() => undefined);
+          }
+          store.crashAfterWrites = null;
+          let result = await archiver.archive(request);
+          while (!result.done) result = await archiver.archive(request);
+          expectExactlyOnce(shard, store);
+          const checkpoint = (await store.getJson<Checkpoint>(checkpointKey('', 's', request.shardId)))!.value;
+          expect(checkpoint.totals.records).toBe(count);
+          expect(checkpoint.pending).toBeNull();
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('for any interleaving of two overlapping executions, the archive holds every record exactly once', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 }), async (count, a, b) => {
+        const shard = shardWith(count);
+        const store = new MemoryObjectStore();
+        shard.batchSize = a;
+        const first = archiverFor(shard, store).archiver.archive(request);
+        shard.batchSize = b;
+        const second = archiverFor(shard, store).archiver.archive(request);
+        const outcomes = await Promise.allSettled([first, second]);
+        for (const outcome of outcomes) {
+          if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(CheckpointConflictError);
+        }
+        await archiverFor(shard, store).archiver.archive(request);
+        expectExactlyOnce(shard, store);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('given a pending block whose object exists, when re-run, then the block is counted without rewriting it', async () => {
+    const shard = shardWith(10, 1000);
+    const store = new MemoryObjectStore();
+    const { archiver } = archiverFor(shard, store, { maxObjectBytes: 10_000 });
+    // writes: 1 = intent, 2 = object; crash before the commit
+    store.crashAfterWrites = 2;
+    await expect(archiver.archive(request)).rejects.toThrow('simulated crash');
+    store.crashAfterWrites = null;
+    const result = await archiver.archive(request);
+    expect(result).toMatchObject({ records: 10, objects: 1 });
+    expectExactlyOnce(shard, store);
+  });
+
+  it('given a closed shard, then it is done only once its iterator returns null, and is marked drained', async () => {
+    const shard = shardWith(5);
+    shard.closed = true;
+    const store = new MemoryObjectStore();
+    const result = await archiverFor(shard, store).archiver.archive({ ...request, closed: true });
+    expect(result).toMatchObject({ status: 'drained', done: true, records: 5 });
+    const checkpoint = (await store.getJson<Checkpoint>(checkpointKey('', 's', request.shardId)))!.value;
+    expect(checkpoint).toMatchObject({ shardState: 'closed', drained: true });
+    expect((await archiverFor(shard, store).archiver.archive({ ...request, closed: true })).status).toBe('drained');
+  });
+
+  it('given a child whose parent is not drained, then the child is not read', async () => {
+    const shard = shardWith(5);
+    const store = new MemoryObjectStore();
+    const result = await archiverFor(shard, store).archiver.archive({ ...request, parentShardIds: ['shardId-parent'] });
+    expect(result).toMatchObject({ status: 'waiting-for-parent', waitingFor: 'shardId-parent', records: 0 });
+    expect(shard.getRecordsCalls).toBe(0);
+  });
+
+  it('given the trim horizon passed the checkpoint, then a DataGapError names the range and nothing moves', async () => {
+    const shard = shardWith(10);
+    const store = new MemoryObjectStore();
+    const { archiver, gaps } = archiverFor(shard, store);
+    await archiver.archive(request);
+    const lastArchived = shard.records[9]!.sequenceNumber;
+    shard.records.push(kinesisRecord('k', 'expired', start), kinesisRecord('k', 'kept', start));
+    shard.trimmedBefore = 11;
+    const error = await archiver.archive(request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DataGapError);
+    expect((error as DataGapError).message).toContain(`after sequence number ${lastArchived}`);
+    expect((error as DataGapError).message).toContain(`up to (not including) ${shard.records[11]!.sequenceNumber}`);
+    expect((error as DataGapError).name).toBe('DataGapError');
+    expect(gaps).toHaveLength(1);
+    const checkpoint = (await store.getJson<Checkpoint>(checkpointKey('', 's', request.shardId)))!.value;
+    expect(checkpoint.lastSequenceNumber).toBe(lastArchived);
+  });
+
+  it('given a quiet shard whose last archived record expired, then there is no gap to report', async () => {
+    const shard = shardWith(3);
+    const store = new MemoryObjectStore();
+    const { archiver } = archiverFor(shard, store);
+    await archiver.archive(request);
+    shard.trimmedBefore = 3;
+    await expect(archiver.archive(request)).resolves.toMatchObject({ status: 'caught-up', records: 0 });
+  });
+
+  it('given throttles and an expired iterator, then reading backs off, renews the iterator and loses nothing', async () => {
+    const shard = shardWith(12);
+    shard.faults = ['throttle', 'expired', 'throttle'];
+    const store = new MemoryObjectStore();
+    await archiverFor(shard, store).archiver.archive(request);
+    expectExactlyOnce(shard, store);
+  });
+
+  it('given persistent throttling, then what was read is written and a ThrottledError goes to the state machine', async () => {
+    const shard = shardWith(12);
+    shard.batchSize = 4;
+    const store = new MemoryObjectStore();
+    const { archiver } = archiverFor(shard, store);
+    shard.faults = [];
+    const reader = shard.getRecords.bind(shard);
+    let calls = 0;
+    shard.getRecords = async (iterator, limit) => (++calls > 1 ? Promise.reject(new ThrottledError('Rate exceeded')) : reader(iterator, limit));
+    await expect(archiver.archive(request)).rejects.toBeInstanceOf(ThrottledError);
+    const checkpoint = (await store.getJson<Checkpoint>(checkpointKey('', 's', request.shardId)))!.value;
+    expect(checkpoint.totals.records).toBe(4);
+    shard.getRecords = reader;
+    await archiver.archive(request);
+    expectExactlyOnce(shard, store);
+  });
+
+  it('given the deadline has passed, then it stops, keeps what it read, and asks to be called again', async () => {
+    const shard = shardWith(12);
+    const store = new MemoryObjectStore();
+    const { archiver } = archiverFor(shard, store);
+    const result = await archiver.archive({ ...request, deadline: 0 });
+    expect(result).toMatchObject({ status: 'budget-exhausted', done: false });
+    let next = await archiver.archive(request);
+    while (!next.done) next = await archiver.archive(request);
+    expectExactlyOnce(shard, store);
+  });
+});
