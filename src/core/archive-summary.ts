@@ -39,6 +39,8 @@ export interface ArchiveSummary {
   missingStreams: string[];
   failedShards: number;
   dataGaps: number;
+  /** Failed shards plus missing streams: the state machine fails the run when above 0. */
+  problemCount: number;
   /** The error the execution fails with, when anything failed. */
   errorName: string | null;
   failureMessage: string | null;
@@ -125,6 +127,7 @@ export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
     missingStreams: input.missingStreams,
     failedShards: failed.length,
     dataGaps: gaps.length,
+    problemCount: problems.length,
     errorName,
     failureMessage: problems.length === 0 ? null : truncate(`${problems.length} problem(s): ${problems.join(' | ')}`, 30_000),
     summaryKey: input.summaryKey,

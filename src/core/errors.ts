@@ -45,12 +45,13 @@ export class DataGapError extends ReservoirError {
     /** The oldest record still in the shard past the gap, or null when none is left. */
     readonly firstAvailableSequenceNumber: string | null,
   ) {
+    const from = lastArchivedSequenceNumber
+      ? `after sequence number ${lastArchivedSequenceNumber}`
+      : `from sequence number ${expectedSequenceNumber}`;
+    const to = firstAvailableSequenceNumber ? ` and before ${firstAvailableSequenceNumber}` : '';
     super(
-      `Data gap on stream ${stream} shard ${shardId}: records from ${
-        lastArchivedSequenceNumber ? `after sequence number ${lastArchivedSequenceNumber}` : `sequence number ${expectedSequenceNumber}`
-      } ${
-        firstAvailableSequenceNumber ? `up to (not including) ${firstAvailableSequenceNumber}` : 'onwards'
-      } expired from the stream before they were archived`,
+      `Data gap on stream ${stream} shard ${shardId}: records ${from}${to} expired from the stream ` +
+        'before they were archived (the trim horizon passed the checkpoint)',
     );
   }
 }

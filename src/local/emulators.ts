@@ -5,9 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-import { installKinesaliteTagFix } from './kinesalite-tags';
+import { installKinesaliteTagFix, type Store } from './kinesalite-tags';
 
-installKinesaliteTagFix();
 // kinesalite keeps its store private; capture it so tests can age records past retention.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const kinesaliteDb = require('kinesalite/db') as { create: (options: object) => KinesaliteStore };
@@ -54,6 +53,7 @@ async function startKinesalite(options: EmulatorOptions) {
     ...(options.persistKinesis ? { path: join(options.dir, 'kinesis') } : {}),
   });
   kinesaliteDb.create = create;
+  installKinesaliteTagFix(server, store as unknown as Store);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.kinesisPort ?? 0, '127.0.0.1', () => resolve());

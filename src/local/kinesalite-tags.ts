@@ -6,7 +6,7 @@
 interface Stream {
   _tags: Record<string, string>;
 }
-interface Store {
+export interface Store {
   metaDb: {
     lock(name: string, fn: (release: (cb: Callback) => Callback) => void): void;
     put(name: string, value: Stream, cb: (err: Error | null) => void): void;
@@ -15,6 +15,9 @@ interface Store {
   getStream(name: string, cb: (err: Error | null, stream: Stream) => void): void;
 }
 type Callback = (err?: unknown, data?: unknown) => void;
+type Server = import('node:http').Server;
+type IncomingMessage = import('node:http').IncomingMessage;
+type ServerResponse = import('node:http').ServerResponse;
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const db = require('kinesalite/db') as { clientError: (type: string, message: string) => Error };
@@ -50,14 +53,38 @@ export function addTagsToStream(store: Store, data: { StreamName: string; Tags: 
   });
 }
 
-/** Installs the replacement before kinesalite loads its actions. */
-export function installKinesaliteTagFix(): void {
-  const path = require.resolve('kinesalite/actions/addTagsToStream');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const Module = require('node:module') as { new (id: string): NodeJS.Module };
-  const replacement = new Module(path);
-  replacement.filename = path;
-  replacement.loaded = true;
-  replacement.exports = addTagsToStream;
-  require.cache[path] = replacement;
+/**
+ * Routes AddTagsToStream requests to the replacement above and everything else to kinesalite.
+ * Done at the HTTP layer because kinesalite keeps its action table private.
+ */
+export function installKinesaliteTagFix(server: Server, store: Store): void {
+  const [kinesaliteHandler] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (req.headers['x-amz-target'] !== 'Kinesis_20131202.AddTagsToStream') return kinesaliteHandler!(req, res);
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const send = (status: number, body: object) => {
+        const text = JSON.stringify(body);
+        res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.1', 'Content-Length': Buffer.byteLength(text) });
+        res.end(text);
+      };
+      let data: { StreamName: string; Tags: Record<string, string> };
+      try {
+        data = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        return send(400, { __type: 'SerializationException', message: 'Malformed JSON' });
+      }
+      addTagsToStream(store, data, (err) => {
+        if (!err) return send(200, {});
+        const error = err as { statusCode?: number; body?: { __type: string; message: string }; name?: string; message?: string };
+        if (error.body) return send(error.statusCode ?? 400, error.body);
+        if (error.name === 'NotFoundError') {
+          return send(400, { __type: 'ResourceNotFoundException', message: `Stream ${data.StreamName} not found.` });
+        }
+        return send(500, { __type: 'InternalFailure', message: error.message ?? 'internal error' });
+      });
+    });
+  });
 }

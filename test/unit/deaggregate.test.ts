@@ -28,7 +28,7 @@ describe('KPL de-aggregation', () => {
   it('given bytes that carry the KPL magic but a broken checksum, then the record is kept whole, not dropped', () => {
     const [aggregate] = kplAggregate([{ partitionKey: 'k', data: Buffer.from('x'.repeat(40)) }]);
     const corrupt = Buffer.from(aggregate!.data);
-    corrupt[corrupt.length - 1] ^= 0xff;
+    corrupt[corrupt.length - 1] = corrupt[corrupt.length - 1]! ^ 0xff;
     const out = toUserRecords('s', 'shardId-0', record(corrupt));
     expect(out).toHaveLength(1);
     expect(Buffer.from(out[0]!.data).equals(corrupt)).toBe(true);

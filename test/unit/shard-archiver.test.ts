@@ -174,7 +174,7 @@ describe('shard archiver', () => {
     const error = await archiver.archive(request).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DataGapError);
     expect((error as DataGapError).message).toContain(`after sequence number ${lastArchived}`);
-    expect((error as DataGapError).message).toContain(`up to (not including) ${shard.records[11]!.sequenceNumber}`);
+    expect((error as DataGapError).message).toContain(`and before ${shard.records[11]!.sequenceNumber}`);
     expect((error as DataGapError).name).toBe('DataGapError');
     expect(gaps).toHaveLength(1);
     const checkpoint = (await store.getJson<Checkpoint>(checkpointKey('', 's', request.shardId)))!.value;

@@ -1,0 +1,48 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AddTagsToStreamCommand,
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  KinesisClient,
+} from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { resetArchiveRuntime } from '../../src/archive/runtime';
+import { resetClients } from '../../src/aws/clients';
+import { applyEnvironment, startEmulators, type LocalEmulators } from '../../src/local/emulators';
+
+/** Starts kinesalite and s3rver for one test file and points reservoir's clients at them. */
+export function useEmulators(extraEnv: Record<string, string> = {}) {
+  const context = {} as { emulators: LocalEmulators; kinesis: KinesisClient; dir: string };
+  beforeAll(async () => {
+    context.dir = mkdtempSync(join(tmpdir(), 'reservoir-test-'));
+    context.emulators = await startEmulators({ dir: context.dir });
+    applyEnvironment({ ...context.emulators.env, RESERVOIR_POLL_INTERVAL_MS: '0', ...extraEnv });
+    resetClients();
+    resetArchiveRuntime();
+    context.kinesis = new KinesisClient({ requestHandler: new NodeHttpHandler() });
+  });
+  afterAll(async () => {
+    context.kinesis?.destroy();
+    resetClients();
+    await context.emulators?.stop();
+    rmSync(context.dir, { recursive: true, force: true });
+  });
+  return context;
+}
+
+export async function waitForActive(kinesis: KinesisClient, stream: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
+    if (summary.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`stream ${stream} did not become ACTIVE`);
+}
+
+export async function createArchivedStream(kinesis: KinesisClient, stream: string, shards: number, tag = true): Promise<void> {
+  await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: shards }));
+  await waitForActive(kinesis, stream);
+  if (tag) await kinesis.send(new AddTagsToStreamCommand({ StreamName: stream, Tags: { 'reservoir:archive': 'ALL' } }));
+}
