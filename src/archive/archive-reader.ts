@@ -8,7 +8,11 @@ export interface ArchiveObject extends ArchiveObjectRef {
 }
 
 /** Every archive object of a stream, in key order (dt, hr, shard, sequence range). */
-export async function listArchiveObjects(store: ObjectStore, prefix: string, stream: string): Promise<ArchiveObject[]> {
+export async function listArchiveObjects(
+  store: ObjectStore,
+  prefix: string,
+  stream: string,
+): Promise<ArchiveObject[]> {
   const keys = await store.listKeys(archiveStreamPrefix(prefix, stream));
   return keys.flatMap((key) => {
     const ref = parseArchiveObjectKey(key);

@@ -69,7 +69,9 @@ export async function planArchiveRun(
     waves.flatMap((wave, index) => wave.map((item) => ({ ...item, wave: index }))),
     16,
     async (item) => {
-      const stored = await deps.store.getJson<Checkpoint>(checkpointKey(deps.prefix, item.stream, item.shardId));
+      const stored = await deps.store.getJson<Checkpoint>(
+        checkpointKey(deps.prefix, item.stream, item.shardId),
+      );
       return { ...item, baseline: stored?.value.totals ?? { records: 0, objects: 0, bytes: 0 } };
     },
   );
@@ -83,5 +85,11 @@ export async function planArchiveRun(
     pageCount: shardPages.length,
   };
   await deps.store.putJson(files.plan, plan);
-  return { runId, streams, shardCount: planned.length, waveCount: waves.length, pageCount: shardPages.length };
+  return {
+    runId,
+    streams,
+    shardCount: planned.length,
+    waveCount: waves.length,
+    pageCount: shardPages.length,
+  };
 }

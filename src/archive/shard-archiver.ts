@@ -109,7 +109,9 @@ class ShardRun {
     if (this.checkpoint.drained) return this.result('drained', true, 0);
 
     for (const parent of this.request.parentShardIds) {
-      const stored = await this.deps.store.getJson<Checkpoint>(checkpointKey(this.settings.prefix, stream, parent));
+      const stored = await this.deps.store.getJson<Checkpoint>(
+        checkpointKey(this.settings.prefix, stream, parent),
+      );
       if (!stored || !stored.value.drained) {
         return { ...this.result('waiting-for-parent', true, null), waitingFor: parent };
       }
@@ -155,7 +157,8 @@ class ShardRun {
 
       for (const record of batch.records) {
         if (expected) {
-          if (record.sequenceNumber !== expected.sequenceNumber) throw this.gap(expected.sequenceNumber, record);
+          if (record.sequenceNumber !== expected.sequenceNumber)
+            throw this.gap(expected.sequenceNumber, record);
           const skip = expected.skipFirst;
           expected = null;
           if (skip) {
@@ -167,13 +170,18 @@ class ShardRun {
         if (recovery) {
           if (await this.addToRecovery(recovery, record)) recovery = null;
         } else {
-          const closed = this.builder.add(record.sequenceNumber, record.arrivalTimestamp, this.userRecords(record));
+          const closed = this.builder.add(
+            record.sequenceNumber,
+            record.arrivalTimestamp,
+            this.userRecords(record),
+          );
           if (closed) await this.persist(closed);
         }
       }
 
       if (batch.nextIterator === null) {
-        if (recovery || expected) throw this.gap(expected?.sequenceNumber ?? this.checkpoint.pending!.firstSequenceNumber, null);
+        if (recovery || expected)
+          throw this.gap(expected?.sequenceNumber ?? this.checkpoint.pending!.firstSequenceNumber, null);
         await this.finish(true);
         return this.result('drained', true, 0);
       }
@@ -233,7 +241,9 @@ class ShardRun {
     const body = this.deps.compress(blockBody(block));
     const key = this.objectKey(block);
     const now = this.nowDate();
-    await this.writeCheckpoint(withPending(commitPending(this.checkpoint, now), pendingFor(block, key, body.length), now));
+    await this.writeCheckpoint(
+      withPending(commitPending(this.checkpoint, now), pendingFor(block, key, body.length), now),
+    );
     await this.deps.store.putObject(key, body, CONTENT_TYPE, 'gzip');
   }
 

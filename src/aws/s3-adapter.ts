@@ -60,7 +60,12 @@ export class S3ObjectStore implements ObjectStore {
     await this.putObject(key, Buffer.from(JSON.stringify(value)), 'application/json');
   }
 
-  async putObject(key: string, body: Uint8Array, contentType: string, contentEncoding?: string): Promise<void> {
+  async putObject(
+    key: string,
+    body: Uint8Array,
+    contentType: string,
+    contentEncoding?: string,
+  ): Promise<void> {
     await callAws(`PutObject s3://${this.bucket}/${key}`, () =>
       this.client.send(
         new PutObjectCommand({

@@ -7,7 +7,9 @@ import { formatBytes, formatDuration, info, table } from './output';
 export function archiveProgress(event: TaskEvent): void {
   if (event.functionName === 'planShards' && event.output) {
     const plan = event.output as { shardCount: number; streams: string[]; waveCount: number };
-    info(`planned ${plan.shardCount} shard(s) of ${plan.streams.join(', ') || 'no stream'} in ${plan.waveCount} lineage wave(s)`);
+    info(
+      `planned ${plan.shardCount} shard(s) of ${plan.streams.join(', ') || 'no stream'} in ${plan.waveCount} lineage wave(s)`,
+    );
   }
   if (event.functionName === 'archiveShard') {
     const input = event.input as { item: { stream: string; shardId: string } };
@@ -29,7 +31,15 @@ export function printArchiveSummary(summary: ArchiveSummary): void {
   info(
     table(
       ['stream', 'shards', 'records', 'objects', 'bytes', 'lag', 'failed'],
-      summary.streams.map((s) => [s.stream, s.shards, s.records, s.objects, formatBytes(s.bytes), formatDuration(s.lagMs), s.failedShards]),
+      summary.streams.map((s) => [
+        s.stream,
+        s.shards,
+        s.records,
+        s.objects,
+        formatBytes(s.bytes),
+        formatDuration(s.lagMs),
+        s.failedShards,
+      ]),
     ),
   );
   if (summary.shards.length > 0) {
@@ -37,10 +47,20 @@ export function printArchiveSummary(summary: ArchiveSummary): void {
     info(
       table(
         ['shard', 'status', 'records', 'objects', 'bytes', 'lag'],
-        summary.shards.map((s) => [`${s.stream}/${s.shardId}`, s.status, s.records, s.objects, formatBytes(s.bytes), formatDuration(s.lagMs)]),
+        summary.shards.map((s) => [
+          `${s.stream}/${s.shardId}`,
+          s.status,
+          s.records,
+          s.objects,
+          formatBytes(s.bytes),
+          formatDuration(s.lagMs),
+        ]),
       ),
     );
   }
-  if (summary.shardRowsOmitted > 0) info(`(${summary.shardRowsOmitted} more shard rows in ${summary.summaryKey})`);
-  info(`\narchived ${summary.totals.records} records in ${summary.totals.objects} objects (${formatBytes(summary.totals.bytes)}); summary: ${summary.summaryKey}`);
+  if (summary.shardRowsOmitted > 0)
+    info(`(${summary.shardRowsOmitted} more shard rows in ${summary.summaryKey})`);
+  info(
+    `\narchived ${summary.totals.records} records in ${summary.totals.objects} objects (${formatBytes(summary.totals.bytes)}); summary: ${summary.summaryKey}`,
+  );
 }

@@ -18,9 +18,13 @@ export interface DeployedRun {
 export async function stackOutputs(stage: string): Promise<Record<string, string>> {
   const cloudformation = new CloudFormationClient({ requestHandler: new NodeHttpHandler() });
   const stackName = `reservoir-${stage}`;
-  const output = await cloudformation.send(new DescribeStacksCommand({ StackName: stackName })).catch((error: Error) => {
-    throw new CommandFailure(`cannot read stack ${stackName}: ${error.message} (deploy with \`npx sls deploy --stage ${stage}\`, or use --local)`);
-  });
+  const output = await cloudformation
+    .send(new DescribeStacksCommand({ StackName: stackName }))
+    .catch((error: Error) => {
+      throw new CommandFailure(
+        `cannot read stack ${stackName}: ${error.message} (deploy with \`npx sls deploy --stage ${stage}\`, or use --local)`,
+      );
+    });
   const outputs = output.Stacks?.[0]?.Outputs ?? [];
   return Object.fromEntries(outputs.map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
 }
@@ -31,10 +35,17 @@ export async function followDeployedExecution(run: DeployedRun): Promise<unknown
   const outputs = await stackOutputs(stage);
   const arn = outputs.ArchiveStateMachineArn;
   const bucket = outputs.ArchiveBucketName;
-  if (!arn || !bucket) throw new CommandFailure(`stack reservoir-${stage} has no ArchiveStateMachineArn/ArchiveBucketName output`);
+  if (!arn || !bucket)
+    throw new CommandFailure(
+      `stack reservoir-${stage} has no ArchiveStateMachineArn/ArchiveBucketName output`,
+    );
   const sfn = new SFNClient({ requestHandler: new NodeHttpHandler() });
   const started = await sfn.send(
-    new StartExecutionCommand({ stateMachineArn: arn, name: run.executionName, input: JSON.stringify(run.input) }),
+    new StartExecutionCommand({
+      stateMachineArn: arn,
+      name: run.executionName,
+      input: JSON.stringify(run.input),
+    }),
   );
   info(`started ${started.executionArn}`);
   const store = new S3ObjectStore(s3Client(), bucket);
@@ -50,7 +61,9 @@ export async function followDeployedExecution(run: DeployedRun): Promise<unknown
     }
     if (execution.status === 'SUCCEEDED') return JSON.parse(execution.output ?? 'null');
     if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') {
-      throw new CommandFailure(`${run.stateMachine} ${execution.status?.toLowerCase()}: ${execution.error ?? ''}: ${execution.cause ?? ''}`);
+      throw new CommandFailure(
+        `${run.stateMachine} ${execution.status?.toLowerCase()}: ${execution.error ?? ''}: ${execution.cause ?? ''}`,
+      );
     }
   }
 }

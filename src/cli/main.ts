@@ -8,7 +8,9 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 /** The `reservoir` command line. */
 export function buildProgram(): Command {
-  const program = new Command('reservoir').description('Archive, query and replay Amazon Kinesis Data Streams.');
+  const program = new Command('reservoir').description(
+    'Archive, query and replay Amazon Kinesis Data Streams.',
+  );
   const local = program.command('local').description('embedded emulators for running on one machine');
   local
     .command('up')
@@ -16,13 +18,21 @@ export function buildProgram(): Command {
     .option('--dir <dir>', 'where the emulators keep their data', '.reservoir/local')
     .option('--kinesis-port <port>', 'Kinesis port', '4567')
     .option('--s3-port <port>', 'S3 port', '4569')
-    .option('--bucket <name>', 'archive bucket to create', process.env.RESERVOIR_BUCKET ?? 'reservoir-archive')
+    .option(
+      '--bucket <name>',
+      'archive bucket to create',
+      process.env.RESERVOIR_BUCKET ?? 'reservoir-archive',
+    )
     .action(localUpCommand);
   program
     .command('archive')
     .description('run the archive state machine: in-process (--local) or the deployed one')
     .option('--local', 'run statemachines/archive.asl.yml in-process against AWS_ENDPOINT_URL_KINESIS / _S3')
-    .option('--stream <name>', 'archive this stream (repeatable); default: tagged and listed streams', collect)
+    .option(
+      '--stream <name>',
+      'archive this stream (repeatable); default: tagged and listed streams',
+      collect,
+    )
     .option('--json', 'print the summary as JSON on stdout')
     .option('--stage <stage>', 'deployed stage (without --local)', 'dev')
     .action(async (options) => {
@@ -47,7 +57,10 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
-    const message = error instanceof CommandFailure ? error.message : `${(error as Error).name}: ${(error as Error).message}`;
+    const message =
+      error instanceof CommandFailure
+        ? error.message
+        : `${(error as Error).name}: ${(error as Error).message}`;
     process.stderr.write(`reservoir: ${message.split('\n')[0]}\n`);
     process.exitCode = error instanceof CommandFailure ? error.exitCode : 1;
   }

@@ -1,6 +1,7 @@
 import type { ArchiveTotals } from './checkpoint';
 
-export type ShardRunStatus = 'caught-up' | 'drained' | 'budget-exhausted' | 'waiting-for-parent' | 'failed' | 'not-run';
+export type ShardRunStatus =
+  'caught-up' | 'drained' | 'budget-exhausted' | 'waiting-for-parent' | 'failed' | 'not-run';
 
 /** What the per-shard loop of one run recorded for a shard. */
 export interface ShardRunResult {
@@ -102,8 +103,13 @@ export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
   const failed = rows.filter((row) => row.status === 'failed' || row.status === 'not-run');
   const gaps = failed.filter((row) => row.error?.name === 'DataGapError');
   const problems = [
-    ...failed.map((row) => `${row.stream}/${row.shardId}: ${row.error ? `${row.error.name}: ${row.error.message}` : 'did not run'}`),
-    ...input.missingStreams.map((name) => `${name}: StreamNotFoundError: listed for archiving but does not exist`),
+    ...failed.map(
+      (row) =>
+        `${row.stream}/${row.shardId}: ${row.error ? `${row.error.name}: ${row.error.message}` : 'did not run'}`,
+    ),
+    ...input.missingStreams.map(
+      (name) => `${name}: StreamNotFoundError: listed for archiving but does not exist`,
+    ),
   ];
   const errorName =
     problems.length === 0
@@ -118,7 +124,11 @@ export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
     runId: input.runId,
     finishedAt: input.now.toISOString(),
     totals: rows.reduce(
-      (sum, row) => ({ records: sum.records + row.records, objects: sum.objects + row.objects, bytes: sum.bytes + row.bytes }),
+      (sum, row) => ({
+        records: sum.records + row.records,
+        objects: sum.objects + row.objects,
+        bytes: sum.bytes + row.bytes,
+      }),
       { records: 0, objects: 0, bytes: 0 },
     ),
     streams: [...byStream.values()].sort((a, b) => a.stream.localeCompare(b.stream)),
@@ -129,7 +139,10 @@ export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
     dataGaps: gaps.length,
     problemCount: problems.length,
     errorName,
-    failureMessage: problems.length === 0 ? null : truncate(`${problems.length} problem(s): ${problems.join(' | ')}`, 30_000),
+    failureMessage:
+      problems.length === 0
+        ? null
+        : truncate(`${problems.length} problem(s): ${problems.join(' | ')}`, 30_000),
     summaryKey: input.summaryKey,
   };
 }

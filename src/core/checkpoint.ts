@@ -96,13 +96,14 @@ export function markDrained(checkpoint: Checkpoint, now: Date): Checkpoint {
 }
 
 export function markClosed(checkpoint: Checkpoint, now: Date): Checkpoint {
-  return checkpoint.shardState === 'closed' ? checkpoint : { ...checkpoint, shardState: 'closed', updatedAt: now.toISOString() };
+  return checkpoint.shardState === 'closed'
+    ? checkpoint
+    : { ...checkpoint, shardState: 'closed', updatedAt: now.toISOString() };
 }
 
 /** Where reading resumes, and which record must be there for the range to be gap-free. */
 export type ResumePoint =
-  | { type: 'TRIM_HORIZON' }
-  | { type: 'AT_SEQUENCE_NUMBER'; sequenceNumber: string; skipFirst: boolean };
+  { type: 'TRIM_HORIZON' } | { type: 'AT_SEQUENCE_NUMBER'; sequenceNumber: string; skipFirst: boolean };
 
 export function resumePoint(checkpoint: Checkpoint): ResumePoint {
   if (checkpoint.lastSequenceNumber) {
@@ -110,7 +111,11 @@ export function resumePoint(checkpoint: Checkpoint): ResumePoint {
     return { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: checkpoint.lastSequenceNumber, skipFirst: true };
   }
   if (checkpoint.pending) {
-    return { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: checkpoint.pending.firstSequenceNumber, skipFirst: false };
+    return {
+      type: 'AT_SEQUENCE_NUMBER',
+      sequenceNumber: checkpoint.pending.firstSequenceNumber,
+      skipFirst: false,
+    };
   }
   return { type: 'TRIM_HORIZON' };
 }

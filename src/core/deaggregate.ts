@@ -31,7 +31,9 @@ export function toUserRecords(stream: string, shardId: string, record: KinesisRe
     {
       partitionKey: record.partitionKey,
       sequenceNumber: record.sequenceNumber,
-      data: Buffer.from(record.data.buffer, record.data.byteOffset, record.data.byteLength).toString('base64'),
+      data: Buffer.from(record.data.buffer, record.data.byteOffset, record.data.byteLength).toString(
+        'base64',
+      ),
     } as never,
     true,
     (err, userRecords) => {

@@ -69,6 +69,14 @@ const ARCHIVE_KEY =
 export function parseArchiveObjectKey(key: string): ArchiveObjectRef | null {
   const match = ARCHIVE_KEY.exec(key);
   if (!match) return null;
-  const [, stream, dt, hr, shardId, first, last] = match as unknown as [string, string, string, string, string, string, string];
+  const [, stream, dt, hr, shardId, first, last] = match as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   return { stream, dt, hr, shardId, firstSequenceNumber: first, lastSequenceNumber: last };
 }

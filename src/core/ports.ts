@@ -11,8 +11,7 @@ export interface KinesisRecord {
 }
 
 export type IteratorStart =
-  | { type: 'TRIM_HORIZON' }
-  | { type: 'AT_SEQUENCE_NUMBER' | 'AFTER_SEQUENCE_NUMBER'; sequenceNumber: string };
+  { type: 'TRIM_HORIZON' } | { type: 'AT_SEQUENCE_NUMBER' | 'AFTER_SEQUENCE_NUMBER'; sequenceNumber: string };
 
 export interface RecordBatch {
   records: KinesisRecord[];

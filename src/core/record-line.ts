@@ -33,7 +33,10 @@ export function encodePayload(data: Uint8Array): { data: string; encoding: Paylo
   try {
     return { data: strictUtf8.decode(data), encoding: 'utf8' };
   } catch {
-    return { data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'), encoding: 'base64' };
+    return {
+      data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
+      encoding: 'base64',
+    };
   }
 }
 

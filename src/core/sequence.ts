@@ -15,5 +15,7 @@ export interface ShardPosition {
 }
 
 export function compareShardPositions(a: ShardPosition, b: ShardPosition): number {
-  return compareSequenceNumbers(a.sequenceNumber, b.sequenceNumber) || a.subSequenceNumber - b.subSequenceNumber;
+  return (
+    compareSequenceNumbers(a.sequenceNumber, b.sequenceNumber) || a.subSequenceNumber - b.subSequenceNumber
+  );
 }

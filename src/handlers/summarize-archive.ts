@@ -1,7 +1,12 @@
 import type { ArchivePlan } from '../archive/plan';
 import { archiveRunFiles } from '../archive/run-files';
 import { archiveRuntime } from '../archive/runtime';
-import { compactSummary, shardResultKey, summarizeArchiveRun, type ShardRunResult } from '../core/archive-summary';
+import {
+  compactSummary,
+  shardResultKey,
+  summarizeArchiveRun,
+  type ShardRunResult,
+} from '../core/archive-summary';
 import type { ArchiveTotals, Checkpoint } from '../core/checkpoint';
 import { mapWithConcurrency } from '../core/concurrency';
 import { CorruptStateError } from '../core/errors';

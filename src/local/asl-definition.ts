@@ -22,7 +22,9 @@ export function localFunctionArn(functionName: string): string {
  * CloudFormation intrinsic the files use for Task resources, and nothing else.
  */
 export function loadLocalDefinition(name: string): LocalDefinition {
-  const raw = parse(readFileSync(join(STATE_MACHINES_DIR, `${name}.asl.yml`), 'utf8'), { merge: true }) as Json;
+  const raw = parse(readFileSync(join(STATE_MACHINES_DIR, `${name}.asl.yml`), 'utf8'), {
+    merge: true,
+  }) as Json;
   const taskFunctions = new Map<string, string>();
 
   const resolve = (node: Json, stateName?: string): Json => {
@@ -36,7 +38,9 @@ export function loadLocalDefinition(name: string): LocalDefinition {
     const out: { [key: string]: Json } = {};
     for (const [key, value] of Object.entries(node)) {
       if (key === 'States' && value && typeof value === 'object' && !Array.isArray(value)) {
-        out[key] = Object.fromEntries(Object.entries(value).map(([state, def]) => [state, resolveState(state, def)]));
+        out[key] = Object.fromEntries(
+          Object.entries(value).map(([state, def]) => [state, resolveState(state, def)]),
+        );
       } else {
         out[key] = resolve(value, stateName);
       }
@@ -46,7 +50,8 @@ export function loadLocalDefinition(name: string): LocalDefinition {
   const resolveState = (state: string, def: Json): Json => {
     if (!def || typeof def !== 'object' || Array.isArray(def)) return def;
     const out: { [key: string]: Json } = {};
-    for (const [key, value] of Object.entries(def)) out[key] = resolve(value, key === 'Resource' ? state : undefined);
+    for (const [key, value] of Object.entries(def))
+      out[key] = resolve(value, key === 'Resource' ? state : undefined);
     return out;
   };
 

@@ -61,7 +61,11 @@ async function startKinesalite(options: EmulatorOptions) {
   return { server, store: store!, port: (server.address() as AddressInfo).port };
 }
 
-async function startS3rver(dir: string, port: number, bucket: string): Promise<{ child: ChildProcess; port: number }> {
+async function startS3rver(
+  dir: string,
+  port: number,
+  bucket: string,
+): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(
     process.execPath,
     ['--openssl-legacy-provider', join(__dirname, 's3rver-process.cjs'), dir, String(port), bucket],
@@ -109,7 +113,9 @@ export async function startEmulators(options: EmulatorOptions): Promise<LocalEmu
     stop: async () => {
       await new Promise<void>((resolve) => kinesis.server.close(() => resolve()));
       s3.child.kill('SIGTERM');
-      await new Promise<void>((resolve) => (s3.child.exitCode !== null ? resolve() : s3.child.once('exit', () => resolve())));
+      await new Promise<void>((resolve) =>
+        s3.child.exitCode !== null ? resolve() : s3.child.once('exit', () => resolve()),
+      );
     },
   };
 }

@@ -25,7 +25,11 @@ const db = require('kinesalite/db') as { clientError: (type: string, message: st
 // AWS tag keys and values: Unicode letters, digits, white space, and _ . : / = + - @
 const INVALID_TAG_CHARACTER = /[^\p{L}\p{N}\s_.:/=+\-@]/u;
 
-export function addTagsToStream(store: Store, data: { StreamName: string; Tags: Record<string, string> }, cb: Callback) {
+export function addTagsToStream(
+  store: Store,
+  data: { StreamName: string; Tags: Record<string, string> },
+  cb: Callback,
+) {
   store.metaDb.lock(data.StreamName, (release) => {
     cb = release(cb);
     store.getStream(data.StreamName, (err, stream) => {
@@ -58,16 +62,23 @@ export function addTagsToStream(store: Store, data: { StreamName: string; Tags: 
  * Done at the HTTP layer because kinesalite keeps its action table private.
  */
 export function installKinesaliteTagFix(server: Server, store: Store): void {
-  const [kinesaliteHandler] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  const [kinesaliteHandler] = server.listeners('request') as ((
+    req: IncomingMessage,
+    res: ServerResponse,
+  ) => void)[];
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (req.headers['x-amz-target'] !== 'Kinesis_20131202.AddTagsToStream') return kinesaliteHandler!(req, res);
+    if (req.headers['x-amz-target'] !== 'Kinesis_20131202.AddTagsToStream')
+      return kinesaliteHandler!(req, res);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const send = (status: number, body: object) => {
         const text = JSON.stringify(body);
-        res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.1', 'Content-Length': Buffer.byteLength(text) });
+        res.writeHead(status, {
+          'Content-Type': 'application/x-amz-json-1.1',
+          'Content-Length': Buffer.byteLength(text),
+        });
         res.end(text);
       };
       let data: { StreamName: string; Tags: Record<string, string> };
@@ -78,10 +89,18 @@ export function installKinesaliteTagFix(server: Server, store: Store): void {
       }
       addTagsToStream(store, data, (err) => {
         if (!err) return send(200, {});
-        const error = err as { statusCode?: number; body?: { __type: string; message: string }; name?: string; message?: string };
+        const error = err as {
+          statusCode?: number;
+          body?: { __type: string; message: string };
+          name?: string;
+          message?: string;
+        };
         if (error.body) return send(error.statusCode ?? 400, error.body);
         if (error.name === 'NotFoundError') {
-          return send(400, { __type: 'ResourceNotFoundException', message: `Stream ${data.StreamName} not found.` });
+          return send(400, {
+            __type: 'ResourceNotFoundException',
+            message: `Stream ${data.StreamName} not found.`,
+          });
         }
         return send(500, { __type: 'InternalFailure', message: error.message ?? 'internal error' });
       });

@@ -48,7 +48,11 @@ function lambdaContext(functionName: string, timeoutMs: number): Context {
  * to the same handler the Lambda function runs. Lambda's JSON round trip is kept, so a handler
  * that returns something Step Functions could not carry fails here too.
  */
-export async function runLocalStateMachine(name: string, input: unknown, options: LocalRunOptions): Promise<unknown> {
+export async function runLocalStateMachine(
+  name: string,
+  input: unknown,
+  options: LocalRunOptions,
+): Promise<unknown> {
   const { definition, taskFunctions } = loadLocalDefinition(name);
   const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [state, functionName] of taskFunctions) {
@@ -59,7 +63,10 @@ export async function runLocalStateMachine(name: string, input: unknown, options
       if (options.wrap) handler = options.wrap(functionName, handler);
       const event = JSON.parse(JSON.stringify(taskInput)) as unknown;
       try {
-        const output = await handler(event, lambdaContext(functionName, options.functionTimeoutMs ?? 900_000));
+        const output = await handler(
+          event,
+          lambdaContext(functionName, options.functionTimeoutMs ?? 900_000),
+        );
         const result = output === undefined ? null : (JSON.parse(JSON.stringify(output)) as unknown);
         options.onTask?.({ state, functionName, input: event, output: result });
         return result;
@@ -74,7 +81,10 @@ export async function runLocalStateMachine(name: string, input: unknown, options
     validationOptions: { checkArn: true, checkPaths: true },
   });
   const execution = machine.run(input as never, {
-    overrides: { taskResourceLocalHandlers: overrides as never, retryIntervalOverrides: options.retryIntervalOverrides },
+    overrides: {
+      taskResourceLocalHandlers: overrides as never,
+      retryIntervalOverrides: options.retryIntervalOverrides,
+    },
     context: {
       Execution: {
         Id: `arn:aws:states:us-east-1:000000000000:execution:${name}:${options.executionName}`,

@@ -17,7 +17,12 @@ export function telemetryRecord(index: number, now = Date.now()): ProducedRecord
   const attributes = Object.fromEntries(
     ATTRIBUTES.map((name, i) => [
       name,
-      { name, description: `${name.replace('_', ' ')} sensor`, format: 'float', value: Math.round(((index * (i + 3)) % 997) * 10) / 10 },
+      {
+        name,
+        description: `${name.replace('_', ' ')} sensor`,
+        format: 'float',
+        value: Math.round(((index * (i + 3)) % 997) * 10) / 10,
+      },
     ]),
   );
   const body = { type: 'record', host, data: { machine, time: new Date(now).toISOString(), attributes } };
@@ -34,10 +39,12 @@ export function binaryRecord(index: number, size = 64): ProducedRecord {
 /** KPL-aggregates user records into Kinesis records (one per aggregate, ≤ 1 MiB each). */
 export function kplAggregate(records: ProducedRecord[]): ProducedRecord[] {
   const aggregates: ProducedRecord[] = [];
-  const aggregator = new RecordAggregator((error: Error | null, encoded?: { partitionKey: string; data: Buffer }) => {
-    if (error) throw error;
-    if (encoded) aggregates.push({ partitionKey: encoded.partitionKey, data: encoded.data });
-  });
+  const aggregator = new RecordAggregator(
+    (error: Error | null, encoded?: { partitionKey: string; data: Buffer }) => {
+      if (error) throw error;
+      if (encoded) aggregates.push({ partitionKey: encoded.partitionKey, data: encoded.data });
+    },
+  );
   aggregator.aggregateRecords(records, true);
   return aggregates;
 }
@@ -47,7 +54,11 @@ export function kplAggregate(records: ProducedRecord[]): ProducedRecord[] {
  * all are in. Each batch holds one record per partition key, so a retried entry can never
  * overtake a later record of its key.
  */
-export async function putAll(kinesis: KinesisClient, stream: string, records: ProducedRecord[]): Promise<void> {
+export async function putAll(
+  kinesis: KinesisClient,
+  stream: string,
+  records: ProducedRecord[],
+): Promise<void> {
   let queue = records;
   while (queue.length > 0) {
     const batch: ProducedRecord[] = [];
@@ -56,7 +67,12 @@ export async function putAll(kinesis: KinesisClient, stream: string, records: Pr
     const rest: ProducedRecord[] = [];
     for (const record of queue) {
       const size = record.data.length + Buffer.byteLength(record.partitionKey);
-      if (batch.length < 500 && bytes + size <= 5 * 1024 * 1024 && !keys.has(record.partitionKey) && rest.length === 0) {
+      if (
+        batch.length < 500 &&
+        bytes + size <= 5 * 1024 * 1024 &&
+        !keys.has(record.partitionKey) &&
+        rest.length === 0
+      ) {
         batch.push(record);
         bytes += size;
         keys.add(record.partitionKey);

@@ -16,12 +16,20 @@ export interface ArchiveCheck {
   misplaced: number;
 }
 
-const identity = (partitionKey: string, data: Uint8Array) => `${partitionKey}\u0000${Buffer.from(data).toString('base64')}`;
+const identity = (partitionKey: string, data: Uint8Array) =>
+  `${partitionKey}\u0000${Buffer.from(data).toString('base64')}`;
 
 /** Checks an archive against what was produced: every record exactly once, byte-exact, well placed. */
-export function checkArchive(produced: ProducedRecord[], lines: { object: ArchiveObject; line: RecordLine }[]): ArchiveCheck {
+export function checkArchive(
+  produced: ProducedRecord[],
+  lines: { object: ArchiveObject; line: RecordLine }[],
+): ArchiveCheck {
   const expected = new Map<string, number>();
-  for (const record of produced) expected.set(identity(record.partitionKey, record.data), (expected.get(identity(record.partitionKey, record.data)) ?? 0) + 1);
+  for (const record of produced)
+    expected.set(
+      identity(record.partitionKey, record.data),
+      (expected.get(identity(record.partitionKey, record.data)) ?? 0) + 1,
+    );
   const positions = new Set<string>();
   let duplicates = 0;
   let unexpected = 0;

@@ -14,7 +14,9 @@ export function describeSchemaError(error: ErrorObject): string {
     .replace(/^\./, '');
   let field = path || '(input)';
   if (error.keyword === 'additionalProperties') {
-    field = [path, (error.params as { additionalProperty: string }).additionalProperty].filter(Boolean).join('.');
+    field = [path, (error.params as { additionalProperty: string }).additionalProperty]
+      .filter(Boolean)
+      .join('.');
     return `field ${field}: is not allowed (additionalProperties)`;
   }
   if (error.keyword === 'required') {

@@ -1,25 +1,44 @@
-import { ListShardsCommand, MergeShardsCommand, SplitShardCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import {
+  ListShardsCommand,
+  MergeShardsCommand,
+  SplitShardCommand,
+  type KinesisClient,
+} from '@aws-sdk/client-kinesis';
 import { readWholeArchive } from '../../src/archive/archive-reader';
 import { archiveRuntime } from '../../src/archive/runtime';
 import { S3ObjectStore } from '../../src/aws/s3-adapter';
 import type { ArchiveSummary } from '../../src/core/archive-summary';
 import { parseArchiveObjectKey } from '../../src/core/layout';
 import { ExecutionFailedError, runLocalStateMachine } from '../../src/local/state-machine-runner';
-import { binaryRecord, kplAggregate, putAll, telemetryRecord, type ProducedRecord } from '../../src/local/traffic';
+import {
+  binaryRecord,
+  kplAggregate,
+  putAll,
+  telemetryRecord,
+  type ProducedRecord,
+} from '../../src/local/traffic';
 import { checkArchive } from '../../src/local/verify-archive';
 import { createArchivedStream, useEmulators, waitForActive } from '../support/emulators';
 
 const env = useEmulators({ RESERVOIR_MAX_OBJECT_MB: '2' });
 let runs = 0;
 const archive = (input: object = {}) =>
-  runLocalStateMachine('archive', input, { executionName: `it-archive-${++runs}` }) as Promise<ArchiveSummary>;
+  runLocalStateMachine('archive', input, {
+    executionName: `it-archive-${++runs}`,
+  }) as Promise<ArchiveSummary>;
 
-async function produce(kinesis: KinesisClient, stream: string, records: ProducedRecord[], aggregated: ProducedRecord[] = []) {
+async function produce(
+  kinesis: KinesisClient,
+  stream: string,
+  records: ProducedRecord[],
+  aggregated: ProducedRecord[] = [],
+) {
   await putAll(kinesis, stream, [...records, ...kplAggregate(aggregated)]);
   return [...records, ...aggregated];
 }
 
-const telemetry = (from: number, count: number) => Array.from({ length: count }, (_, i) => telemetryRecord(from + i));
+const telemetry = (from: number, count: number) =>
+  Array.from({ length: count }, (_, i) => telemetryRecord(from + i));
 const oneMiB = (i: number): ProducedRecord => {
   const data = Buffer.alloc(1024 * 1024 - 64, i);
   data[0] = 0xff;
@@ -34,18 +53,33 @@ describe('archive on the emulators', () => {
     const { kinesis } = env;
     await createArchivedStream(kinesis, STREAM, 3);
     produced.push(
-      ...(await produce(kinesis, STREAM, [...telemetry(0, 1500), ...Array.from({ length: 30 }, (_, i) => binaryRecord(i)), oneMiB(1)], telemetry(50_000, 400))),
+      ...(await produce(
+        kinesis,
+        STREAM,
+        [...telemetry(0, 1500), ...Array.from({ length: 30 }, (_, i) => binaryRecord(i)), oneMiB(1)],
+        telemetry(50_000, 400),
+      )),
     );
 
     const shards = (await kinesis.send(new ListShardsCommand({ StreamName: STREAM }))).Shards!;
     const range = shards[0]!.HashKeyRange!;
     const middle = (BigInt(range.StartingHashKey!) + BigInt(range.EndingHashKey!)) / 2n;
-    await kinesis.send(new SplitShardCommand({ StreamName: STREAM, ShardToSplit: shards[0]!.ShardId!, NewStartingHashKey: middle.toString() }));
+    await kinesis.send(
+      new SplitShardCommand({
+        StreamName: STREAM,
+        ShardToSplit: shards[0]!.ShardId!,
+        NewStartingHashKey: middle.toString(),
+      }),
+    );
     await waitForActive(kinesis, STREAM);
     produced.push(...(await produce(kinesis, STREAM, [...telemetry(1500, 1000), oneMiB(2)])));
 
     await kinesis.send(
-      new MergeShardsCommand({ StreamName: STREAM, ShardToMerge: shards[1]!.ShardId!, AdjacentShardToMerge: shards[2]!.ShardId! }),
+      new MergeShardsCommand({
+        StreamName: STREAM,
+        ShardToMerge: shards[1]!.ShardId!,
+        AdjacentShardToMerge: shards[2]!.ShardId!,
+      }),
     );
     await waitForActive(kinesis, STREAM);
     produced.push(...(await produce(kinesis, STREAM, telemetry(2500, 1000), telemetry(60_000, 200))));
@@ -53,7 +87,14 @@ describe('archive on the emulators', () => {
     const summary = await archive();
     expect(summary.errorName).toBeNull();
     expect(summary.totals.records).toBe(produced.length);
-    expect(summary.shards.map((s) => s.status).sort()).toEqual(['caught-up', 'caught-up', 'caught-up', 'drained', 'drained', 'drained']);
+    expect(summary.shards.map((s) => s.status).sort()).toEqual([
+      'caught-up',
+      'caught-up',
+      'caught-up',
+      'drained',
+      'drained',
+      'drained',
+    ]);
 
     const { store, config } = archiveRuntime();
     const { objects, lines } = await readWholeArchive(store, config.prefix, STREAM);
@@ -78,16 +119,23 @@ describe('archive on the emulators', () => {
     const second = await archive();
     expect(second.totals.records).toBe(250);
     const { store, config } = archiveRuntime();
-    expect(checkArchive(produced, (await readWholeArchive(store, config.prefix, STREAM)).lines)).toMatchObject({ missing: 0, duplicates: 0 });
+    expect(
+      checkArchive(produced, (await readWholeArchive(store, config.prefix, STREAM)).lines),
+    ).toMatchObject({ missing: 0, duplicates: 0 });
   });
 
   it('given a run that dies after an object is written and before its checkpoint, when re-run, then the archive still holds every record exactly once', async () => {
     produced.push(...(await produce(env.kinesis, STREAM, telemetry(10_000, 600))));
     const original = S3ObjectStore.prototype.putObject;
     let crashed = 0;
-    const spy = jest.spyOn(S3ObjectStore.prototype, 'putObject').mockImplementation(async function (this: S3ObjectStore, key, ...rest) {
+    const spy = jest.spyOn(S3ObjectStore.prototype, 'putObject').mockImplementation(async function (
+      this: S3ObjectStore,
+      key,
+      ...rest
+    ) {
       await original.call(this, key, ...rest);
-      if (parseArchiveObjectKey(key) && crashed++ === 0) throw new Error('Runtime.ExitError: the Lambda died');
+      if (parseArchiveObjectKey(key) && crashed++ === 0)
+        throw new Error('Runtime.ExitError: the Lambda died');
     });
     try {
       await expect(archive()).rejects.toThrow(ExecutionFailedError);
@@ -124,17 +172,25 @@ describe('archive on the emulators', () => {
     const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void logs.push(String(line)));
     let failure: ExecutionFailedError | undefined;
     try {
-      await archive({ streams: ['gappy', 'healthy'] }).catch((error: ExecutionFailedError) => (failure = error));
+      await archive({ streams: ['gappy', 'healthy'] }).catch(
+        (error: ExecutionFailedError) => (failure = error),
+      );
     } finally {
       log.mockRestore();
     }
     expect(failure).toBeInstanceOf(ExecutionFailedError);
     expect(failure!.error).toBe('DataGapError');
-    expect(failure!.causeText).toMatch(/gappy\/shardId-000000000000: DataGapError: Data gap on stream gappy shard shardId-000000000000: records after sequence number \d+/);
-    expect(logs.some((line) => line.includes('"DataGaps":1') && line.includes('"Stream":"gappy"'))).toBe(true);
+    expect(failure!.causeText).toMatch(
+      /gappy\/shardId-000000000000: DataGapError: Data gap on stream gappy shard shardId-000000000000: records after sequence number \d+/,
+    );
+    expect(logs.some((line) => line.includes('"DataGaps":1') && line.includes('"Stream":"gappy"'))).toBe(
+      true,
+    );
 
     const { store, config } = archiveRuntime();
-    expect(checkArchive(healthy, (await readWholeArchive(store, config.prefix, 'healthy')).lines)).toMatchObject({
+    expect(
+      checkArchive(healthy, (await readWholeArchive(store, config.prefix, 'healthy')).lines),
+    ).toMatchObject({
       archived: 50,
       missing: 0,
       duplicates: 0,

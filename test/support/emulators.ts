@@ -41,8 +41,16 @@ export async function waitForActive(kinesis: KinesisClient, stream: string): Pro
   throw new Error(`stream ${stream} did not become ACTIVE`);
 }
 
-export async function createArchivedStream(kinesis: KinesisClient, stream: string, shards: number, tag = true): Promise<void> {
+export async function createArchivedStream(
+  kinesis: KinesisClient,
+  stream: string,
+  shards: number,
+  tag = true,
+): Promise<void> {
   await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: shards }));
   await waitForActive(kinesis, stream);
-  if (tag) await kinesis.send(new AddTagsToStreamCommand({ StreamName: stream, Tags: { 'reservoir:archive': 'ALL' } }));
+  if (tag)
+    await kinesis.send(
+      new AddTagsToStreamCommand({ StreamName: stream, Tags: { 'reservoir:archive': 'ALL' } }),
+    );
 }

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { CheckpointConflictError, ExpiredIteratorError, ThrottledError } from '../../src/core/errors';
-import type { IteratorStart, KinesisRecord, ObjectStore, RecordBatch, ShardReader, StoredJson } from '../../src/core/ports';
+import type {
+  IteratorStart,
+  KinesisRecord,
+  ObjectStore,
+  RecordBatch,
+  ShardReader,
+  StoredJson,
+} from '../../src/core/ports';
 import { compareSequenceNumbers } from '../../src/core/sequence';
 
 /** An in-memory bucket with S3's conditional-write semantics (412 on a stale ETag). */
@@ -63,9 +70,14 @@ export class MemoryShard implements ShardReader {
 
   async getIterator(_stream: string, _shardId: string, start: IteratorStart): Promise<string> {
     if (start.type === 'TRIM_HORIZON') return String(this.trimmedBefore);
-    const index = this.records.findIndex((r) => compareSequenceNumbers(r.sequenceNumber, start.sequenceNumber) >= 0);
+    const index = this.records.findIndex(
+      (r) => compareSequenceNumbers(r.sequenceNumber, start.sequenceNumber) >= 0,
+    );
     const at = index === -1 ? this.records.length : index;
-    const position = start.type === 'AT_SEQUENCE_NUMBER' || this.records[at]?.sequenceNumber !== start.sequenceNumber ? at : at + 1;
+    const position =
+      start.type === 'AT_SEQUENCE_NUMBER' || this.records[at]?.sequenceNumber !== start.sequenceNumber
+        ? at
+        : at + 1;
     return String(Math.max(position, this.trimmedBefore));
   }
 
@@ -87,7 +99,11 @@ export class MemoryShard implements ShardReader {
 }
 
 let sequence = 49590338271490256608559692538361571095921575989136588898n;
-export function kinesisRecord(partitionKey: string, data: string | Uint8Array, arrivalTimestamp: number): KinesisRecord {
+export function kinesisRecord(
+  partitionKey: string,
+  data: string | Uint8Array,
+  arrivalTimestamp: number,
+): KinesisRecord {
   sequence += 1000n;
   return {
     sequenceNumber: sequence.toString(),

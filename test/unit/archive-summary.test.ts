@@ -39,7 +39,13 @@ describe('archive summary', () => {
   it('given a gap on one shard, then the run fails with DataGapError naming it, and the others still count', () => {
     const summary = summarize([
       { stream: 'a', shardId: 's0', status: 'caught-up', lagMs: 0 },
-      { stream: 'a', shardId: 's1', status: 'failed', lagMs: null, error: { name: 'DataGapError', message: 'gap on a/s1' } },
+      {
+        stream: 'a',
+        shardId: 's1',
+        status: 'failed',
+        lagMs: null,
+        error: { name: 'DataGapError', message: 'gap on a/s1' },
+      },
     ]);
     expect(summary).toMatchObject({ errorName: 'DataGapError', dataGaps: 1, failedShards: 2 });
     expect(summary.failureMessage).toContain('a/s1: DataGapError: gap on a/s1');

@@ -22,8 +22,17 @@ describe('block builder', () => {
     expect(builder.add('1', base + HOUR - 2, [user(1, base + HOUR - 2)])).toBeNull();
     expect(builder.add('2', base + HOUR - 1, [user(2, base + HOUR - 1)])).toBeNull();
     const closed = builder.add('3', base + HOUR, [user(3, base + HOUR)]);
-    expect(closed).toMatchObject({ firstSequenceNumber: '1', lastSequenceNumber: '2', records: 2, hourStart: base });
-    expect(builder.flush()).toMatchObject({ firstSequenceNumber: '3', lastSequenceNumber: '3', hourStart: base + HOUR });
+    expect(closed).toMatchObject({
+      firstSequenceNumber: '1',
+      lastSequenceNumber: '2',
+      records: 2,
+      hourStart: base,
+    });
+    expect(builder.flush()).toMatchObject({
+      firstSequenceNumber: '3',
+      lastSequenceNumber: '3',
+      hourStart: base + HOUR,
+    });
     expect(builder.flush()).toBeNull();
   });
 

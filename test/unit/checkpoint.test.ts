@@ -27,25 +27,40 @@ describe('checkpoint transitions', () => {
     const intended = withPending(initialCheckpoint('s', 'shardId-0', []), pending, now);
     expect(intended.lastSequenceNumber).toBeNull();
     const committed = commitPending(intended, now);
-    expect(committed).toMatchObject({ lastSequenceNumber: '20', pending: null, totals: { records: 5, objects: 1, bytes: 99 } });
+    expect(committed).toMatchObject({
+      lastSequenceNumber: '20',
+      pending: null,
+      totals: { records: 5, objects: 1, bytes: 99 },
+    });
     expect(commitPending(committed, now)).toBe(committed);
   });
 
   it('given a pending block and no archived record yet, then reading resumes at the block start, not skipping it', () => {
     const intended = withPending(initialCheckpoint('s', 'shardId-0', []), pending, now);
-    expect(resumePoint(intended)).toEqual({ type: 'AT_SEQUENCE_NUMBER', sequenceNumber: '10', skipFirst: false });
+    expect(resumePoint(intended)).toEqual({
+      type: 'AT_SEQUENCE_NUMBER',
+      sequenceNumber: '10',
+      skipFirst: false,
+    });
   });
 
   it('given an archived position, then reading resumes AT it, so its presence proves there is no gap', () => {
     const committed = commitPending(withPending(initialCheckpoint('s', 'shardId-0', []), pending, now), now);
-    expect(resumePoint(committed)).toEqual({ type: 'AT_SEQUENCE_NUMBER', sequenceNumber: '20', skipFirst: true });
+    expect(resumePoint(committed)).toEqual({
+      type: 'AT_SEQUENCE_NUMBER',
+      sequenceNumber: '20',
+      skipFirst: true,
+    });
   });
 
   it('refuses a second pending block and draining with a pending block', () => {
     const intended = withPending(initialCheckpoint('s', 'shardId-0', []), pending, now);
     expect(() => withPending(intended, pending, now)).toThrow('already has a pending block');
     expect(() => markDrained(intended, now)).toThrow('pending block');
-    expect(markDrained(commitPending(intended, now), now)).toMatchObject({ shardState: 'closed', drained: true });
+    expect(markDrained(commitPending(intended, now), now)).toMatchObject({
+      shardState: 'closed',
+      drained: true,
+    });
   });
 
   it('recognizes its own format', () => {

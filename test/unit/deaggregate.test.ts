@@ -10,13 +10,18 @@ const record = (data: Buffer, partitionKey = 'outer') => ({
 
 describe('KPL de-aggregation', () => {
   it('given a KPL aggregate, then its user records come out in order with their keys and sub-sequence numbers', () => {
-    const users = Array.from({ length: 5 }, (_, i) => ({ partitionKey: `key-${i % 2}`, data: Buffer.from(`{"n":${i}}`) }));
+    const users = Array.from({ length: 5 }, (_, i) => ({
+      partitionKey: `key-${i % 2}`,
+      data: Buffer.from(`{"n":${i}}`),
+    }));
     const [aggregate] = kplAggregate(users);
     const out = toUserRecords('s', 'shardId-0', record(aggregate!.data, aggregate!.partitionKey));
     expect(out.map((u) => [u.subSequenceNumber, u.partitionKey, Buffer.from(u.data).toString()])).toEqual(
       users.map((u, i) => [i, u.partitionKey, u.data.toString()]),
     );
-    expect(new Set(out.map((u) => u.sequenceNumber))).toEqual(new Set([record(Buffer.alloc(0)).sequenceNumber]));
+    expect(new Set(out.map((u) => u.sequenceNumber))).toEqual(
+      new Set([record(Buffer.alloc(0)).sequenceNumber]),
+    );
   });
 
   it('given a plain record, then it is one user record with sub-sequence 0', () => {

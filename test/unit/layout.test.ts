@@ -16,7 +16,9 @@ describe('S3 layout', () => {
   });
 
   it('puts the deployment prefix in front of every key', () => {
-    expect(archiveObjectKey('team/x', 'orders', 's', at, '1', '2')).toBe('team/x/archive/stream=orders/dt=2024-11-21/hr=09/s/1-2.jsonl.gz');
+    expect(archiveObjectKey('team/x', 'orders', 's', at, '1', '2')).toBe(
+      'team/x/archive/stream=orders/dt=2024-11-21/hr=09/s/1-2.jsonl.gz',
+    );
     expect(checkpointKey('team/x/', 'orders', 'shardId-000000000001')).toBe(
       'team/x/checkpoints/stream=orders/shardId-000000000001.json',
     );

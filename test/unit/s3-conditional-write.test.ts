@@ -7,7 +7,12 @@ import { CheckpointConflictError, ServiceUnavailableError } from '../../src/core
 const s3 = mockClient(S3Client);
 
 function s3Error(name: string, status: number) {
-  return new S3ServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message: name });
+  return new S3ServiceException({
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+    message: name,
+  });
 }
 
 describe('checkpoint conditional writes', () => {
@@ -34,7 +39,9 @@ describe('checkpoint conditional writes', () => {
   });
 
   it('given S3 answers 503 or 409 (concurrent conditional request), then the error is a retryable ServiceUnavailableError', async () => {
-    s3.on(PutObjectCommand).rejectsOnce(s3Error('ServiceUnavailable', 503)).rejectsOnce(s3Error('ConditionalRequestConflict', 409));
+    s3.on(PutObjectCommand)
+      .rejectsOnce(s3Error('ServiceUnavailable', 503))
+      .rejectsOnce(s3Error('ConditionalRequestConflict', 409));
     await expect(store.putJsonIfMatch('k', {}, '"1"')).rejects.toBeInstanceOf(ServiceUnavailableError);
     await expect(store.putJsonIfMatch('k', {}, '"1"')).rejects.toBeInstanceOf(ServiceUnavailableError);
   });

@@ -19,7 +19,11 @@ const settings: ShardArchiverSettings = {
   throttleBaseDelayMs: 0,
 };
 
-function archiverFor(shard: MemoryShard, store: MemoryObjectStore, overrides: Partial<ShardArchiverSettings> = {}) {
+function archiverFor(
+  shard: MemoryShard,
+  store: MemoryObjectStore,
+  overrides: Partial<ShardArchiverSettings> = {},
+) {
   const gaps: DataGapError[] = [];
   const archiver = new ShardArchiver(
     { ...settings, ...overrides },
@@ -35,13 +39,24 @@ function archiverFor(shard: MemoryShard, store: MemoryObjectStore, overrides: Pa
   return { archiver, gaps };
 }
 
-const request = { stream: 's', shardId: 'shardId-000000000000', parentShardIds: [], closed: false, deadline: Number.MAX_SAFE_INTEGER };
+const request = {
+  stream: 's',
+  shardId: 'shardId-000000000000',
+  parentShardIds: [],
+  closed: false,
+  deadline: Number.MAX_SAFE_INTEGER,
+};
 
 /** Every line of every archive object: what a reader of the archive sees. */
 function archivedLines(store: MemoryObjectStore) {
   return [...store.objects.keys()]
     .filter((key) => parseArchiveObjectKey(key))
-    .flatMap((key) => parseRecordLines(gunzipSync(store.objects.get(key)!.body).toString('utf8')).map((line) => ({ key, line })));
+    .flatMap((key) =>
+      parseRecordLines(gunzipSync(store.objects.get(key)!.body).toString('utf8')).map((line) => ({
+        key,
+        line,
+      })),
+    );
 }
 
 function expectExactlyOnce(shard: MemoryShard, store: MemoryObjectStore) {
@@ -57,7 +72,10 @@ function expectExactlyOnce(shard: MemoryShard, store: MemoryObjectStore) {
 
 function shardWith(count: number, spreadMs = 60_000): MemoryShard {
   const shard = new MemoryShard();
-  for (let i = 0; i < count; i++) shard.records.push(kinesisRecord(`k${i % 5}`, `{"i":${i}}`, start + Math.floor((i * spreadMs) / count) * 4));
+  for (let i = 0; i < count; i++)
+    shard.records.push(
+      kinesisRecord(`k${i % 5}`, `{"i":${i}}`, start + Math.floor((i * spreadMs) / count) * 4),
+    );
   return shard;
 }
 
@@ -102,7 +120,8 @@ describe('shard archiver', () => {
           let result = await archiver.archive(request);
           while (!result.done) result = await archiver.archive(request);
           expectExactlyOnce(shard, store);
-          const checkpoint = (await store.getJson<Checkpoint>(checkpointKey('', 's', request.shardId)))!.value;
+          const checkpoint = (await store.getJson<Checkpoint>(checkpointKey('', 's', request.shardId)))!
+            .value;
           expect(checkpoint.totals.records).toBe(count);
           expect(checkpoint.pending).toBeNull();
         },
@@ -113,20 +132,25 @@ describe('shard archiver', () => {
 
   it('for any interleaving of two overlapping executions, the archive holds every record exactly once', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 }), async (count, a, b) => {
-        const shard = shardWith(count);
-        const store = new MemoryObjectStore();
-        shard.batchSize = a;
-        const first = archiverFor(shard, store).archiver.archive(request);
-        shard.batchSize = b;
-        const second = archiverFor(shard, store).archiver.archive(request);
-        const outcomes = await Promise.allSettled([first, second]);
-        for (const outcome of outcomes) {
-          if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(CheckpointConflictError);
-        }
-        await archiverFor(shard, store).archiver.archive(request);
-        expectExactlyOnce(shard, store);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 5 }),
+        async (count, a, b) => {
+          const shard = shardWith(count);
+          const store = new MemoryObjectStore();
+          shard.batchSize = a;
+          const first = archiverFor(shard, store).archiver.archive(request);
+          shard.batchSize = b;
+          const second = archiverFor(shard, store).archiver.archive(request);
+          const outcomes = await Promise.allSettled([first, second]);
+          for (const outcome of outcomes) {
+            if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(CheckpointConflictError);
+          }
+          await archiverFor(shard, store).archiver.archive(request);
+          expectExactlyOnce(shard, store);
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -152,13 +176,18 @@ describe('shard archiver', () => {
     expect(result).toMatchObject({ status: 'drained', done: true, records: 5 });
     const checkpoint = (await store.getJson<Checkpoint>(checkpointKey('', 's', request.shardId)))!.value;
     expect(checkpoint).toMatchObject({ shardState: 'closed', drained: true });
-    expect((await archiverFor(shard, store).archiver.archive({ ...request, closed: true })).status).toBe('drained');
+    expect((await archiverFor(shard, store).archiver.archive({ ...request, closed: true })).status).toBe(
+      'drained',
+    );
   });
 
   it('given a child whose parent is not drained, then the child is not read', async () => {
     const shard = shardWith(5);
     const store = new MemoryObjectStore();
-    const result = await archiverFor(shard, store).archiver.archive({ ...request, parentShardIds: ['shardId-parent'] });
+    const result = await archiverFor(shard, store).archiver.archive({
+      ...request,
+      parentShardIds: ['shardId-parent'],
+    });
     expect(result).toMatchObject({ status: 'waiting-for-parent', waitingFor: 'shardId-parent', records: 0 });
     expect(shard.getRecordsCalls).toBe(0);
   });
@@ -206,7 +235,8 @@ describe('shard archiver', () => {
     shard.faults = [];
     const reader = shard.getRecords.bind(shard);
     let calls = 0;
-    shard.getRecords = async (iterator, limit) => (++calls > 1 ? Promise.reject(new ThrottledError('Rate exceeded')) : reader(iterator, limit));
+    shard.getRecords = async (iterator, limit) =>
+      ++calls > 1 ? Promise.reject(new ThrottledError('Rate exceeded')) : reader(iterator, limit);
     await expect(archiver.archive(request)).rejects.toBeInstanceOf(ThrottledError);
     const checkpoint = (await store.getJson<Checkpoint>(checkpointKey('', 's', request.shardId)))!.value;
     expect(checkpoint.totals.records).toBe(4);

@@ -13,11 +13,17 @@ const ids = (waves: ShardDescription[][]) => waves.map((wave) => wave.map((s) =>
 
 describe('shard lineage', () => {
   it('given a split, then the parent is in a wave before both children', () => {
-    expect(ids(lineageWaves([shard('c1', 'p'), shard('p'), shard('c2', 'p')]))).toEqual([['p'], ['c1', 'c2']]);
+    expect(ids(lineageWaves([shard('c1', 'p'), shard('p'), shard('c2', 'p')]))).toEqual([
+      ['p'],
+      ['c1', 'c2'],
+    ]);
   });
 
   it('given a merge, then both parents come before the merged child', () => {
-    expect(ids(lineageWaves([shard('m', 'a', 'b'), shard('a'), shard('b'), shard('x')]))).toEqual([['a', 'b', 'x'], ['m']]);
+    expect(ids(lineageWaves([shard('m', 'a', 'b'), shard('a'), shard('b'), shard('x')]))).toEqual([
+      ['a', 'b', 'x'],
+      ['m'],
+    ]);
   });
 
   it('given a split then a merge of a child with its sibling, then waves follow the whole lineage', () => {

@@ -9,21 +9,27 @@ describe('input validation', () => {
 
   it('accepts the schedule input and a list of streams', () => {
     expect(validateArchiveInput({})).toEqual({});
-    expect(validateArchiveInput({ streams: ['orders', 'clicks.v2'] })).toEqual({ streams: ['orders', 'clicks.v2'] });
+    expect(validateArchiveInput({ streams: ['orders', 'clicks.v2'] })).toEqual({
+      streams: ['orders', 'clicks.v2'],
+    });
   });
 
   it('names the field and the rule for an unknown field', () => {
-    expect(() => validateArchiveInput({ stream: 'orders' })).toThrow('field stream: is not allowed (additionalProperties)');
+    expect(() => validateArchiveInput({ stream: 'orders' })).toThrow(
+      'field stream: is not allowed (additionalProperties)',
+    );
   });
 
   it('names the array element and the rule for a malformed stream name', () => {
-    expect(() => validateArchiveInput({ streams: ['ok', 'bad name'] })).toThrow(/field streams\[1\]: must match pattern .* \(pattern\)/);
+    expect(() => validateArchiveInput({ streams: ['ok', 'bad name'] })).toThrow(
+      /field streams\[1\]: must match pattern .* \(pattern\)/,
+    );
     expect(() => validateArchiveInput({ streams: ['ok', 'bad name'] })).toThrow(ValidationError);
   });
 
   it('names a missing nested field', () => {
-    expect(() => validateShardTask({ runId: 'r', item: { stream: 's', shardId: 'x', parentShardIds: [] } })).toThrow(
-      'field item.closed: is required (required)',
-    );
+    expect(() =>
+      validateShardTask({ runId: 'r', item: { stream: 's', shardId: 'x', parentShardIds: [] } }),
+    ).toThrow('field item.closed: is required (required)');
   });
 });

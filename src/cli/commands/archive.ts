@@ -16,8 +16,16 @@ export interface ArchiveOptions {
 
 /** Execution names say what ran: archive-<stream or "all">-<time>. */
 export function archiveExecutionName(streams: string[] | undefined, now = new Date()): string {
-  const what = streams && streams.length === 1 ? streams[0]! : streams && streams.length > 1 ? `${streams.length}-streams` : 'all';
-  const time = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const what =
+    streams && streams.length === 1
+      ? streams[0]!
+      : streams && streams.length > 1
+        ? `${streams.length}-streams`
+        : 'all';
+  const time = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `archive-${what}-${time}-${randomUUID().slice(0, 8)}`.slice(0, 80);
 }
 
@@ -27,7 +35,12 @@ export async function archiveCommand(options: ArchiveOptions): Promise<ArchiveSu
   const executionName = archiveExecutionName(options.stream);
   const summary = options.local
     ? await runLocally(executionName, input)
-    : ((await followDeployedExecution({ stateMachine: 'archive', stage: options.stage, executionName, input })) as ArchiveSummary);
+    : ((await followDeployedExecution({
+        stateMachine: 'archive',
+        stage: options.stage,
+        executionName,
+        input,
+      })) as ArchiveSummary);
   if (options.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   else printArchiveSummary(summary);
   return summary;
@@ -35,7 +48,10 @@ export async function archiveCommand(options: ArchiveOptions): Promise<ArchiveSu
 
 async function runLocally(executionName: string, input: object): Promise<ArchiveSummary> {
   try {
-    return (await runLocalStateMachine('archive', input, { executionName, onTask: archiveProgress })) as ArchiveSummary;
+    return (await runLocalStateMachine('archive', input, {
+      executionName,
+      onTask: archiveProgress,
+    })) as ArchiveSummary;
   } catch (error) {
     if (!(error instanceof ExecutionFailedError)) throw error;
     // Shards that failed are in the summary next to those that were archived: show it, then fail.

@@ -12,7 +12,13 @@ import { readWholeArchive } from '../../archive/archive-reader';
 import { archiveRuntime, resetArchiveRuntime } from '../../archive/runtime';
 import { resetClients } from '../../aws/clients';
 import { applyEnvironment, startEmulators } from '../../local/emulators';
-import { binaryRecord, kplAggregate, putAll, telemetryRecord, type ProducedRecord } from '../../local/traffic';
+import {
+  binaryRecord,
+  kplAggregate,
+  putAll,
+  telemetryRecord,
+  type ProducedRecord,
+} from '../../local/traffic';
 import { checkArchive } from '../../local/verify-archive';
 import { archiveCommand } from './archive';
 import { formatBytes, info, table } from '../output';
@@ -37,15 +43,19 @@ export async function demoCommand(options: { dir?: string }): Promise<void> {
 
     info(`\n1. creating stream ${STREAM} (2 shards), tagged reservoir:archive=ALL`);
     await kinesis.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 2 }));
-    await kinesis.send(new AddTagsToStreamCommand({ StreamName: STREAM, Tags: { 'reservoir:archive': 'ALL' } }));
+    await kinesis.send(
+      new AddTagsToStreamCommand({ StreamName: STREAM, Tags: { 'reservoir:archive': 'ALL' } }),
+    );
 
     const produced: ProducedRecord[] = [];
     const send = async (records: ProducedRecord[], aggregates: ProducedRecord[] = []) => {
       await putAll(kinesis, STREAM, [...records, ...kplAggregate(aggregates)]);
       produced.push(...records, ...aggregates);
     };
-    const telemetry = (from: number, count: number) => Array.from({ length: count }, (_, i) => telemetryRecord(from + i));
-    const binaries = (from: number, count: number) => Array.from({ length: count }, (_, i) => binaryRecord(from + i));
+    const telemetry = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => telemetryRecord(from + i));
+    const binaries = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => binaryRecord(from + i));
 
     info('2. producing 1,500 telemetry records, 40 binary payloads and 300 records in KPL aggregates');
     await send([...telemetry(0, 1500), ...binaries(0, 40)], telemetry(100_000, 300));
@@ -55,7 +65,13 @@ export async function demoCommand(options: { dir?: string }): Promise<void> {
     const range = first.HashKeyRange!;
     const middle = (BigInt(range.StartingHashKey!) + BigInt(range.EndingHashKey!)) / 2n;
     info(`3. splitting ${first.ShardId} at hash key ${middle} while traffic continues`);
-    await kinesis.send(new SplitShardCommand({ StreamName: STREAM, ShardToSplit: first.ShardId!, NewStartingHashKey: middle.toString() }));
+    await kinesis.send(
+      new SplitShardCommand({
+        StreamName: STREAM,
+        ShardToSplit: first.ShardId!,
+        NewStartingHashKey: middle.toString(),
+      }),
+    );
     await send([...telemetry(1500, 1500), ...binaries(40, 40)], telemetry(200_000, 200));
 
     info('\n4. archive run #1 (reservoir archive --local)');
@@ -66,7 +82,7 @@ export async function demoCommand(options: { dir?: string }): Promise<void> {
     info('\n6. archive run #2: only what is new');
     const secondRun = await archiveCommand({ local: true });
 
-    const { store, config, } = archiveRuntime();
+    const { store, config } = archiveRuntime();
     const archive = await readWholeArchive(store, config.prefix, STREAM);
     const check = checkArchive(produced, archive.lines);
     info('\n7. what is in the archive');
@@ -81,14 +97,29 @@ export async function demoCommand(options: { dir?: string }): Promise<void> {
       const key = `archive/stream=${STREAM}/dt=${object.dt}/hr=${object.hr}/${object.shardId}/`;
       byHourShard.get(key)!.objects += 1;
     }
-    info(table(['prefix', 'objects', 'records'], [...byHourShard].map(([key, row]) => [key, row.objects, row.records])));
-    info(`\nbucket ${emulators.bucket} at ${emulators.s3Endpoint}; checkpoints under checkpoints/stream=${STREAM}/`);
-    info(`run #1 archived ${firstRun.totals.records} records (${formatBytes(firstRun.totals.bytes)}), run #2 archived ${secondRun.totals.records}`);
+    info(
+      table(
+        ['prefix', 'objects', 'records'],
+        [...byHourShard].map(([key, row]) => [key, row.objects, row.records]),
+      ),
+    );
+    info(
+      `\nbucket ${emulators.bucket} at ${emulators.s3Endpoint}; checkpoints under checkpoints/stream=${STREAM}/`,
+    );
+    info(
+      `run #1 archived ${firstRun.totals.records} records (${formatBytes(firstRun.totals.bytes)}), run #2 archived ${secondRun.totals.records}`,
+    );
     info(
       `check: produced ${check.produced}, archived ${check.archived}, missing ${check.missing}, duplicates ${check.duplicates}, ` +
         `unexpected ${check.unexpected}, misplaced ${check.misplaced}`,
     );
-    if (check.missing || check.duplicates || check.unexpected || check.misplaced || check.archived !== check.produced) {
+    if (
+      check.missing ||
+      check.duplicates ||
+      check.unexpected ||
+      check.misplaced ||
+      check.archived !== check.produced
+    ) {
       throw new Error('the archive does not hold every produced record exactly once');
     }
     info('every produced record is in the archive exactly once, byte for byte.');

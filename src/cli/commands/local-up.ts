@@ -22,7 +22,11 @@ export async function localUpCommand(options: LocalUpOptions): Promise<void> {
   info(`S3 (s3rver):          ${emulators.s3Endpoint}  bucket ${emulators.bucket}`);
   info(`data:                 ${resolve(options.dir)}`);
   info('\nIn another shell:\n');
-  process.stdout.write(Object.entries(emulators.env).map(([k, v]) => `export ${k}=${v}`).join('\n') + '\n');
+  process.stdout.write(
+    Object.entries(emulators.env)
+      .map(([k, v]) => `export ${k}=${v}`)
+      .join('\n') + '\n',
+  );
   info('\nthen e.g. `npx reservoir archive --local`. Ctrl-C stops the emulators.');
   await new Promise<void>((done) => {
     const stop = () => void emulators.stop().then(done);

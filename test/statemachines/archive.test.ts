@@ -1,0 +1,155 @@
+import aslValidator from 'asl-validator';
+import { archiveRunFiles } from '../../src/archive/run-files';
+import { archiveRuntime } from '../../src/archive/runtime';
+import type { ArchiveSummary } from '../../src/core/archive-summary';
+import { DataGapError, ThrottledError } from '../../src/core/errors';
+import { loadLocalDefinition } from '../../src/local/asl-definition';
+import {
+  ExecutionFailedError,
+  runLocalStateMachine,
+  type TaskEvent,
+} from '../../src/local/state-machine-runner';
+import { putAll, telemetryRecord } from '../../src/local/traffic';
+import { ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
+import { createArchivedStream, useEmulators, waitForActive } from '../support/emulators';
+
+// One shard per page: the run must walk several pages, in lineage order.
+const env = useEmulators({ RESERVOIR_SHARDS_PER_PAGE: '1' });
+let runs = 0;
+
+function run(input: object, options: Partial<Parameters<typeof runLocalStateMachine>[2]> = {}) {
+  const tasks: TaskEvent[] = [];
+  const executionName = `sm-archive-${++runs}`;
+  const result = runLocalStateMachine('archive', input, {
+    executionName,
+    onTask: (event) => tasks.push(event),
+    retryIntervalOverrides: { ArchiveShard: 0, DiscoverStreams: 0, RecordShardResult: 0 },
+    ...options,
+  });
+  return { result: result as Promise<ArchiveSummary>, tasks, executionName };
+}
+
+const shardOf = (event: TaskEvent) => (event.input as { item: { shardId: string } }).item.shardId;
+
+describe('archive state machine (real ASL, real handlers)', () => {
+  it('is a valid state machine definition', () => {
+    const { definition } = loadLocalDefinition('archive');
+    // asl-validator mutates what it is given.
+    const { isValid, errorsText } = aslValidator(structuredClone(definition) as never);
+    expect(errorsText('\n')).toBe('');
+    expect(isValid).toBe(true);
+  });
+
+  it('given a split shard and one shard per page, then pages run in lineage order: the parent is drained before its children are read', async () => {
+    const { kinesis } = env;
+    await createArchivedStream(kinesis, 'lineage', 1);
+    await putAll(
+      kinesis,
+      'lineage',
+      Array.from({ length: 50 }, (_, i) => telemetryRecord(i)),
+    );
+    const [parent] = (await kinesis.send(new ListShardsCommand({ StreamName: 'lineage' }))).Shards!;
+    const range = parent!.HashKeyRange!;
+    const middle = (BigInt(range.StartingHashKey!) + BigInt(range.EndingHashKey!)) / 2n;
+    await kinesis.send(
+      new SplitShardCommand({
+        StreamName: 'lineage',
+        ShardToSplit: parent!.ShardId!,
+        NewStartingHashKey: middle.toString(),
+      }),
+    );
+    await waitForActive(kinesis, 'lineage');
+    await putAll(
+      kinesis,
+      'lineage',
+      Array.from({ length: 50 }, (_, i) => telemetryRecord(100 + i)),
+    );
+
+    const { result, tasks } = await run({ streams: ['lineage'] });
+    const summary = await result;
+    expect(summary.totals.records).toBe(100);
+    expect(tasks.filter((t) => t.state === 'LoadShardPage')).toHaveLength(3);
+    const archived = tasks.filter((t) => t.state === 'ArchiveShard').map(shardOf);
+    expect(archived[0]).toBe(parent!.ShardId);
+    expect(new Set(archived.slice(1))).toEqual(new Set(['shardId-000000000001', 'shardId-000000000002']));
+    expect(summary.shards.find((s) => s.shardId === parent!.ShardId)!.status).toBe('drained');
+  });
+
+  it('given a throttled ArchiveShard, then the Retry runs it again and the shard is archived', async () => {
+    await createArchivedStream(env.kinesis, 'throttled', 1);
+    await putAll(
+      env.kinesis,
+      'throttled',
+      Array.from({ length: 20 }, (_, i) => telemetryRecord(i)),
+    );
+    let throttles = 0;
+    const { result, tasks } = run(
+      { streams: ['throttled'] },
+      {
+        wrap: (name, handler) =>
+          name === 'archiveShard'
+            ? async (event, context) => {
+                if (throttles++ === 0)
+                  throw new ThrottledError('Rate exceeded for shard shardId-000000000000');
+                return handler(event, context);
+              }
+            : handler,
+      },
+    );
+    const summary = await result;
+    expect(throttles).toBe(2);
+    expect(tasks.filter((t) => t.state === 'ArchiveShard').map((t) => t.error?.name ?? 'ok')).toEqual([
+      'ThrottledError',
+      'ok',
+    ]);
+    expect(summary).toMatchObject({ errorName: null, totals: { records: 20 } });
+  });
+
+  it('given a DataGapError on one shard, then it is caught and recorded, the other shards are archived, and the run fails with DataGapError', async () => {
+    await createArchivedStream(env.kinesis, 'partly', 2);
+    await putAll(
+      env.kinesis,
+      'partly',
+      Array.from({ length: 40 }, (_, i) => telemetryRecord(i)),
+    );
+    const gap = new DataGapError('partly', 'shardId-000000000000', '1', '1', '9');
+    const { result, tasks, executionName } = run(
+      { streams: ['partly'] },
+      {
+        wrap: (name, handler) =>
+          name === 'archiveShard'
+            ? async (event, context) => {
+                if (shardOf({ input: event } as TaskEvent) === 'shardId-000000000000') throw gap;
+                return handler(event, context);
+              }
+            : handler,
+      },
+    );
+    const failure = await result.catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ExecutionFailedError);
+    expect((failure as ExecutionFailedError).error).toBe('DataGapError');
+    expect((failure as ExecutionFailedError).causeText).toContain(gap.message);
+    // Not retried: a gap does not heal.
+    expect(tasks.filter((t) => t.state === 'ArchiveShard' && t.error)).toHaveLength(1);
+    expect(tasks.filter((t) => t.state === 'RecordShardFailure')).toHaveLength(1);
+
+    const { store, config } = archiveRuntime();
+    const summary = (await store.getJson<ArchiveSummary>(
+      archiveRunFiles(config.prefix, executionName).summary,
+    ))!.value;
+    expect(summary.shards.find((s) => s.shardId === 'shardId-000000000000')).toMatchObject({
+      status: 'failed',
+      error: { name: 'DataGapError' },
+    });
+    const healthy = summary.shards.find((s) => s.shardId === 'shardId-000000000001')!;
+    expect(healthy.status).toBe('caught-up');
+    expect(healthy.records).toBeGreaterThan(0);
+  });
+
+  it('given an invalid execution input, then the run fails at DiscoverStreams with a ValidationError naming the field', async () => {
+    const failure = await run({ streams: ['no spaces allowed'] }).result.catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ExecutionFailedError);
+    expect((failure as ExecutionFailedError).error).toBe('ValidationError');
+    expect((failure as ExecutionFailedError).causeText).toContain('field streams[0]');
+  });
+});
