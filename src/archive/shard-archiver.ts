@@ -92,6 +92,8 @@ class ShardRun {
   private readonly builder: BlockBuilder;
   private lastPollAt = 0;
   private lastSeen: string | null = null;
+  /** Whether the pending block's object is known to be durable (only then may it be committed). */
+  private pendingDurable = false;
   private readonly key: string;
 
   constructor(
@@ -119,7 +121,8 @@ class ShardRun {
 
     if (this.checkpoint.pending && (await this.deps.store.exists(this.checkpoint.pending.key))) {
       // The object of the pending block is durable (a PUT is all or nothing): just count it.
-      await this.writeCheckpoint(commitPending(this.checkpoint, this.nowDate()));
+      this.pendingDurable = true;
+      await this.writeCheckpoint(this.committed());
     }
 
     const resume = resumePoint(this.checkpoint);
@@ -232,7 +235,8 @@ class ShardRun {
       throw new CorruptStateError(`Rebuilt block ${key} does not match pending block ${pending.key}`);
     }
     await this.deps.store.putObject(key, this.deps.compress(blockBody(block)), CONTENT_TYPE, 'gzip');
-    await this.writeCheckpoint(commitPending(this.checkpoint, this.nowDate()));
+    this.pendingDurable = true;
+    await this.writeCheckpoint(this.committed());
     return true;
   }
 
@@ -240,18 +244,27 @@ class ShardRun {
   private async persist(block: Block): Promise<void> {
     const body = this.deps.compress(blockBody(block));
     const key = this.objectKey(block);
-    const now = this.nowDate();
     await this.writeCheckpoint(
-      withPending(commitPending(this.checkpoint, now), pendingFor(block, key, body.length), now),
+      withPending(this.committed(), pendingFor(block, key, body.length), this.nowDate()),
     );
+    this.pendingDurable = false;
     await this.deps.store.putObject(key, body, CONTENT_TYPE, 'gzip');
+    this.pendingDurable = true;
+  }
+
+  /**
+   * The checkpoint with its pending block counted, when that block's object is durable. A block
+   * still being rebuilt stays pending: committing it would skip records that are in no object.
+   */
+  private committed(): Checkpoint {
+    return this.pendingDurable ? commitPending(this.checkpoint, this.nowDate()) : this.checkpoint;
   }
 
   /** Writes the open block, commits, and records the shard's state. */
   private async finish(drained: boolean): Promise<void> {
     const open = this.builder.flush();
     if (open) await this.persist(open);
-    let next = commitPending(this.checkpoint, this.nowDate());
+    let next = this.committed();
     if (this.request.closed) next = markClosed(next, this.nowDate());
     if (drained) next = markDrained(next, this.nowDate());
     await this.writeCheckpoint({ ...next, updatedAt: this.nowDate().toISOString() });

@@ -101,20 +101,20 @@ describe('shard archiver', () => {
     expectExactlyOnce(shard, store);
   });
 
-  it('for any crash point and any batch size, re-running until done archives every record exactly once', async () => {
+  it('for any crash points, early stops and batch sizes, re-running until done archives every record exactly once', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 40 }),
         fc.integer({ min: 1, max: 7 }),
-        fc.array(fc.integer({ min: 0, max: 30 }), { minLength: 1, maxLength: 4 }),
-        async (count, batchSize, crashes) => {
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.boolean()), { minLength: 1, maxLength: 4 }),
+        async (count, batchSize, interruptions) => {
           const shard = shardWith(count);
           shard.batchSize = batchSize;
           const store = new MemoryObjectStore();
           const { archiver } = archiverFor(shard, store);
-          for (const crashAfter of crashes) {
+          for (const [crashAfter, stopAtOnce] of interruptions) {
             store.crashAfterWrites = store.writes + crashAfter;
-            await archiver.archive(request).catch(() => undefined);
+            await archiver.archive(stopAtOnce ? { ...request, deadline: 0 } : request).catch(() => undefined);
           }
           store.crashAfterWrites = null;
           let result = await archiver.archive(request);
@@ -126,7 +126,7 @@ describe('shard archiver', () => {
           expect(checkpoint.pending).toBeNull();
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 200 },
     );
   });
 
@@ -165,6 +165,25 @@ describe('shard archiver', () => {
     store.crashAfterWrites = null;
     const result = await archiver.archive(request);
     expect(result).toMatchObject({ records: 10, objects: 1 });
+    expectExactlyOnce(shard, store);
+  });
+
+  it('given a pending block whose object was never written, when the next run stops before rebuilding it, then the block stays pending', async () => {
+    const shard = shardWith(10, 1000);
+    const store = new MemoryObjectStore();
+    const { archiver } = archiverFor(shard, store, { maxObjectBytes: 10_000 });
+    store.crashAfterWrites = 1; // the intent is written, the object is not
+    await expect(archiver.archive(request)).rejects.toThrow('simulated crash');
+    store.crashAfterWrites = null;
+    await expect(archiver.archive({ ...request, deadline: 0 })).resolves.toMatchObject({
+      status: 'budget-exhausted',
+      records: 0,
+    });
+    const checkpoint = (await store.getJson<Checkpoint>(checkpointKey('', 's', request.shardId)))!.value;
+    expect(checkpoint.pending).not.toBeNull();
+    expect(checkpoint.lastSequenceNumber).toBeNull();
+    let result = await archiver.archive(request);
+    while (!result.done) result = await archiver.archive(request);
     expectExactlyOnce(shard, store);
   });
 
