@@ -4,7 +4,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    '^.+\\.(t|j|mj)s$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+    '^.+\\.(t|j|mj)s$': '<rootDir>/test/support/esbuild-transform.cjs',
   },
   // @middy is ESM-only; jest's CommonJS runtime needs it transformed.
   transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
