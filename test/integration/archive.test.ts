@@ -163,9 +163,12 @@ describe('archive on the emulators', () => {
     await produce(kinesis, 'gappy', telemetry(0, 20));
     await archive({ streams: ['gappy'] });
     await produce(kinesis, 'gappy', telemetry(100, 20)); // these expire unarchived
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    await emulators.setRetentionMillis('gappy', 1_000);
+    const expiredAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    const keptAt = Date.now();
     await produce(kinesis, 'gappy', telemetry(200, 5));
+    // Retention ends halfway between the two batches, and stays between them for ~2 s.
+    await emulators.setRetentionMillis('gappy', Date.now() - (expiredAt + keptAt) / 2);
     const healthy = await produce(kinesis, 'healthy', telemetry(300, 50));
 
     const logs: string[] = [];
