@@ -49,7 +49,7 @@ export async function followDeployedExecution(run: DeployedRun): Promise<unknown
   );
   info(`started ${started.executionArn}`);
   const store = new S3ObjectStore(s3Client(), bucket);
-  const files = archiveRunFiles(normalizePrefix(process.env.RESERVOIR_PREFIX ?? ''), run.executionName);
+  const files = archiveRunFiles(normalizePrefix(outputs.ArchivePrefix ?? ''), run.executionName);
   let reported = 0;
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 5_000));
