@@ -15,13 +15,8 @@ export interface UserRecord {
   data: Uint8Array;
 }
 
-export interface RecordLine {
-  stream: string;
-  shardId: string;
-  sequenceNumber: string;
-  subSequenceNumber: number;
-  partitionKey: string;
-  arrivalTimestamp: number;
+/** A user record as archived: the same fields, with the payload as text or base64. */
+export interface RecordLine extends Omit<UserRecord, 'data'> {
   data: string;
   encoding: PayloadEncoding;
 }
