@@ -1,3 +1,4 @@
+import { backoffWithJitter } from '../core/backoff';
 import { BlockBuilder, blockBody, type Block } from '../core/block-builder';
 import {
   commitPending,
@@ -326,10 +327,4 @@ class ShardRun {
       lastSequenceNumber: this.checkpoint.lastSequenceNumber,
     };
   }
-}
-
-/** Exponential backoff with full jitter, capped at 10 s. */
-export function backoffWithJitter(baseMs: number, attempt: number): number {
-  const ceiling = Math.min(10_000, baseMs * 2 ** (attempt - 1));
-  return Math.floor(ceiling / 2 + Math.random() * (ceiling / 2));
 }

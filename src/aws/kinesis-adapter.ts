@@ -1,5 +1,7 @@
 import {
+  DescribeStreamSummaryCommand,
   GetRecordsCommand,
+  PutRecordsCommand,
   GetShardIteratorCommand,
   ListShardsCommand,
   ListStreamsCommand,
@@ -7,7 +9,15 @@ import {
   type KinesisClient,
   type Shard,
 } from '@aws-sdk/client-kinesis';
-import type { IteratorStart, RecordBatch, ShardDescription, ShardReader, StreamCatalog } from '../core/ports';
+import type {
+  IteratorStart,
+  PutResult,
+  RecordBatch,
+  RecordWriter,
+  ShardDescription,
+  ShardReader,
+  StreamCatalog,
+} from '../core/ports';
 import { callAws } from './errors';
 
 export class KinesisShardReader implements ShardReader {
@@ -101,5 +111,34 @@ export class KinesisStreamCatalog implements StreamCatalog {
       nextToken = output.NextToken;
     } while (nextToken);
     return shards;
+  }
+}
+
+export class KinesisRecordWriter implements RecordWriter {
+  constructor(private readonly client: KinesisClient) {}
+
+  async putRecords(
+    stream: string,
+    entries: { partitionKey: string; data: Uint8Array }[],
+  ): Promise<PutResult[]> {
+    const output = await callAws(`PutRecords ${stream}`, () =>
+      this.client.send(
+        new PutRecordsCommand({
+          StreamName: stream,
+          Records: entries.map((entry) => ({ PartitionKey: entry.partitionKey, Data: entry.data })),
+        }),
+      ),
+    );
+    return (output.Records ?? []).map((result) =>
+      result.ErrorCode
+        ? { ok: false, errorCode: result.ErrorCode, errorMessage: result.ErrorMessage ?? '' }
+        : { ok: true },
+    );
+  }
+
+  async assertStreamExists(stream: string): Promise<void> {
+    await callAws(`DescribeStreamSummary ${stream}`, () =>
+      this.client.send(new DescribeStreamSummaryCommand({ StreamName: stream })),
+    );
   }
 }

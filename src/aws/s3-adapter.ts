@@ -100,7 +100,11 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async listKeys(prefix: string): Promise<string[]> {
-    const keys: string[] = [];
+    return (await this.listObjects(prefix)).map((object) => object.key);
+  }
+
+  async listObjects(prefix: string): Promise<{ key: string; bytes: number }[]> {
+    const objects: { key: string; bytes: number }[] = [];
     let token: string | undefined;
     do {
       const output = await callAws(`ListObjectsV2 s3://${this.bucket}/${prefix}`, () =>
@@ -108,9 +112,11 @@ export class S3ObjectStore implements ObjectStore {
           new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
         ),
       );
-      for (const object of output.Contents ?? []) if (object.Key) keys.push(object.Key);
+      for (const object of output.Contents ?? []) {
+        if (object.Key) objects.push({ key: object.Key, bytes: object.Size ?? 0 });
+      }
       token = output.IsTruncated ? output.NextContinuationToken : undefined;
     } while (token);
-    return keys;
+    return objects;
   }
 }

@@ -3,15 +3,17 @@ import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { S3ObjectStore } from '../aws/s3-adapter';
 import { s3Client } from '../aws/clients';
-import { archiveRunFiles } from '../archive/run-files';
+import type { ObjectStore } from '../core/ports';
 import { normalizePrefix } from '../core/layout';
 import { CommandFailure, info } from './output';
 
 export interface DeployedRun {
-  stateMachine: 'archive';
+  stateMachine: 'archive' | 'replay';
   stage?: string;
   executionName: string;
   input: object;
+  /** A progress line from the run's files in S3, or null when there is nothing new to say. */
+  progress: (store: ObjectStore, prefix: string) => Promise<string | null>;
 }
 
 /** The deployed stack's outputs (serverless.yml declares them). */
@@ -49,15 +51,15 @@ export async function followDeployedExecution(run: DeployedRun): Promise<unknown
   );
   info(`started ${started.executionArn}`);
   const store = new S3ObjectStore(s3Client(), bucket);
-  const files = archiveRunFiles(normalizePrefix(outputs.ArchivePrefix ?? ''), run.executionName);
-  let reported = 0;
+  const prefix = normalizePrefix(outputs.ArchivePrefix ?? '');
+  let reported = '';
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
-    const done = await store.listKeys(files.shardResults).catch(() => []);
-    if (done.length !== reported) {
-      reported = done.length;
-      info(`  ${reported} shard(s) finished`);
+    const line = await run.progress(store, prefix).catch(() => null);
+    if (line && line !== reported) {
+      reported = line;
+      info(`  ${line}`);
     }
     if (execution.status === 'SUCCEEDED') return JSON.parse(execution.output ?? 'null');
     if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') {

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { archiveCommand } from './commands/archive';
 import { demoCommand } from './commands/demo';
 import { localUpCommand } from './commands/local-up';
+import { replayCommand } from './commands/replay';
 import { CommandFailure } from './output';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -37,6 +38,31 @@ export function buildProgram(): Command {
     .option('--stage <stage>', 'deployed stage (without --local)', 'dev')
     .action(async (options) => {
       await archiveCommand(options);
+    });
+  program
+    .command('replay')
+    .description(
+      'replay archived (and live) records into a stream: in-process (--local) or the deployed state machine',
+    )
+    .option('--local', 'run statemachines/replay.asl.yml in-process against AWS_ENDPOINT_URL_KINESIS / _S3')
+    .option(
+      '--request <file>',
+      'the replay request as JSON (a file, or - for stdin); flags override its fields',
+    )
+    .option('--stream <name>', 'source stream')
+    .option('--target <name>', 'target stream (default: the source)')
+    .option('--from <iso>', 'inclusive lower bound on arrival time')
+    .option('--to <iso>', 'exclusive upper bound on arrival time')
+    .option('--filter <json>', 'a Lambda event-filtering pattern, or an array of patterns')
+    .option('--annotate <key=value>', 'annotation on every replayed envelope (repeatable)', collect)
+    .option('--format <format>', 'envelope (default) or raw')
+    .option('--include-live', 'also replay records still in the stream, not archived yet')
+    .option('--replay-id <id>', 'name of the replay; re-running an id resumes it')
+    .option('--dry-run', 'print the plan (objects, estimated records) and move nothing')
+    .option('--json', 'print the summary as JSON on stdout')
+    .option('--stage <stage>', 'deployed stage (without --local)', 'dev')
+    .action(async (options) => {
+      await replayCommand(options);
     });
   program
     .command('demo')

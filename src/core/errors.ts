@@ -75,3 +75,13 @@ export class CorruptStateError extends ReservoirError {
 export class StreamNotFoundError extends ReservoirError {
   readonly transient = false;
 }
+
+/** A record could not be put into the target stream; names its source position. Nothing is dropped silently. */
+export class ReplayDeliveryError extends ReservoirError {
+  readonly transient = false;
+}
+
+/** A replayed record (with its envelope) is larger than the target stream accepts. */
+export class RecordTooLargeError extends ReservoirError {
+  readonly transient = false;
+}

@@ -26,6 +26,15 @@ export interface ShardReader {
   getRecords(iterator: string, limit: number): Promise<RecordBatch>;
 }
 
+export type PutResult = { ok: true } | { ok: false; errorCode: string; errorMessage: string };
+
+export interface RecordWriter {
+  /** PutRecords: one result per entry, in order. Throws ThrottledError when the whole request is refused. */
+  putRecords(stream: string, entries: { partitionKey: string; data: Uint8Array }[]): Promise<PutResult[]>;
+  /** Throws StreamNotFoundError when the stream does not exist. */
+  assertStreamExists(stream: string): Promise<void>;
+}
+
 export interface ShardDescription {
   shardId: string;
   parentShardId?: string;
@@ -55,4 +64,5 @@ export interface ObjectStore {
   getObject(key: string): Promise<Uint8Array | null>;
   exists(key: string): Promise<boolean>;
   listKeys(prefix: string): Promise<string[]>;
+  listObjects(prefix: string): Promise<{ key: string; bytes: number }[]>;
 }

@@ -5,6 +5,12 @@ import { handler as loadShardPage } from './load-shard-page';
 import { handler as planShards } from './plan-shards';
 import { handler as recordShardResult } from './record-shard-result';
 import { handler as summarizeArchive } from './summarize-archive';
+import { handler as loadReplayPage } from './load-replay-page';
+import { handler as planReplay } from './plan-replay';
+import { handler as recordReplayFailure } from './record-replay-failure';
+import { handler as replayItem } from './replay-item';
+import { handler as summarizeReplay } from './summarize-replay';
+import { handler as validateReplay } from './validate-replay';
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -19,4 +25,10 @@ export const handlers: Record<string, LambdaHandler> = {
   archiveShard,
   recordShardResult,
   summarizeArchive,
+  validateReplay,
+  planReplay,
+  loadReplayPage,
+  replayItem,
+  recordReplayFailure,
+  summarizeReplay,
 } as Record<string, LambdaHandler>;

@@ -1,8 +1,10 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
 import { ValidationError } from '../core/errors';
 
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
 ajv.addKeyword({ keyword: 'example' });
+addFormats(ajv, ['date-time']);
 
 /** "field streams[0]: must match pattern ... (pattern)" — names the field and the rule broken. */
 export function describeSchemaError(error: ErrorObject): string {

@@ -40,6 +40,10 @@ export async function archiveCommand(options: ArchiveOptions): Promise<ArchiveSu
         stage: options.stage,
         executionName,
         input,
+        progress: async (store, prefix) => {
+          const finished = await store.listKeys(archiveRunFiles(prefix, executionName).shardResults);
+          return `${finished.length} shard(s) finished`;
+        },
       })) as ArchiveSummary);
   if (options.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   else printArchiveSummary(summary);

@@ -1,0 +1,179 @@
+import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { generateReplayId, type ReplayRequest } from '../../core/replay-request';
+import type { ReplaySummary } from '../../core/replay-summary';
+import { ExecutionFailedError, runLocalStateMachine, type TaskEvent } from '../../local/state-machine-runner';
+import type { ReplayPlanSummary } from '../../replay/plan-replay';
+import type { ReplayProgress } from '../../replay/replay-worker';
+import { replayRunFiles } from '../../replay/run-files';
+import { replayRuntime } from '../../replay/runtime';
+import { handlers } from '../../handlers/registry';
+import { followDeployedExecution } from '../deployed';
+import { CommandFailure, formatBytes, info } from '../output';
+import { ProgressBar } from '../progress-bar';
+
+export interface ReplayOptions {
+  local?: boolean;
+  request?: string;
+  stream?: string;
+  target?: string;
+  from?: string;
+  to?: string;
+  filter?: string;
+  annotate?: string[];
+  format?: 'envelope' | 'raw';
+  includeLive?: boolean;
+  replayId?: string;
+  json?: boolean;
+  dryRun?: boolean;
+  stage?: string;
+}
+
+/** `--annotate key=value`: the value as JSON when it parses (true, 3, {"a":1}), else as text. */
+export function parseAnnotation(text: string): [string, unknown] {
+  const at = text.indexOf('=');
+  if (at <= 0) throw new CommandFailure(`--annotate expects key=value, got "${text}"`);
+  const raw = text.slice(at + 1);
+  try {
+    return [text.slice(0, at), JSON.parse(raw)];
+  } catch {
+    return [text.slice(0, at), raw];
+  }
+}
+
+/** The request from --request (a file, or - for stdin) with the flags laid over it. */
+export function buildReplayRequest(
+  options: ReplayOptions,
+  readStdin: () => string = () => readFileSync(0, 'utf8'),
+): ReplayRequest {
+  let base: Partial<ReplayRequest> = {};
+  if (options.request) {
+    const text = options.request === '-' ? readStdin() : readFileSync(options.request, 'utf8');
+    try {
+      base = JSON.parse(text) as ReplayRequest;
+    } catch (error) {
+      throw new CommandFailure(`--request: not JSON (${(error as Error).message})`);
+    }
+  }
+  let filter: ReplayRequest['filter'];
+  if (options.filter) {
+    try {
+      filter = JSON.parse(options.filter) as ReplayRequest['filter'];
+    } catch (error) {
+      throw new CommandFailure(`--filter: not JSON (${(error as Error).message})`);
+    }
+  }
+  const annotations = options.annotate?.length
+    ? Object.fromEntries(options.annotate.map(parseAnnotation))
+    : undefined;
+  const request: Record<string, unknown> = { ...base };
+  const flags: Record<string, unknown> = {
+    stream: options.stream,
+    target: options.target,
+    from: options.from,
+    to: options.to,
+    filter,
+    annotations: annotations ? { ...(base.annotations ?? {}), ...annotations } : undefined,
+    format: options.format,
+    includeLive: options.includeLive,
+    replayId: options.replayId,
+  };
+  for (const [key, value] of Object.entries(flags)) if (value !== undefined) request[key] = value;
+  if (!request.stream) throw new CommandFailure('a replay needs --stream (or "stream" in --request)');
+  return request as unknown as ReplayRequest;
+}
+
+/** `reservoir replay`: runs the replay state machine locally (--local) or on AWS, with a progress bar. */
+export async function replayCommand(options: ReplayOptions): Promise<ReplaySummary | ReplayPlanSummary> {
+  const request = buildReplayRequest(options);
+  request.replayId ??= generateReplayId(request.stream, new Date(), randomUUID().slice(0, 8));
+  if (options.dryRun) return dryRun(request, options);
+  const summary = options.local ? await runLocally(request) : await runDeployed(request, options);
+  if (options.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  else printReplaySummary(summary);
+  return summary;
+}
+
+async function runLocally(request: ReplayRequest): Promise<ReplaySummary> {
+  const bar = new ProgressBar('put');
+  const putByItem = new Map<string, number>();
+  const onTask = (event: TaskEvent) => {
+    if (event.state === 'PlanReplay' && event.output) {
+      const plan = event.output as ReplayPlanSummary;
+      info(
+        `planned ${plan.itemCount} work item(s): ${plan.objects} archive object(s) (${formatBytes(plan.objectBytes)}), ${plan.liveShards} live shard(s)`,
+      );
+      bar.setTotal(plan.estimatedRecords);
+    }
+    if (event.state === 'ReplayItem' && event.output) {
+      const result = event.output as { itemId: string; put: number };
+      putByItem.set(result.itemId, result.put);
+      bar.update([...putByItem.values()].reduce((a, b) => a + b, 0));
+    }
+  };
+  try {
+    const summary = (await runLocalStateMachine('replay', request, {
+      executionName: request.replayId!,
+      onTask,
+    })) as ReplaySummary;
+    bar.done();
+    return summary;
+  } catch (error) {
+    bar.done();
+    if (error instanceof ExecutionFailedError)
+      throw new CommandFailure(`replay failed: ${error.error}: ${error.causeText}`);
+    throw error;
+  }
+}
+
+async function runDeployed(request: ReplayRequest, options: ReplayOptions): Promise<ReplaySummary> {
+  const replayId = request.replayId!;
+  return (await followDeployedExecution({
+    stateMachine: 'replay',
+    stage: options.stage,
+    executionName: replayId,
+    input: request,
+    progress: async (store, prefix) => {
+      const files = replayRunFiles(prefix, replayId);
+      const plan = await store.getJson<ReplayPlanSummary>(files.plan);
+      const keys = await store.listKeys(files.progressPrefix);
+      const progress = await Promise.all(keys.map((key) => store.getJson<ReplayProgress>(key)));
+      const put = progress.reduce((sum, p) => sum + (p?.value.counts.put ?? 0), 0);
+      return `${put} / ~${plan?.value.estimatedRecords ?? '?'} records put`;
+    },
+  })) as ReplaySummary;
+}
+
+/** Validates and plans without putting anything (the plan's files are written under the replay id). */
+async function dryRun(request: ReplayRequest, options: ReplayOptions): Promise<ReplayPlanSummary> {
+  if (!options.local)
+    throw new CommandFailure('--dry-run runs the validation and planning steps in-process: add --local');
+  const context = { getRemainingTimeInMillis: () => 900_000 } as never;
+  const validated = (await handlers.validateReplay!(request, context)) as { replayId: string };
+  const plan = (await handlers.planReplay!({ replayId: validated.replayId }, context)) as ReplayPlanSummary;
+  const { store, config } = replayRuntime();
+  const stored = await store.getJson<{ objectKeys: string[] }>(
+    replayRunFiles(config.prefix, validated.replayId).plan,
+  );
+  if (options.json)
+    process.stdout.write(
+      `${JSON.stringify({ ...plan, objectKeys: stored?.value.objectKeys ?? [] }, null, 2)}\n`,
+    );
+  else {
+    info(`replay ${plan.replayId} (dry run: nothing is put)`);
+    info(
+      `  ${plan.objects} archive object(s), ${formatBytes(plan.objectBytes)}; ${plan.liveShards} live shard(s)`,
+    );
+    info(`  ${plan.itemCount} work item(s); about ${plan.estimatedRecords} record(s) to read`);
+    for (const key of stored?.value.objectKeys ?? []) info(`    ${key}`);
+  }
+  return plan;
+}
+
+export function printReplaySummary(summary: ReplaySummary): void {
+  info(
+    `replay ${summary.replayId}: ${summary.stream} -> ${summary.target} (${summary.format}): read ${summary.read}, ` +
+      `matched ${summary.matched}, put ${summary.put}, throttled retries ${summary.throttledRetries}; ` +
+      `${summary.completedItems}/${summary.items} work items complete; summary: ${summary.summaryKey}`,
+  );
+}

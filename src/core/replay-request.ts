@@ -1,0 +1,85 @@
+import { ValidationError } from './errors';
+
+/** The replay request as users write it (schemas/replay-request.schema.json). */
+export interface ReplayRequest {
+  stream: string;
+  target?: string;
+  from?: string;
+  to?: string;
+  filter?: Record<string, unknown> | Record<string, unknown>[];
+  annotations?: Record<string, unknown>;
+  format?: 'envelope' | 'raw';
+  includeLive?: boolean;
+  compact?: boolean;
+  replayId?: string;
+}
+
+/** The request with its defaults applied, as the workers use it. */
+export interface ResolvedReplay {
+  replayId: string;
+  stream: string;
+  target: string;
+  /** Inclusive, epoch ms (0: the start of the archive). */
+  fromMs: number;
+  /** Exclusive, epoch ms (default: when the replay started). */
+  toMs: number;
+  filter: Record<string, unknown>[] | null;
+  annotations: Record<string, unknown>;
+  format: 'envelope' | 'raw';
+  includeLive: boolean;
+  /** When the replay was first started; the live tail is read up to here. */
+  startedAt: number;
+}
+
+/** A replay id that says what ran: replay-{stream}-{time}-{random}. */
+export function generateReplayId(stream: string, now: Date, random: string): string {
+  const time = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `replay-${stream.replace(/[^a-zA-Z0-9_-]/g, '-')}-${time}-${random}`.slice(0, 64);
+}
+
+/**
+ * Applies defaults and checks what the schema cannot: bounds in order, compaction not yet
+ * available. Schema validation (field types, unknown fields, date-time format) runs before.
+ */
+export function resolveReplayRequest(request: ReplayRequest, now: Date, replayId: string): ResolvedReplay {
+  if (request.compact) {
+    throw new ValidationError(
+      'field compact: compacted replay is not available yet; replay without compact, or wait for the compaction engine (not supported)',
+    );
+  }
+  const fromMs = request.from ? Date.parse(request.from) : 0;
+  const toMs = request.to ? Date.parse(request.to) : now.getTime();
+  if (fromMs >= toMs) {
+    throw new ValidationError(
+      `field to: must be after from (from ${request.from ?? 'the start of the archive'} >= to ${request.to ?? now.toISOString()})`,
+    );
+  }
+  return {
+    replayId,
+    stream: request.stream,
+    target: request.target ?? request.stream,
+    fromMs,
+    toMs,
+    filter:
+      request.filter === undefined ? null : Array.isArray(request.filter) ? request.filter : [request.filter],
+    annotations: request.annotations ?? {},
+    format: request.format ?? 'envelope',
+    includeLive: request.includeLive ?? false,
+    startedAt: now.getTime(),
+  };
+}
+
+/** Stream-name patterns of the replay target allow-list: exact names, `*` matching any run of characters. */
+export function matchesAllowList(stream: string, patterns: readonly string[]): boolean {
+  return patterns.some((pattern) => {
+    const regex = new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`);
+    return regex.test(stream);
+  });
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

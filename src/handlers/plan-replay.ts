@@ -1,0 +1,11 @@
+import { loadReplay } from '../replay/load-replay';
+import { planReplay } from '../replay/plan-replay';
+import { replayRuntime } from '../replay/runtime';
+import { passThrough, taskHandler } from './shared/task-handler';
+
+/** PlanReplay: archive objects in bounds (partition-pruned) and the live tail, as work items in S3. */
+export const handler = taskHandler(passThrough<{ replayId: string }>, async (event) => {
+  const { store, catalog, config } = replayRuntime();
+  const replay = await loadReplay(store, config.prefix, event.replayId);
+  return planReplay({ store, catalog, prefix: config.prefix, pageSize: config.itemsPerPage }, replay);
+});

@@ -1,0 +1,21 @@
+import type { Context } from 'aws-lambda';
+import type { ReplayWorkItem } from '../core/replay-plan';
+import { loadReplay } from '../replay/load-replay';
+import { assertItem } from '../replay/replay-worker';
+import { replayRunFiles } from '../replay/run-files';
+import { replayRuntime } from '../replay/runtime';
+import { passThrough, taskHandler } from './shared/task-handler';
+
+/** ReplayItem: puts one work item's records, in order per key; `done: false` makes the state machine loop. */
+export const handler = taskHandler(
+  passThrough<{ replayId: string; item: { itemId: string } }>,
+  async (event, context: Context) => {
+    const { store, config, worker } = replayRuntime();
+    const replay = await loadReplay(store, config.prefix, event.replayId);
+    const key = replayRunFiles(config.prefix, event.replayId).item(event.item.itemId);
+    const item = assertItem((await store.getJson<ReplayWorkItem>(key))?.value ?? null, key);
+    const remaining = context.getRemainingTimeInMillis() - config.safetyMarginMs;
+    const budget = Math.max(1_000, Math.min(config.budgetMs, remaining));
+    return worker.run(replay, item, Date.now() + budget);
+  },
+);

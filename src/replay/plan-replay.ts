@@ -1,0 +1,141 @@
+import type { Checkpoint } from '../core/checkpoint';
+import { mapWithConcurrency } from '../core/concurrency';
+import { archiveStreamPrefix, checkpointStreamPrefix, parseArchiveObjectKey } from '../core/layout';
+import type { ObjectStore, StreamCatalog } from '../core/ports';
+import {
+  hourOverlaps,
+  partitionPrefixes,
+  planReplayItems,
+  type ArchivedObject,
+  type ShardLineage,
+} from '../core/replay-plan';
+import type { ResolvedReplay } from '../core/replay-request';
+import { pages } from '../core/shard-lineage';
+import { replayRunFiles } from './run-files';
+
+export interface ReplayPlanSummary {
+  replayId: string;
+  itemCount: number;
+  pageCount: number;
+  objects: number;
+  objectBytes: number;
+  liveShards: number;
+  estimatedRecords: number;
+}
+
+export interface StoredReplayPlan extends ReplayPlanSummary {
+  items: { itemId: string; shardIds: string[]; segments: number; estimatedRecords: number }[];
+  objectKeys: string[];
+}
+
+/** Archive objects of the stream whose hour partition overlaps the bounds (listing only those partitions). */
+async function objectsInBounds(
+  store: ObjectStore,
+  prefix: string,
+  replay: ResolvedReplay,
+): Promise<ArchivedObject[]> {
+  const streamPrefix = archiveStreamPrefix(prefix, replay.stream);
+  const listed = await mapWithConcurrency(partitionPrefixes(replay.fromMs, replay.toMs), 8, (partition) =>
+    store.listObjects(`${streamPrefix}${partition}`),
+  );
+  return listed.flat().flatMap(({ key, bytes }) => {
+    const ref = parseArchiveObjectKey(key);
+    return ref && ref.stream === replay.stream && hourOverlaps(ref, replay.fromMs, replay.toMs)
+      ? [{ ...ref, key, bytes }]
+      : [];
+  });
+}
+
+/**
+ * Plans a replay: the archive objects in bounds, the shards' lineage from the checkpoints, and
+ * (with includeLive) a live segment per shard not yet drained, starting after what is archived.
+ * Writes each work item and pages of item ids to S3; the state machine carries only counts.
+ */
+export async function planReplay(
+  deps: { store: ObjectStore; catalog: StreamCatalog; prefix: string; pageSize: number },
+  replay: ResolvedReplay,
+): Promise<ReplayPlanSummary> {
+  const { store, prefix } = deps;
+  const files = replayRunFiles(prefix, replay.replayId);
+  const existing = await store.getJson<StoredReplayPlan>(files.plan);
+  if (existing) return summaryOf(existing.value);
+
+  const objects = await objectsInBounds(store, prefix, replay);
+  const checkpointKeys = await store.listKeys(checkpointStreamPrefix(prefix, replay.stream));
+  const checkpoints = (
+    await mapWithConcurrency(
+      checkpointKeys,
+      16,
+      async (key) => (await store.getJson<Checkpoint>(key))?.value ?? null,
+    )
+  ).filter((c): c is Checkpoint => c !== null);
+
+  const lineage = new Map<string, ShardLineage>();
+  for (const checkpoint of checkpoints) {
+    lineage.set(checkpoint.shardId, {
+      shardId: checkpoint.shardId,
+      parentShardIds: checkpoint.parentShardIds,
+      recordsPerByte: checkpoint.totals.bytes > 0 ? checkpoint.totals.records / checkpoint.totals.bytes : 0,
+    });
+  }
+  let liveShards = 0;
+  if (replay.includeLive) {
+    const byId = new Map(checkpoints.map((c) => [c.shardId, c]));
+    for (const shard of await deps.catalog.listShards(replay.stream)) {
+      const checkpoint = byId.get(shard.shardId);
+      if (checkpoint?.drained) continue;
+      const parents = [shard.parentShardId, shard.adjacentParentShardId].filter((p): p is string =>
+        Boolean(p),
+      );
+      lineage.set(shard.shardId, {
+        shardId: shard.shardId,
+        parentShardIds: checkpoint?.parentShardIds ?? parents,
+        recordsPerByte: lineage.get(shard.shardId)?.recordsPerByte,
+        liveAfter: await liveStart(store, checkpoint),
+      });
+      liveShards += 1;
+    }
+  }
+
+  const items = planReplayItems(objects, [...lineage.values()]);
+  await mapWithConcurrency(items, 16, (item) => store.putJson(files.item(item.itemId), item));
+  const itemPages = pages(
+    items.map((item) => ({ itemId: item.itemId })),
+    deps.pageSize,
+  );
+  await mapWithConcurrency(itemPages, 8, (page, index) => store.putJson(files.page(index), { items: page }));
+  const plan: StoredReplayPlan = {
+    replayId: replay.replayId,
+    itemCount: items.length,
+    pageCount: itemPages.length,
+    objects: objects.length,
+    objectBytes: objects.reduce((sum, o) => sum + o.bytes, 0),
+    liveShards,
+    estimatedRecords: items.reduce((sum, item) => sum + item.estimatedRecords, 0),
+    items: items.map((item) => ({
+      itemId: item.itemId,
+      shardIds: item.shardIds,
+      segments: item.segments.length,
+      estimatedRecords: item.estimatedRecords,
+    })),
+    objectKeys: objects.map((o) => o.key),
+  };
+  await store.putJson(files.plan, plan);
+  return summaryOf(plan);
+}
+
+/**
+ * Where a shard's live tail begins: after the last archived record, or after the pending
+ * block when its object was written (its records are in the archive listing already).
+ */
+async function liveStart(store: ObjectStore, checkpoint: Checkpoint | undefined): Promise<string | null> {
+  if (!checkpoint) return null;
+  if (checkpoint.pending && (await store.exists(checkpoint.pending.key)))
+    return checkpoint.pending.lastSequenceNumber;
+  return checkpoint.lastSequenceNumber;
+}
+
+function summaryOf(plan: StoredReplayPlan): ReplayPlanSummary {
+  const { replayId, itemCount, pageCount, objects, objectBytes, liveShards, estimatedRecords } = plan;
+  return { replayId, itemCount, pageCount, objects, objectBytes, liveShards, estimatedRecords };
+}

@@ -1,0 +1,246 @@
+import { backoffWithJitter } from '../core/backoff';
+import { CorruptStateError, ExpiredIteratorError, ThrottledError } from '../core/errors';
+import { toUserRecords } from '../core/deaggregate';
+import { encodeEnvelope } from '../core/envelope';
+import { compileFilter, type FilterEvent } from '../core/filter-pattern';
+import type { IteratorStart, ObjectStore, RecordWriter, ShardReader } from '../core/ports';
+import type { PutEntry } from '../core/put-batcher';
+import { decodePayload, toRecordLine, type RecordLine } from '../core/record-line';
+import type { ReplaySegment, ReplayWorkItem } from '../core/replay-plan';
+import type { ResolvedReplay } from '../core/replay-request';
+import { readArchiveObject } from '../archive/archive-reader';
+import { RecordPutter, type PutterSettings } from './record-putter';
+import { replayRunFiles } from './run-files';
+
+export interface ReplayCounts {
+  read: number;
+  matched: number;
+  put: number;
+  throttledRetries: number;
+}
+
+/** A work item's completion marker and resume point. */
+export interface ReplayProgress {
+  itemId: string;
+  done: boolean;
+  /** The first record not yet put: segment index, lines consumed (archive) or last sequence read (live). */
+  cursor: { segment: number; lines: number; afterSequenceNumber: string | null };
+  counts: ReplayCounts;
+  updatedAt: string;
+}
+
+export interface ReplayWorkerSettings extends PutterSettings {
+  prefix: string;
+  /** Matched records put before the resume point is saved (a crash re-puts at most this many). */
+  flushRecords: number;
+  getRecordsLimit: number;
+  throttleAttempts: number;
+}
+
+export interface ReplayWorkerDeps {
+  store: ObjectStore;
+  reader: ShardReader;
+  writer: RecordWriter;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+export interface ReplayItemResult extends ReplayCounts {
+  itemId: string;
+  done: boolean;
+}
+
+/** Parses JSON payloads for filtering; anything else is matched as its text (or base64). */
+function filterEvent(line: RecordLine): FilterEvent {
+  let data: unknown = line.data;
+  if (line.encoding === 'utf8') {
+    try {
+      data = JSON.parse(line.data);
+    } catch {
+      data = line.data;
+    }
+  }
+  return {
+    partitionKey: line.partitionKey,
+    sequenceNumber: line.sequenceNumber,
+    // Seconds, as in the Lambda Kinesis event whose filter patterns users copy.
+    approximateArrivalTimestamp: line.arrivalTimestamp / 1000,
+    data,
+  };
+}
+
+/**
+ * Replays one work item: reads its segments in order (archive objects, then the live tail),
+ * keeps records within the bounds that pass the filter, and puts them into the target in
+ * their original order per key. Saves its resume point after every flush; a completed item
+ * leaves a marker that makes a re-run of the same replay skip it.
+ */
+export class ReplayWorker {
+  constructor(
+    private readonly settings: ReplayWorkerSettings,
+    private readonly deps: ReplayWorkerDeps,
+  ) {}
+
+  async run(replay: ResolvedReplay, item: ReplayWorkItem, deadline: number): Promise<ReplayItemResult> {
+    const files = replayRunFiles(this.settings.prefix, replay.replayId);
+    const stored = await this.deps.store.getJson<ReplayProgress>(files.progress(item.itemId));
+    const progress: ReplayProgress = stored?.value ?? {
+      itemId: item.itemId,
+      done: false,
+      cursor: { segment: 0, lines: 0, afterSequenceNumber: null },
+      counts: { read: 0, matched: 0, put: 0, throttledRetries: 0 },
+      updatedAt: new Date(this.deps.now()).toISOString(),
+    };
+    if (progress.done) return { itemId: item.itemId, done: true, ...progress.counts };
+
+    const run = new ItemRun(this.settings, this.deps, replay, progress, files.progress(item.itemId));
+    const done = await run.execute(item.segments, deadline);
+    return { itemId: item.itemId, done, ...progress.counts };
+  }
+}
+
+class ItemRun {
+  private readonly matches: ((event: FilterEvent) => boolean) | null;
+  private readonly putter: RecordPutter;
+  private pending: PutEntry[] = [];
+  private pendingCursor: ReplayProgress['cursor'];
+
+  constructor(
+    private readonly settings: ReplayWorkerSettings,
+    private readonly deps: ReplayWorkerDeps,
+    private readonly replay: ResolvedReplay,
+    private readonly progress: ReplayProgress,
+    private readonly progressKey: string,
+  ) {
+    this.matches = replay.filter ? compileFilter(replay.filter) : null;
+    this.putter = new RecordPutter(deps.writer, replay.target, settings, deps);
+    this.pendingCursor = { ...progress.cursor };
+  }
+
+  /** True when every segment is replayed; false when the deadline stopped it (call again). */
+  async execute(segments: ReplaySegment[], deadline: number): Promise<boolean> {
+    for (let index = this.progress.cursor.segment; index < segments.length; index++) {
+      const segment = segments[index]!;
+      const finished =
+        segment.type === 'archive'
+          ? await this.replayObject(index, segment.key, deadline)
+          : await this.replayLive(index, segment, deadline);
+      if (!finished) {
+        await this.flush();
+        return false;
+      }
+      this.pendingCursor = { segment: index + 1, lines: 0, afterSequenceNumber: null };
+      await this.flush();
+    }
+    this.progress.done = true;
+    await this.saveProgress();
+    return true;
+  }
+
+  private async replayObject(index: number, key: string, deadline: number): Promise<boolean> {
+    const lines = await readArchiveObject(this.deps.store, key);
+    for (
+      let i = index === this.progress.cursor.segment ? this.progress.cursor.lines : 0;
+      i < lines.length;
+      i++
+    ) {
+      await this.consider(lines[i]!);
+      this.pendingCursor = { segment: index, lines: i + 1, afterSequenceNumber: null };
+      if (this.pending.length >= this.settings.flushRecords) await this.flush();
+      if (this.deps.now() >= deadline) return false;
+    }
+    return true;
+  }
+
+  private async replayLive(
+    index: number,
+    segment: Extract<ReplaySegment, { type: 'live' }>,
+    deadline: number,
+  ): Promise<boolean> {
+    const resumeAfter =
+      index === this.progress.cursor.segment ? this.progress.cursor.afterSequenceNumber : null;
+    const after = resumeAfter ?? segment.afterSequenceNumber;
+    const start: IteratorStart = after
+      ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: after }
+      : { type: 'TRIM_HORIZON' };
+    let iterator = await this.deps.reader.getIterator(this.replay.stream, segment.shardId, start);
+    let throttled = 0;
+    for (;;) {
+      if (this.deps.now() >= deadline) return false;
+      let batch;
+      try {
+        batch = await this.deps.reader.getRecords(iterator, this.settings.getRecordsLimit);
+        throttled = 0;
+      } catch (error) {
+        if (error instanceof ExpiredIteratorError) {
+          const last = this.pendingCursor.segment === index ? this.pendingCursor.afterSequenceNumber : null;
+          const restart = last ?? after;
+          iterator = await this.deps.reader.getIterator(
+            this.replay.stream,
+            segment.shardId,
+            restart ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: restart } : { type: 'TRIM_HORIZON' },
+          );
+          continue;
+        }
+        if (error instanceof ThrottledError && ++throttled < this.settings.throttleAttempts) {
+          await this.deps.sleep(backoffWithJitter(this.settings.baseDelayMs, throttled));
+          continue;
+        }
+        throw error;
+      }
+      for (const record of batch.records) {
+        // The live tail ends where the replay started: later records are live traffic.
+        if (record.arrivalTimestamp >= this.replay.startedAt) return true;
+        for (const user of toUserRecords(this.replay.stream, segment.shardId, record))
+          await this.consider(toRecordLine(user));
+        this.pendingCursor = { segment: index, lines: 0, afterSequenceNumber: record.sequenceNumber };
+        if (this.pending.length >= this.settings.flushRecords) await this.flush();
+      }
+      if (batch.nextIterator === null) return true;
+      if (batch.records.length === 0 && batch.millisBehindLatest === 0) return true;
+      iterator = batch.nextIterator;
+    }
+  }
+
+  private async consider(line: RecordLine): Promise<void> {
+    this.progress.counts.read += 1;
+    if (line.arrivalTimestamp < this.replay.fromMs || line.arrivalTimestamp >= this.replay.toMs) return;
+    if (this.matches && !this.matches(filterEvent(line))) return;
+    this.progress.counts.matched += 1;
+    const data =
+      this.replay.format === 'raw'
+        ? decodePayload(line.data, line.encoding)
+        : encodeEnvelope(line, this.replay.replayId, this.replay.annotations);
+    this.pending.push({
+      partitionKey: line.partitionKey,
+      data,
+      source: {
+        shardId: line.shardId,
+        sequenceNumber: line.sequenceNumber,
+        subSequenceNumber: line.subSequenceNumber,
+      },
+    });
+  }
+
+  /** Puts everything pending, then moves the resume point past it. */
+  private async flush(): Promise<void> {
+    if (this.pending.length > 0) {
+      const stats = await this.putter.putAll(this.pending);
+      this.progress.counts.put += stats.put;
+      this.progress.counts.throttledRetries += stats.throttledRetries;
+      this.pending = [];
+    }
+    this.progress.cursor = { ...this.pendingCursor };
+    await this.saveProgress();
+  }
+
+  private async saveProgress(): Promise<void> {
+    this.progress.updatedAt = new Date(this.deps.now()).toISOString();
+    await this.deps.store.putJson(this.progressKey, this.progress);
+  }
+}
+
+export function assertItem(item: ReplayWorkItem | null, key: string): ReplayWorkItem {
+  if (!item) throw new CorruptStateError(`Replay work item ${key} is missing`);
+  return item;
+}

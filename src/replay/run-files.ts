@@ -1,0 +1,21 @@
+import { runPrefix } from '../core/layout';
+
+/**
+ * Files of one replay, under {prefix}runs/replay/{replayId}/. Keyed by the replay id, not the
+ * execution: re-running the same replayId finds its plan and the completion markers of the
+ * work items already done, and finishes the rest.
+ */
+export function replayRunFiles(prefix: string, replayId: string) {
+  const base = runPrefix(prefix, 'replay', replayId);
+  return {
+    base,
+    request: `${base}request.json`,
+    plan: `${base}plan.json`,
+    page: (index: number) => `${base}pages/${String(index).padStart(5, '0')}.json`,
+    item: (itemId: string) => `${base}items/${itemId}.json`,
+    progressPrefix: `${base}progress/`,
+    progress: (itemId: string) => `${base}progress/${itemId}.json`,
+    failure: (itemId: string) => `${base}failures/${itemId}.json`,
+    summary: `${base}summary.json`,
+  };
+}

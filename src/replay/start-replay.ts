@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { canonicalJson } from '../core/canonical-json';
+import { ValidationError } from '../core/errors';
+import { validateFilter } from '../core/filter-pattern';
+import { checkpointStreamPrefix } from '../core/layout';
+import type { ObjectStore, RecordWriter } from '../core/ports';
+import {
+  generateReplayId,
+  matchesAllowList,
+  resolveReplayRequest,
+  type ReplayRequest,
+  type ResolvedReplay,
+} from '../core/replay-request';
+import { replayRunFiles } from './run-files';
+
+interface StoredRequest {
+  request: ReplayRequest;
+  resolved: ResolvedReplay;
+}
+
+/** Same request, ignoring the id and key order: a resumed replay must be the same replay. */
+function sameRequest(a: ReplayRequest, b: ReplayRequest): boolean {
+  return canonicalJson({ ...a, replayId: undefined }) === canonicalJson({ ...b, replayId: undefined });
+}
+
+/**
+ * Checks a schema-valid request against what only the deployment knows (target allow-list,
+ * target exists, filter syntax) and records it under its replay id. Re-running an id resumes
+ * the stored replay (same bounds, same start time) rather than starting another.
+ */
+export async function startReplay(
+  deps: { store: ObjectStore; writer: RecordWriter; prefix: string; replayTargets: string[]; now: Date },
+  request: ReplayRequest,
+): Promise<{ replay: ResolvedReplay; resumed: boolean }> {
+  const replayId = request.replayId ?? generateReplayId(request.stream, deps.now, randomUUID().slice(0, 8));
+  const files = replayRunFiles(deps.prefix, replayId);
+  const stored = await deps.store.getJson<StoredRequest>(files.request);
+  if (stored) {
+    if (!sameRequest(stored.value.request, request)) {
+      throw new ValidationError(
+        `field replayId: ${replayId} already names a different replay request (unique)`,
+      );
+    }
+    return { replay: stored.value.resolved, resumed: true };
+  }
+
+  const resolved = resolveReplayRequest(request, deps.now, replayId);
+  if (request.filter !== undefined) validateFilter(request.filter, 'filter');
+  await assertTargetAllowed(deps, resolved.target);
+  try {
+    await deps.writer.assertStreamExists(resolved.target);
+  } catch (error) {
+    if ((error as Error).name === 'StreamNotFoundError') {
+      throw new ValidationError(`field target: stream ${resolved.target} does not exist (exists)`);
+    }
+    throw error;
+  }
+  await deps.store.putJson(files.request, { request, resolved } satisfies StoredRequest);
+  return { replay: resolved, resumed: false };
+}
+
+async function assertTargetAllowed(
+  deps: { store: ObjectStore; prefix: string; replayTargets: string[] },
+  target: string,
+): Promise<void> {
+  if (deps.replayTargets.length > 0) {
+    if (!matchesAllowList(target, deps.replayTargets)) {
+      throw new ValidationError(
+        `field target: ${target} is not on the replay target allow-list (${deps.replayTargets.join(', ')}) (allowList)`,
+      );
+    }
+    return;
+  }
+  // Default allow-list: the archived streams themselves.
+  const archived = await deps.store.listKeys(checkpointStreamPrefix(deps.prefix, target));
+  if (archived.length === 0) {
+    throw new ValidationError(
+      `field target: ${target} is not an archived stream; replay targets default to the archived streams (set replayTargets / RESERVOIR_REPLAY_TARGETS) (allowList)`,
+    );
+  }
+}

@@ -1,0 +1,288 @@
+import { createHash } from 'node:crypto';
+import {
+  AddTagsToStreamCommand,
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  KinesisClient,
+  ListShardsCommand,
+  ListTagsForStreamCommand,
+  ProvisionedThroughputExceededException,
+  PutRecordCommand,
+  PutRecordsCommand,
+  SplitShardCommand,
+  type PutRecordsRequestEntry,
+} from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { startThrottledKinesis, type ThrottledKinesis } from '../../src/local/throttled-kinesis';
+import { useEmulators, waitForActive } from '../support/emulators';
+
+// Scaled-down limits keep the tests fast; the rules are AWS's (1,000 records/s, 1 MiB/s).
+const RECORDS_PER_SECOND = 50;
+const BYTES_PER_SECOND = 4096;
+const THROTTLED = 'ProvisionedThroughputExceededException';
+
+const env = useEmulators();
+let proxy: ThrottledKinesis;
+let kinesis: KinesisClient;
+
+beforeAll(async () => {
+  proxy = await startThrottledKinesis({
+    upstream: env.emulators.kinesisEndpoint,
+    recordsPerSecond: RECORDS_PER_SECOND,
+    bytesPerSecond: BYTES_PER_SECOND,
+  });
+  // No retries: each call is one request, so the proxy's answers are seen as they are.
+  kinesis = new KinesisClient({
+    endpoint: proxy.endpoint,
+    requestHandler: new NodeHttpHandler(),
+    maxAttempts: 1,
+  });
+});
+afterAll(async () => {
+  kinesis?.destroy();
+  await proxy?.stop();
+});
+
+let streams = 0;
+async function createStream(shards: number): Promise<string> {
+  const stream = `throttled-${++streams}`;
+  await env.kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: shards }));
+  await waitForActive(env.kinesis, stream);
+  return stream;
+}
+
+const rateExceeded = (stream: string, shardId: string) =>
+  `Rate exceeded for shard ${shardId} in stream ${stream} under account 000000000000.`;
+
+/** Partition keys whose MD5 falls in the lower (shard 0) or upper (shard 1) half of a 2-shard stream. */
+function keysInHalf(upper: boolean, count: number, prefix = 'key'): string[] {
+  const keys: string[] = [];
+  for (let i = 0; keys.length < count; i++) {
+    const key = `${prefix}-${i}`;
+    if (createHash('md5').update(key).digest()[0]! >= 0x80 === upper) keys.push(key);
+  }
+  return keys;
+}
+
+const entry = (partitionKey: string, data = partitionKey): PutRecordsRequestEntry => ({
+  PartitionKey: partitionKey,
+  Data: Buffer.from(data),
+});
+
+async function readShard(stream: string, shardId: string): Promise<string[]> {
+  const { ShardIterator } = await env.kinesis.send(
+    new GetShardIteratorCommand({ StreamName: stream, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
+  );
+  const { Records } = await env.kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 10_000 }));
+  return (Records ?? []).map((record) => Buffer.from(record.Data!).toString('utf8'));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('throttled kinesis proxy', () => {
+  it('given one shard, when a PutRecords carries more records than its per-second budget, then the excess fails like AWS and the admitted records are in the stream', async () => {
+    const stream = await createStream(1);
+    const entries = Array.from({ length: 80 }, (_, i) => entry(`pk-${i}`, `record-${i}`));
+
+    const result = await kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: entries }));
+
+    expect(result.FailedRecordCount).toBe(30);
+    expect(result.Records).toHaveLength(80);
+    result.Records!.slice(0, 50).forEach((record) => {
+      expect(record.ShardId).toBe('shardId-000000000000');
+      expect(record.SequenceNumber).toMatch(/^\d+$/);
+      expect(record.ErrorCode).toBeUndefined();
+    });
+    result.Records!.slice(50).forEach((record) =>
+      expect(record).toEqual({
+        ErrorCode: THROTTLED,
+        ErrorMessage: rateExceeded(stream, 'shardId-000000000000'),
+      }),
+    );
+    expect(await readShard(stream, 'shardId-000000000000')).toEqual(
+      Array.from({ length: 50 }, (_, i) => `record-${i}`),
+    );
+    expect(proxy.stats().perShard[`${stream}/shardId-000000000000`]).toEqual({ admitted: 50, throttled: 30 });
+  });
+
+  it('given a byte budget, when a single PutRecord is larger than it, then the SDK raises ProvisionedThroughputExceededException', async () => {
+    const stream = await createStream(1);
+    const big = Buffer.alloc(BYTES_PER_SECOND, 7);
+
+    const error = await kinesis
+      .send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'big', Data: big }))
+      .catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(ProvisionedThroughputExceededException);
+    expect(error).toMatchObject({
+      name: THROTTLED,
+      message: rateExceeded(stream, 'shardId-000000000000'),
+      $metadata: { httpStatusCode: 400 },
+    });
+    expect(await readShard(stream, 'shardId-000000000000')).toEqual([]);
+
+    // Entries are judged one by one: a smaller record after a too-big one still fits.
+    const small = await kinesis.send(
+      new PutRecordCommand({ StreamName: stream, PartitionKey: 'k', Data: big.subarray(0, 100) }),
+    );
+    expect(small.ShardId).toBe('shardId-000000000000');
+    const batch = await kinesis.send(
+      new PutRecordsCommand({
+        StreamName: stream,
+        Records: [{ PartitionKey: 'big', Data: big }, entry('after-big')],
+      }),
+    );
+    expect(batch.FailedRecordCount).toBe(1);
+    expect(batch.Records![0]!.ErrorCode).toBe(THROTTLED);
+    expect(batch.Records![1]!.ShardId).toBe('shardId-000000000000');
+    expect(proxy.stats().perShard[`${stream}/shardId-000000000000`]).toEqual({ admitted: 2, throttled: 2 });
+  });
+
+  it('given two shards, when one shard is over budget, then the other keeps its own budget and request order is kept', async () => {
+    const stream = await createStream(2);
+    const lower = keysInHalf(false, 60);
+    const upper = keysInHalf(true, 30);
+    // Upper-half keys routed to the lower shard by ExplicitHashKey count against the lower shard.
+    const explicitLower: PutRecordsRequestEntry[] = upper
+      .slice(0, 3)
+      .map((key) => ({ ...entry(`explicit-${key}`), PartitionKey: key, ExplicitHashKey: '0' }));
+    // 55 lower, 1 upper, 5 lower, 3 explicit lower, 29 upper: the lower shard runs out at its 51st.
+    const entries = [
+      ...lower.slice(0, 55).map((key) => entry(key)),
+      entry(upper[0]!),
+      ...lower.slice(55).map((key) => entry(key)),
+      ...explicitLower,
+      ...upper.slice(1).map((key) => entry(key)),
+    ];
+
+    const result = await kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: entries }));
+
+    const shardOf = (i: number) => result.Records![i]!.ShardId ?? result.Records![i]!.ErrorCode;
+    expect(result.FailedRecordCount).toBe(13);
+    expect(Array.from({ length: 50 }, (_, i) => shardOf(i))).toEqual(Array(50).fill('shardId-000000000000'));
+    expect([50, 51, 52, 53, 54].map(shardOf)).toEqual(Array(5).fill(THROTTLED));
+    expect(shardOf(55)).toBe('shardId-000000000001');
+    expect([56, 57, 58, 59, 60, 61, 62, 63].map(shardOf)).toEqual(Array(8).fill(THROTTLED));
+    expect(result.Records![61]!.ErrorMessage).toBe(rateExceeded(stream, 'shardId-000000000000'));
+    expect(Array.from({ length: 29 }, (_, i) => shardOf(64 + i))).toEqual(
+      Array(29).fill('shardId-000000000001'),
+    );
+    expect(proxy.stats().perShard).toMatchObject({
+      [`${stream}/shardId-000000000000`]: { admitted: 50, throttled: 13 },
+      [`${stream}/shardId-000000000001`]: { admitted: 30, throttled: 0 },
+    });
+    expect(await readShard(stream, 'shardId-000000000001')).toEqual(upper);
+  });
+
+  it('given an exhausted shard, when a second has passed, then its budget is whole again', async () => {
+    const stream = await createStream(1);
+    const put = (from: number, count: number) =>
+      kinesis.send(
+        new PutRecordsCommand({
+          StreamName: stream,
+          Records: Array.from({ length: count }, (_, i) => entry(`pk-${from + i}`)),
+        }),
+      );
+    expect((await put(0, 60)).FailedRecordCount).toBe(10);
+
+    await sleep(1_100);
+    const refilled = await put(100, 51);
+
+    // Refilled to one second's worth, not more: the 51st still fails.
+    expect(refilled.FailedRecordCount).toBe(1);
+    expect(refilled.Records![50]!.ErrorCode).toBe(THROTTLED);
+    expect(proxy.stats().perShard[`${stream}/shardId-000000000000`]).toEqual({
+      admitted: 100,
+      throttled: 11,
+    });
+  });
+
+  it('given the proxy, when other calls and invalid puts go through it, then kinesalite answers them untouched', async () => {
+    const stream = await createStream(2);
+    const before = proxy.stats();
+
+    const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
+    expect(summary.StreamDescriptionSummary).toMatchObject({ StreamName: stream, OpenShardCount: 2 });
+    const shards = await kinesis.send(new ListShardsCommand({ StreamName: stream }));
+    expect(shards.Shards?.map((shard) => shard.ShardId)).toEqual([
+      'shardId-000000000000',
+      'shardId-000000000001',
+    ]);
+    await kinesis.send(
+      new AddTagsToStreamCommand({ StreamName: stream, Tags: { 'reservoir:archive': 'ALL' } }),
+    );
+    const tags = await kinesis.send(new ListTagsForStreamCommand({ StreamName: stream }));
+    expect(tags.Tags).toEqual([{ Key: 'reservoir:archive', Value: 'ALL' }]);
+    const { ShardIterator } = await kinesis.send(
+      new GetShardIteratorCommand({
+        StreamName: stream,
+        ShardId: 'shardId-000000000000',
+        ShardIteratorType: 'LATEST',
+      }),
+    );
+    expect((await kinesis.send(new GetRecordsCommand({ ShardIterator }))).Records).toEqual([]);
+
+    // Errors are kinesalite's own, and nothing is metered.
+    await expect(
+      kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'no-such-stream' })),
+    ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(
+      kinesis.send(new PutRecordsCommand({ StreamName: 'no-such-stream', Records: [entry('k')] })),
+    ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(
+      kinesis.send(
+        new PutRecordCommand({
+          StreamName: stream,
+          PartitionKey: 'k',
+          Data: Buffer.from('x'),
+          ExplicitHashKey: (1n << 128n).toString(),
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidArgumentException' });
+    expect(proxy.stats()).toEqual(before);
+  });
+
+  it('given a cached shard list, when a shard is split, then records are charged to the child shards', async () => {
+    const stream = await createStream(1);
+    await kinesis.send(
+      new PutRecordCommand({ StreamName: stream, PartitionKey: 'warm-up', Data: Buffer.from('x') }),
+    );
+
+    await env.kinesis.send(
+      new SplitShardCommand({
+        StreamName: stream,
+        ShardToSplit: 'shardId-000000000000',
+        NewStartingHashKey: (1n << 127n).toString(),
+      }),
+    );
+    await waitForActive(env.kinesis, stream);
+    const lower = keysInHalf(false, 60, 'split');
+    const result = await kinesis.send(
+      new PutRecordsCommand({ StreamName: stream, Records: lower.map((key) => entry(key)) }),
+    );
+
+    // The first put after the split may still use the cached list; kinesalite's answer corrects it.
+    expect(
+      new Set(result.Records!.filter((record) => record.ShardId).map((record) => record.ShardId)),
+    ).toEqual(new Set(['shardId-000000000001']));
+    expect(proxy.stats().perShard[`${stream}/shardId-000000000000`]).toEqual({
+      admitted: 1,
+      throttled: expect.any(Number),
+    });
+    const landed = result.Records!.filter((record) => record.ShardId).length;
+    expect(landed).toBeGreaterThan(0);
+    expect(proxy.stats().perShard[`${stream}/shardId-000000000001`]).toEqual({
+      admitted: landed,
+      throttled: 0,
+    });
+    const next = await kinesis.send(
+      new PutRecordsCommand({
+        StreamName: stream,
+        Records: keysInHalf(true, 5, 'split').map((key) => entry(key)),
+      }),
+    );
+    expect(next.Records!.map((record) => record.ShardId)).toEqual(Array(5).fill('shardId-000000000002'));
+  });
+});
