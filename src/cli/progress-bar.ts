@@ -10,7 +10,7 @@ export class ProgressBar {
     this.total = total;
   }
 
-  update(current: number): void {
+  update(current: number, detail = ''): void {
     const fraction = this.total > 0 ? Math.min(1, current / this.total) : 0;
     if (process.stderr.isTTY) {
       const width = 30;
@@ -24,7 +24,7 @@ export class ProgressBar {
     const decile = Math.floor(fraction * 10);
     if (decile !== this.lastDecile) {
       this.lastDecile = decile;
-      process.stderr.write(`${this.label} ${current} / ~${this.total}\n`);
+      process.stderr.write(`${this.label} ${current} / ~${this.total}${detail}\n`);
     }
   }
 

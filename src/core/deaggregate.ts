@@ -26,7 +26,10 @@ export function toUserRecords(stream: string, shardId: string, record: KinesisRe
   };
   if (!isKplAggregate(record.data)) return [plain];
 
-  let result: UserRecord[] = [plain];
+  // The library may report a failed user record and later still deliver the others: any error
+  // at all keeps the Kinesis record whole, so no user record is ever silently dropped.
+  let failed = false;
+  let users: { partitionKey: string; subSequenceNumber: number; data: string }[] = [];
   deaggregateSync(
     {
       partitionKey: record.partitionKey,
@@ -37,14 +40,18 @@ export function toUserRecords(stream: string, shardId: string, record: KinesisRe
     } as never,
     true,
     (err, userRecords) => {
-      if (err || !userRecords) return;
-      result = userRecords.map((user) => ({
-        ...plain,
-        subSequenceNumber: user.subSequenceNumber,
-        partitionKey: user.partitionKey,
-        data: Buffer.from(user.data, 'base64'),
-      }));
+      if (err || !userRecords) failed = true;
+      else users = userRecords;
     },
   );
+  const result: UserRecord[] =
+    failed || users.length === 0
+      ? [plain]
+      : users.map((user) => ({
+          ...plain,
+          subSequenceNumber: user.subSequenceNumber,
+          partitionKey: user.partitionKey,
+          data: Buffer.from(user.data, 'base64'),
+        }));
   return result;
 }

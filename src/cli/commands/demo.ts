@@ -11,6 +11,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { readWholeArchive } from '../../archive/archive-reader';
 import { archiveRuntime, resetArchiveRuntime } from '../../archive/runtime';
 import { resetClients } from '../../aws/clients';
+import { resetReplayRuntime } from '../../replay/runtime';
 import { applyEnvironment, startEmulators } from '../../local/emulators';
 import {
   binaryRecord,
@@ -21,6 +22,7 @@ import {
 } from '../../local/traffic';
 import { checkArchive } from '../../local/verify-archive';
 import { archiveCommand } from './archive';
+import { demoReplay } from './demo-replay';
 import { formatBytes, info, table } from '../output';
 
 const STREAM = 'telemetry';
@@ -36,9 +38,14 @@ export async function demoCommand(options: { dir?: string }): Promise<void> {
   info(`starting emulators (data in ${dir})`);
   const emulators = await startEmulators({ dir: join(dir, 'emulators') });
   try {
-    applyEnvironment({ ...emulators.env, RESERVOIR_POLL_INTERVAL_MS: '0' });
+    applyEnvironment({
+      ...emulators.env,
+      RESERVOIR_POLL_INTERVAL_MS: '0',
+      RESERVOIR_REPLAY_TARGETS: `${STREAM}-replay`,
+    });
     resetClients();
     resetArchiveRuntime();
+    resetReplayRuntime();
     const kinesis = new KinesisClient({ requestHandler: new NodeHttpHandler() });
 
     info(`\n1. creating stream ${STREAM} (2 shards), tagged reservoir:archive=ALL`);
@@ -123,6 +130,8 @@ export async function demoCommand(options: { dir?: string }): Promise<void> {
       throw new Error('the archive does not hold every produced record exactly once');
     }
     info('every produced record is in the archive exactly once, byte for byte.');
+
+    await demoReplay(kinesis, STREAM);
   } finally {
     await emulators.stop();
   }

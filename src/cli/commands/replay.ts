@@ -95,8 +95,8 @@ export async function replayCommand(options: ReplayOptions): Promise<ReplaySumma
 }
 
 async function runLocally(request: ReplayRequest): Promise<ReplaySummary> {
-  const bar = new ProgressBar('put');
-  const putByItem = new Map<string, number>();
+  const bar = new ProgressBar('read');
+  const byItem = new Map<string, { read: number; put: number }>();
   const onTask = (event: TaskEvent) => {
     if (event.state === 'PlanReplay' && event.output) {
       const plan = event.output as ReplayPlanSummary;
@@ -106,9 +106,10 @@ async function runLocally(request: ReplayRequest): Promise<ReplaySummary> {
       bar.setTotal(plan.estimatedRecords);
     }
     if (event.state === 'ReplayItem' && event.output) {
-      const result = event.output as { itemId: string; put: number };
-      putByItem.set(result.itemId, result.put);
-      bar.update([...putByItem.values()].reduce((a, b) => a + b, 0));
+      const result = event.output as { itemId: string; read: number; put: number };
+      byItem.set(result.itemId, { read: result.read, put: result.put });
+      const totals = [...byItem.values()].reduce((a, b) => ({ read: a.read + b.read, put: a.put + b.put }));
+      bar.update(totals.read, `, put ${totals.put}`);
     }
   };
   try {
@@ -138,8 +139,9 @@ async function runDeployed(request: ReplayRequest, options: ReplayOptions): Prom
       const plan = await store.getJson<ReplayPlanSummary>(files.plan);
       const keys = await store.listKeys(files.progressPrefix);
       const progress = await Promise.all(keys.map((key) => store.getJson<ReplayProgress>(key)));
-      const put = progress.reduce((sum, p) => sum + (p?.value.counts.put ?? 0), 0);
-      return `${put} / ~${plan?.value.estimatedRecords ?? '?'} records put`;
+      const sum = (field: 'read' | 'put') =>
+        progress.reduce((total, p) => total + (p?.value.counts[field] ?? 0), 0);
+      return `read ${sum('read')} / ~${plan?.value.estimatedRecords ?? '?'}, put ${sum('put')}`;
     },
   })) as ReplaySummary;
 }
