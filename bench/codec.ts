@@ -49,7 +49,15 @@ function recordPool(): KinesisRecord[] {
 
 /** The archiver's per-block path (ShardRun: toUserRecords → add → blockBody → compress), single-threaded. */
 function runLevel(pool: KinesisRecord[], level: number, options: CodecOptions): CodecResult {
-  const result: CodecResult = { level, records: 0, payloadBytes: 0, lineBytes: 0, compressedBytes: 0, seconds: 0, gzipSeconds: 0 };
+  const result: CodecResult = {
+    level,
+    records: 0,
+    payloadBytes: 0,
+    lineBytes: 0,
+    compressedBytes: 0,
+    seconds: 0,
+    gzipSeconds: 0,
+  };
   const builder = new BlockBuilder(options.maxObjectBytes);
   const compress = (block: Block) => {
     const body = blockBody(block);
@@ -60,9 +68,16 @@ function runLevel(pool: KinesisRecord[], level: number, options: CodecOptions): 
   };
   const started = performance.now();
   const deadline = started + options.maxSeconds * 1000;
-  while (result.payloadBytes < options.targetBytes && (result.records % 1024 !== 0 || performance.now() < deadline)) {
+  while (
+    result.payloadBytes < options.targetBytes &&
+    (result.records % 1024 !== 0 || performance.now() < deadline)
+  ) {
     const record = pool[result.records % pool.length]!;
-    const closed = builder.add(record.sequenceNumber, record.arrivalTimestamp, toUserRecords('bench', 'shardId-000000000000', record));
+    const closed = builder.add(
+      record.sequenceNumber,
+      record.arrivalTimestamp,
+      toUserRecords('bench', 'shardId-000000000000', record),
+    );
     if (closed) compress(closed);
     result.records += 1;
     result.payloadBytes += record.data.byteLength;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ProducedRecord } from '../src/local/traffic';
 
 // The seeds' telemetry shape (src/local/traffic.ts) with twice the sensors, so one record is
@@ -29,7 +30,15 @@ export function benchRecord(index: number, now: number): ProducedRecord {
       },
     ]),
   );
-  const body = { type: 'record', host, seq: index, data: { machine, time: new Date(now).toISOString(), attributes } };
+  // A per-event id, as most producers attach: 32 hex digits that gzip cannot predict.
+  const eventId = createHash('md5').update(String(index)).digest('hex');
+  const body = {
+    type: 'record',
+    host,
+    seq: index,
+    eventId,
+    data: { machine, time: new Date(now).toISOString(), attributes },
+  };
   // 1,000 keys: PutRecords batches (one record per key, src/local/traffic.ts) fill to 500 entries.
   return { partitionKey: `${host}/${machine}/${index % 1000}`, data: Buffer.from(JSON.stringify(body)) };
 }
