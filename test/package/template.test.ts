@@ -1,16 +1,20 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * The CloudFormation template that `sls package` compiles from serverless.yml and
- * statemachines/archive.asl.yml. Packaging is offline: no AWS credentials or network are needed;
- * fake credentials are set only so that nothing could ever pick up real ones.
+ * The CloudFormation template that `sls package` compiles from serverless.yml,
+ * statemachines/archive.asl.yml and statemachines/replay.asl.yml. Packaging is offline: no AWS
+ * credentials or network are needed; fake credentials are set only so that nothing could ever
+ * pick up real ones. A second package, with --param "replayTargets=...", checks the IAM grant that
+ * CloudFormation builds from the ReplayTargets parameter.
  */
 
 const root = join(__dirname, '..', '..');
 const STAGE = 'dev';
 const STATE_MACHINE_NAME = `reservoir-archive-${STAGE}`;
+const REPLAY_STATE_MACHINE_NAME = `reservoir-replay-${STAGE}`;
 const FUNCTIONS = [
   'discoverStreams',
   'planShards',
@@ -19,6 +23,16 @@ const FUNCTIONS = [
   'recordShardResult',
   'summarizeArchive',
 ] as const;
+const REPLAY_FUNCTIONS = [
+  'validateReplay',
+  'planReplay',
+  'loadReplayPage',
+  'replayItem',
+  'recordReplayFailure',
+  'summarizeReplay',
+] as const;
+const ALL_FUNCTIONS = [...FUNCTIONS, ...REPLAY_FUNCTIONS];
+const REPLAY_TARGETS = 'orders,replica-*';
 
 interface Resource {
   Type: string;
@@ -26,6 +40,8 @@ interface Resource {
   DeletionPolicy?: string;
 }
 interface Template {
+  Parameters?: Record<string, { Type: string; Default?: string; AllowedPattern?: string }>;
+  Conditions?: Record<string, unknown>;
   Resources: Record<string, Resource>;
   Outputs?: Record<string, { Value: unknown }>;
 }
@@ -41,7 +57,12 @@ interface PolicyDocument {
   Statement: Statement[];
 }
 
+/** Packaged with the default parameters (replayTargets defaults to archiveStreams: empty). */
 let template: Template;
+/** Packaged with --param "replayTargets=orders,replica-*". */
+let targetsTemplate: Template;
+/** The serverless.yml stepFunctions section as the plugin read it (state machine keys). */
+let stepFunctionsConfig: { stateMachines: Record<string, { id?: string; name?: string }> };
 
 const offlineEnv: NodeJS.ProcessEnv = {
   ...process.env,
@@ -57,32 +78,52 @@ const offlineEnv: NodeJS.ProcessEnv = {
   CI: 'true',
 };
 
-beforeAll(() => {
-  execFileSync('npx', ['sls', 'package', '--stage', STAGE], {
+function slsPackage(...args: string[]): void {
+  execFileSync('npx', ['sls', 'package', '--stage', STAGE, ...args], {
     cwd: root,
     env: offlineEnv,
     timeout: 300_000,
     stdio: 'pipe',
   });
-  template = JSON.parse(
-    readFileSync(join(root, '.serverless', 'cloudformation-template-update-stack.json'), 'utf8'),
-  ) as Template;
+}
+
+function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+beforeAll(() => {
+  // One after the other: both runs build their bundles in the same .esbuild/ directory. The
+  // --package run goes first because every `sls package` empties .serverless/ when it starts,
+  // and the artifact tests read the default run's .serverless/.
+  const targetsDir = mkdtempSync(join(tmpdir(), 'reservoir-package-'));
+  try {
+    slsPackage('--param', `replayTargets=${REPLAY_TARGETS}`, '--package', targetsDir);
+    targetsTemplate = readJson<Template>(join(targetsDir, 'cloudformation-template-update-stack.json'));
+  } finally {
+    rmSync(targetsDir, { recursive: true, force: true });
+  }
+
+  slsPackage();
+  template = readJson<Template>(join(root, '.serverless', 'cloudformation-template-update-stack.json'));
+  stepFunctionsConfig = readJson<{
+    service: { initialServerlessConfig: { stepFunctions: typeof stepFunctionsConfig } };
+  }>(join(root, '.serverless', 'serverless-state.json')).service.initialServerlessConfig.stepFunctions;
 }, 300_000);
 
 // ---- small helpers over the compiled template ---------------------------------------------
 
-function resource(logicalId: string): Resource {
-  const found = template.Resources[logicalId];
+function resource(logicalId: string, t: Template = template): Resource {
+  const found = t.Resources[logicalId];
   if (!found) throw new Error(`no resource ${logicalId} in the template`);
   return found;
 }
 
-function resourcesOfType(type: string): [string, Resource][] {
-  return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+function resourcesOfType(type: string, t: Template = template): [string, Resource][] {
+  return Object.entries(t.Resources).filter(([, r]) => r.Type === type);
 }
 
-function props(logicalId: string): Record<string, unknown> {
-  return resource(logicalId).Properties ?? {};
+function props(logicalId: string, t: Template = template): Record<string, unknown> {
+  return resource(logicalId, t).Properties ?? {};
 }
 
 function lambdaLogicalId(functionName: string): string {
@@ -100,7 +141,7 @@ function actions(statement: Statement): string[] {
 }
 
 /** Every policy statement in the template: roles, policies, bucket policies. */
-function allStatements(): Statement[] {
+function allStatements(t: Template = template): Statement[] {
   const found: Statement[] = [];
   const walk = (node: unknown): void => {
     if (Array.isArray(node)) return node.forEach(walk);
@@ -114,14 +155,14 @@ function allStatements(): Statement[] {
     }
     Object.values(record).forEach(walk);
   };
-  walk(template.Resources);
+  walk(t.Resources);
   return found;
 }
 
 /** The statements of a role's inline policies and of AWS::IAM::Policy resources attached to it. */
-function roleStatements(roleLogicalId: string): Statement[] {
-  const inline = (props(roleLogicalId).Policies as { PolicyDocument: PolicyDocument }[] | undefined) ?? [];
-  const attached = resourcesOfType('AWS::IAM::Policy')
+function roleStatements(roleLogicalId: string, t: Template = template): Statement[] {
+  const inline = (props(roleLogicalId, t).Policies as { PolicyDocument: PolicyDocument }[] | undefined) ?? [];
+  const attached = resourcesOfType('AWS::IAM::Policy', t)
     .map(([, r]) => r.Properties as { Roles?: unknown[]; PolicyDocument: PolicyDocument })
     .filter((p) => p.Roles?.some((role) => (role as { Ref?: string }).Ref === roleLogicalId));
   return [...inline, ...attached].flatMap((p) => p.PolicyDocument.Statement);
@@ -135,8 +176,8 @@ function allowedActions(roleLogicalId: string): Set<string> {
   );
 }
 
-function roleOfFunction(functionName: string): string {
-  const roleId = getAttTarget(props(lambdaLogicalId(functionName)).Role);
+function roleOfFunction(functionName: string, t: Template = template): string {
+  const roleId = getAttTarget(props(lambdaLogicalId(functionName), t).Role);
   if (!roleId) throw new Error(`${functionName} has no role of its own`);
   return roleId;
 }
@@ -155,12 +196,164 @@ function resourcesOf(statement: Statement): string[] {
   return ([] as unknown[]).concat(statement.Resource ?? []).map(arnText);
 }
 
-function archiveStateMachine(): [string, Resource] {
+function stateMachineNamed(name: string): [string, Resource] {
   const found = resourcesOfType('AWS::StepFunctions::StateMachine').find(
-    ([, r]) => r.Properties?.StateMachineName === STATE_MACHINE_NAME,
+    ([, r]) => r.Properties?.StateMachineName === name,
   );
-  if (!found) throw new Error(`no state machine ${STATE_MACHINE_NAME}`);
+  if (!found) throw new Error(`no state machine ${name}`);
   return found;
+}
+
+function archiveStateMachine(): [string, Resource] {
+  return stateMachineNamed(STATE_MACHINE_NAME);
+}
+
+function replayStateMachine(): [string, Resource] {
+  return stateMachineNamed(REPLAY_STATE_MACHINE_NAME);
+}
+
+/** Does the action pattern of a policy (e.g. kinesis:Put*) cover this action? */
+function actionCovers(pattern: string, action: string): boolean {
+  const regex = pattern
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  return new RegExp(`^${regex}$`, 'i').test(action);
+}
+
+function allowsAction(statement: Statement, action: string): boolean {
+  return statement.Effect === 'Allow' && actions(statement).some((a) => actionCovers(a, action));
+}
+
+// ---- intrinsic functions, resolved the way CloudFormation would --------------------------------
+
+const FAKE_PSEUDO_PARAMETERS: Record<string, string> = {
+  'AWS::Partition': 'aws',
+  'AWS::Region': 'eu-west-1',
+  'AWS::AccountId': '123456789012',
+  'AWS::StackName': `reservoir-${STAGE}`,
+  'AWS::URLSuffix': 'amazonaws.com',
+};
+const NO_VALUE = Symbol('AWS::NoValue');
+
+/**
+ * The value CloudFormation would compute for a stack created from the template with its
+ * parameters' defaults, in account 123456789012 of eu-west-1: Ref, Fn::Sub, Fn::Join,
+ * Fn::Split, Fn::Select and Fn::If (with the template's Conditions); AWS::NoValue drops list
+ * elements and properties. Resources resolve to placeholders (`ref:Id`, `Id.Attr`). Any other
+ * function throws, so that a test can never pass on something it did not understand.
+ */
+function resolve(t: Template, node: unknown): unknown {
+  if (Array.isArray(node)) return node.map((n) => resolve(t, n)).filter((v) => v !== NO_VALUE);
+  if (node === null || typeof node !== 'object') return node;
+  const entries = Object.entries(node as Record<string, unknown>);
+  const [key, arg] = entries[0] ?? [];
+  if (entries.length === 1 && key !== undefined && (key === 'Ref' || key.startsWith('Fn::'))) {
+    switch (key) {
+      case 'Ref':
+        return ref(t, arg as string);
+      case 'Fn::GetAtt': {
+        const [id, attribute] = arg as [string, string];
+        return `${id}.${attribute}`;
+      }
+      case 'Fn::Sub':
+        return sub(t, arg as string | [string, Record<string, unknown>]);
+      case 'Fn::Join': {
+        const [delimiter, list] = arg as [string, unknown];
+        return resolveList(t, list).join(delimiter);
+      }
+      case 'Fn::Split': {
+        const [delimiter, text] = arg as [string, unknown];
+        return resolveString(t, text).split(delimiter);
+      }
+      case 'Fn::Select': {
+        const [index, list] = arg as [number | string, unknown];
+        const values = resolveList(t, list);
+        if (Number(index) >= values.length) throw new Error(`Fn::Select index ${index} out of range`);
+        return values[Number(index)];
+      }
+      case 'Fn::If': {
+        const [name, whenTrue, whenFalse] = arg as [string, unknown, unknown];
+        return resolve(t, condition(t, name) ? whenTrue : whenFalse);
+      }
+      default:
+        throw new Error(`the test cannot resolve ${key}`);
+    }
+  }
+  return Object.fromEntries(
+    entries.map(([k, v]) => [k, resolve(t, v)] as const).filter(([, v]) => v !== NO_VALUE),
+  );
+}
+
+function resolveString(t: Template, node: unknown): string {
+  const value = resolve(t, node);
+  if (typeof value !== 'string') throw new Error(`not a string: ${JSON.stringify(node)}`);
+  return value;
+}
+
+function resolveList(t: Template, node: unknown): string[] {
+  const value = resolve(t, node);
+  if (!Array.isArray(value)) throw new Error(`not a list: ${JSON.stringify(node)}`);
+  return value.map((v) => resolveString(t, v));
+}
+
+function ref(t: Template, name: string): string | typeof NO_VALUE {
+  if (name === 'AWS::NoValue') return NO_VALUE;
+  const pseudo = FAKE_PSEUDO_PARAMETERS[name];
+  if (pseudo !== undefined) return pseudo;
+  const parameter = t.Parameters?.[name];
+  if (parameter) {
+    if (parameter.Default === undefined) throw new Error(`parameter ${name} has no default`);
+    return parameter.Default;
+  }
+  if (t.Resources[name]) return `ref:${name}`;
+  throw new Error(`Ref to unknown ${name}`);
+}
+
+function sub(t: Template, arg: string | [string, Record<string, unknown>]): string {
+  const [text, variables]: [string, Record<string, unknown>] = typeof arg === 'string' ? [arg, {}] : arg;
+  return text.replace(/\$\{([^}]+)\}/g, (_, name: string) => {
+    if (name.startsWith('!')) return `\${${name.slice(1)}}`;
+    if (name in variables) return resolveString(t, variables[name]);
+    if (name.includes('.')) return name;
+    return resolveString(t, { Ref: name });
+  });
+}
+
+function condition(t: Template, name: string): boolean {
+  const definition = t.Conditions?.[name];
+  if (definition === undefined) throw new Error(`no condition ${name}`);
+  return evaluateCondition(t, definition);
+}
+
+function evaluateCondition(t: Template, node: unknown): boolean {
+  const [[key, arg]] = Object.entries(node as Record<string, unknown>) as [[string, unknown]];
+  const args = arg as unknown[];
+  switch (key) {
+    case 'Fn::Equals':
+      return resolveString(t, args[0]) === resolveString(t, args[1]);
+    case 'Fn::Not':
+      return !evaluateCondition(t, args[0]);
+    case 'Fn::And':
+      return args.every((c) => evaluateCondition(t, c));
+    case 'Fn::Or':
+      return args.some((c) => evaluateCondition(t, c));
+    case 'Condition':
+      return condition(t, arg as string);
+    default:
+      throw new Error(`the test cannot evaluate condition ${key}`);
+  }
+}
+
+/** The resolved resources of every statement of a role that allows this action. */
+function resolvedResourcesAllowing(roleId: string, action: string, t: Template): string[] {
+  return roleStatements(roleId, t)
+    .filter((s) => allowsAction(s, action))
+    .flatMap((s) => ([] as unknown[]).concat(resolve(t, s.Resource)).map((r) => resolveString(t, r)));
+}
+
+function streamArn(name: string): string {
+  return `arn:aws:kinesis:eu-west-1:123456789012:stream/${name}`;
 }
 
 interface AslState {
@@ -258,11 +451,92 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
     });
   });
 
-  describe('given the six archive functions', () => {
+  describe('given the replay state machine', () => {
+    it('when its definition is read, then it has the replay states and a Distributed Map', () => {
+      const [, stateMachine] = replayStateMachine();
+      const [text] = (stateMachine.Properties!.DefinitionString as { 'Fn::Sub': [string, unknown] })[
+        'Fn::Sub'
+      ];
+      const asl = JSON.parse(text) as { StartAt: string; States: Record<string, AslState> };
+      const states = allStates(asl.States);
+
+      expect(asl.StartAt).toBe('ValidateReplay');
+      for (const name of ['ValidateReplay', 'PlanReplay', 'ReplayItems', 'ReplayItem', 'SummarizeReplay']) {
+        expect(states.has(name)).toBe(true);
+      }
+      expect(states.get('ReplayItems')?.ItemProcessor?.ProcessorConfig?.Mode).toBe('DISTRIBUTED');
+    });
+
+    it('when its task resources are resolved, then each one is a replay function, and each is used', () => {
+      const [, stateMachine] = replayStateMachine();
+      const [text, substitutions] = (
+        stateMachine.Properties!.DefinitionString as { 'Fn::Sub': [string, Record<string, unknown>] }
+      )['Fn::Sub'];
+      const asl = JSON.parse(text) as { States: Record<string, AslState> };
+      const tasks = [...allStates(asl.States).values()].filter((s) => s.Type === 'Task');
+      const targets = tasks.map((task) => {
+        const placeholder = /^\$\{(.+)\}$/.exec(task.Resource ?? '')?.[1] ?? '';
+        return getAttTarget(substitutions[placeholder]);
+      });
+
+      expect(new Set(targets)).toEqual(new Set(REPLAY_FUNCTIONS.map(lambdaLogicalId)));
+    });
+
+    it('when the schedules are read, then none starts it (replays are started on demand)', () => {
+      const [stateMachineId] = replayStateMachine();
+      const rules = resourcesOfType('AWS::Events::Rule').map(([, r]) => r.Properties!);
+
+      expect(JSON.stringify(rules)).not.toContain(`"${stateMachineId}"`);
+    });
+
+    it('when its role is read, then it can start (and describe, stop) child executions of itself', () => {
+      const [, stateMachine] = replayStateMachine();
+      const roleId = getAttTarget(stateMachine.Properties!.RoleArn)!;
+      const statements = roleStatements(roleId).filter((s) => s.Effect === 'Allow');
+      const allows = (action: string, suffix: string) =>
+        statements.some((s) => actions(s).includes(action) && resourcesOf(s).some((r) => r.endsWith(suffix)));
+
+      expect(roleId).not.toBe(getAttTarget(archiveStateMachine()[1].Properties!.RoleArn));
+      expect(allows('states:StartExecution', `:stateMachine:${REPLAY_STATE_MACHINE_NAME}`)).toBe(true);
+      expect(allows('states:DescribeExecution', `:execution:${REPLAY_STATE_MACHINE_NAME}/*`)).toBe(true);
+      expect(allows('states:StopExecution', `:execution:${REPLAY_STATE_MACHINE_NAME}/*`)).toBe(true);
+      expect(allowedActions(roleId).has('lambda:InvokeFunction')).toBe(true);
+      expect(allowedActions(roleId).has('kinesis:PutRecords')).toBe(false);
+    });
+
+    it('when its logging is read, then errors go to its own log group', () => {
+      const [, stateMachine] = replayStateMachine();
+      const logging = stateMachine.Properties!.LoggingConfiguration as {
+        Level: string;
+        Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: unknown } }[];
+      };
+
+      expect(logging.Level).toBe('ERROR');
+      expect(getAttTarget(logging.Destinations[0]?.CloudWatchLogsLogGroup.LogGroupArn)).toBe(
+        'ReplayStateMachineLogGroup',
+      );
+      expect(props('ReplayStateMachineLogGroup').LogGroupName).toBe(
+        `/aws/vendedlogs/states/${REPLAY_STATE_MACHINE_NAME}`,
+      );
+    });
+
+    it('when the CLI looks it up, then `replay` names it and ReplayStateMachineArn is its output', () => {
+      const [stateMachineId] = replayStateMachine();
+      const config = stepFunctionsConfig.stateMachines.replay;
+
+      // sls invoke stepf --name replay reads the output named {id}Arn (serverless-step-functions).
+      expect(config?.id).toBe(stateMachineId);
+      expect(config?.name).toBe(REPLAY_STATE_MACHINE_NAME);
+      expect(template.Outputs?.ReplayStateMachineArn?.Value).toEqual({ Ref: stateMachineId });
+      expect(template.Outputs?.[`${config!.id!}Arn`]?.Value).toEqual({ Ref: stateMachineId });
+    });
+  });
+
+  describe('given the six archive and six replay functions', () => {
     it('when their definitions are read, then each runs on nodejs22.x with the reservoir environment', () => {
       const functions = resourcesOfType('AWS::Lambda::Function');
 
-      expect(functions.map(([id]) => id).sort()).toEqual(FUNCTIONS.map(lambdaLogicalId).sort());
+      expect(functions.map(([id]) => id).sort()).toEqual(ALL_FUNCTIONS.map(lambdaLogicalId).sort());
       for (const [, fn] of functions) {
         expect(fn.Properties!.Runtime).toBe('nodejs22.x');
         expect((fn.Properties!.Environment as { Variables: Record<string, unknown> }).Variables).toEqual(
@@ -280,7 +554,7 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
     });
 
     it('when their artifacts are read, then each is an esbuild bundle of its handler (no node_modules)', () => {
-      for (const name of FUNCTIONS) {
+      for (const name of ALL_FUNCTIONS) {
         const handler = props(lambdaLogicalId(name)).Handler as string;
         const zip = readFileSync(join(root, '.serverless', `${name}.zip`));
 
@@ -290,9 +564,9 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
     });
 
     it('when their roles are read, then each has its own role, trusted by Lambda, with no managed policies', () => {
-      const roles = FUNCTIONS.map(roleOfFunction);
+      const roles = ALL_FUNCTIONS.map((name) => roleOfFunction(name));
 
-      expect(new Set(roles).size).toBe(FUNCTIONS.length);
+      expect(new Set(roles).size).toBe(ALL_FUNCTIONS.length);
       for (const roleId of roles) {
         expect(resource(roleId).Type).toBe('AWS::IAM::Role');
         expect(props(roleId).ManagedPolicyArns).toBeUndefined();
@@ -316,6 +590,15 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       expect(allowed.has('kinesis:PutRecords')).toBe(false);
     });
 
+    it('when the archive functions are authorized, then none of them can put records', () => {
+      for (const name of FUNCTIONS) {
+        const statements = roleStatements(roleOfFunction(name));
+
+        expect(statements.some((s) => allowsAction(s, 'kinesis:PutRecords'))).toBe(false);
+        expect(statements.some((s) => allowsAction(s, 'kinesis:PutRecord'))).toBe(false);
+      }
+    });
+
     it('when discoverStreams is authorized, then it lists streams and tags and cannot write to S3', () => {
       const allowed = allowedActions(roleOfFunction('discoverStreams'));
 
@@ -325,7 +608,7 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
     });
 
     it('when any function is authorized, then it may write only its own log group', () => {
-      for (const name of FUNCTIONS) {
+      for (const name of ALL_FUNCTIONS) {
         const logStatements = roleStatements(roleOfFunction(name)).filter((s) =>
           actions(s).some((a) => a.startsWith('logs:')),
         );
@@ -337,6 +620,176 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
           expect(getAttTarget(statement.Resource)).toBe(logGroupId);
         }
       }
+    });
+  });
+
+  describe('given the six replay functions', () => {
+    const RUN_FILES = '${ArchiveBucket.Arn}/${ArchivePrefix}runs/replay/*';
+
+    it('when their definitions are read, then each runs its handler with the replay targets', () => {
+      for (const name of REPLAY_FUNCTIONS) {
+        const fn = props(lambdaLogicalId(name));
+        const kebab = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+        expect(fn.Handler).toBe(`src/handlers/${kebab}.handler`);
+        expect(fn.Runtime).toBe('nodejs22.x');
+        expect((fn.Environment as { Variables: Record<string, unknown> }).Variables).toEqual(
+          expect.objectContaining({ RESERVOIR_REPLAY_TARGETS: { Ref: 'ReplayTargets' } }),
+        );
+      }
+      for (const name of ['planReplay', 'replayItem']) {
+        expect(props(lambdaLogicalId(name))).toEqual(
+          expect.objectContaining({ Timeout: 900, MemorySize: 1024 }),
+        );
+      }
+    });
+
+    it('when their roles are read, then each allows exactly the actions of its step', () => {
+      const expected: Record<(typeof REPLAY_FUNCTIONS)[number], string[]> = {
+        validateReplay: ['kinesis:DescribeStreamSummary', 's3:GetObject', 's3:PutObject', 's3:ListBucket'],
+        planReplay: ['kinesis:ListShards', 's3:GetObject', 's3:PutObject', 's3:ListBucket'],
+        loadReplayPage: ['s3:GetObject'],
+        replayItem: [
+          'kinesis:GetShardIterator',
+          'kinesis:GetRecords',
+          'kinesis:PutRecords',
+          'kinesis:PutRecord',
+          's3:GetObject',
+          's3:PutObject',
+          's3:ListBucket',
+        ],
+        recordReplayFailure: ['s3:PutObject'],
+        summarizeReplay: ['s3:GetObject', 's3:PutObject', 's3:ListBucket'],
+      };
+
+      for (const name of REPLAY_FUNCTIONS) {
+        const allowed = [...allowedActions(roleOfFunction(name))].filter((a) => !a.startsWith('logs:'));
+
+        expect({ name, actions: allowed.sort() }).toEqual({ name, actions: [...expected[name]].sort() });
+      }
+    });
+
+    it('when their roles write to S3, then only the replay run files', () => {
+      for (const name of REPLAY_FUNCTIONS) {
+        const writes = roleStatements(roleOfFunction(name)).filter((s) => allowsAction(s, 's3:PutObject'));
+
+        for (const statement of writes) expect(resourcesOf(statement)).toEqual([RUN_FILES]);
+      }
+    });
+
+    it('when their roles read S3 objects, then only the archive, checkpoints and replay run files', () => {
+      const readable = new Set([
+        RUN_FILES,
+        '${ArchiveBucket.Arn}/${ArchivePrefix}archive/*',
+        '${ArchiveBucket.Arn}/${ArchivePrefix}checkpoints/*',
+      ]);
+
+      for (const name of REPLAY_FUNCTIONS) {
+        const reads = roleStatements(roleOfFunction(name)).filter((s) => allowsAction(s, 's3:GetObject'));
+
+        for (const statement of reads) {
+          for (const arn of resourcesOf(statement)) expect(readable.has(arn)).toBe(true);
+        }
+      }
+    });
+  });
+
+  describe('given the ReplayTargets parameter', () => {
+    const PLACEHOLDER = streamArn('reservoir-no-replay-targets-configured');
+
+    it(`when packaged with replayTargets=${REPLAY_TARGETS}, then replayItem may put records only there`, () => {
+      const roleId = roleOfFunction('replayItem', targetsTemplate);
+      const expected = [streamArn('orders'), streamArn('replica-*')];
+
+      expect(resolvedResourcesAllowing(roleId, 'kinesis:PutRecords', targetsTemplate)).toEqual(expected);
+      expect(resolvedResourcesAllowing(roleId, 'kinesis:PutRecord', targetsTemplate)).toEqual(expected);
+    });
+
+    it(`when packaged with replayTargets=${REPLAY_TARGETS}, then validateReplay describes only those streams`, () => {
+      const roleId = roleOfFunction('validateReplay', targetsTemplate);
+
+      expect(resolvedResourcesAllowing(roleId, 'kinesis:DescribeStreamSummary', targetsTemplate)).toEqual([
+        streamArn('orders'),
+        streamArn('replica-*'),
+      ]);
+    });
+
+    it(`when packaged with replayTargets=${REPLAY_TARGETS}, then the handlers get the same list`, () => {
+      for (const name of REPLAY_FUNCTIONS) {
+        const variables = resolve(
+          targetsTemplate,
+          (props(lambdaLogicalId(name), targetsTemplate).Environment as { Variables: unknown }).Variables,
+        ) as Record<string, string>;
+
+        expect(variables.RESERVOIR_REPLAY_TARGETS).toBe(REPLAY_TARGETS);
+      }
+    });
+
+    it('when any statement of either template allows putting records, then it is the one of replayItem', () => {
+      for (const t of [template, targetsTemplate]) {
+        const putters = allStatements(t).filter(
+          (s) => allowsAction(s, 'kinesis:PutRecords') || allowsAction(s, 'kinesis:PutRecord'),
+        );
+        const replayItemStatements = roleStatements(roleOfFunction('replayItem', t), t);
+
+        expect(putters).toHaveLength(1);
+        expect(replayItemStatements).toContain(putters[0]);
+      }
+    });
+
+    it('when packaged with the defaults (no replayTargets, no archiveStreams), then only a placeholder is granted', () => {
+      const putRoleId = roleOfFunction('replayItem');
+      const describeRoleId = roleOfFunction('validateReplay');
+
+      expect(resolve(template, { Ref: 'ReplayTargets' })).toBe('');
+      expect(resolvedResourcesAllowing(putRoleId, 'kinesis:PutRecords', template)).toEqual([PLACEHOLDER]);
+      expect(resolvedResourcesAllowing(describeRoleId, 'kinesis:DescribeStreamSummary', template)).toEqual([
+        PLACEHOLDER,
+      ]);
+    });
+
+    it('when the list has 1 or 10 entries, then the grant has exactly those stream ARNs', () => {
+      const roleId = roleOfFunction('replayItem');
+      for (const names of [['orders'], Array.from({ length: 10 }, (_, i) => `stream-${i}`)]) {
+        const t = structuredClone(template);
+        t.Parameters!.ReplayTargets!.Default = names.join(',');
+
+        expect(resolvedResourcesAllowing(roleId, 'kinesis:PutRecords', t)).toEqual(names.map(streamArn));
+      }
+    });
+
+    it('when a value is checked by AllowedPattern, then only up to 10 names or patterns without spaces pass', () => {
+      const pattern = new RegExp(template.Parameters!.ReplayTargets!.AllowedPattern!);
+      const ten = Array.from({ length: 10 }, (_, i) => `s${i}`);
+
+      for (const ok of ['', 'orders', REPLAY_TARGETS, 'a.b_c-D9', ten.join(',')]) {
+        expect({ ok, matches: pattern.test(ok) }).toEqual({ ok, matches: true });
+      }
+      for (const bad of ['orders, payments', 'orders,', ',orders', 'a?b', 'a/b', [...ten, 's10'].join(',')]) {
+        expect({ bad, matches: pattern.test(bad) }).toEqual({ bad, matches: false });
+      }
+    });
+  });
+
+  describe('given every intrinsic function in the template', () => {
+    it('when a Fn::Join delimiter, Fn::Split delimiter or Fn::Sub string is read, then it is a literal', () => {
+      // CloudFormation allows no functions there (a ",arn:${AWS::Partition}..." delimiter stays
+      // unsubstituted), which is why ReplayTargets becomes ARNs through fixed slots.
+      const offending: string[] = [];
+      const walk = (node: unknown): void => {
+        if (Array.isArray(node)) return node.forEach(walk);
+        if (node === null || typeof node !== 'object') return;
+        for (const [key, arg] of Object.entries(node as Record<string, unknown>)) {
+          const first: unknown = Array.isArray(arg) ? arg[0] : arg;
+          if (['Fn::Join', 'Fn::Split', 'Fn::Sub'].includes(key) && typeof first !== 'string') {
+            offending.push(`${key}: ${JSON.stringify(arg).slice(0, 120)}`);
+          }
+          walk(arg);
+        }
+      };
+      walk([targetsTemplate.Conditions, targetsTemplate.Resources, targetsTemplate.Outputs]);
+
+      expect(offending).toEqual([]);
     });
   });
 
