@@ -190,12 +190,11 @@ class ShardRun {
         return this.result('drained', true, 0);
       }
       iterator = batch.nextIterator;
-      if (batch.millisBehindLatest === 0 && !this.request.closed) {
-        if (recovery) {
-          // At the tip without the pending block's last record: its records are gone.
-          if (batch.records.length === 0) throw this.gap(this.checkpoint.pending!.firstSequenceNumber, null);
-          continue;
-        }
+      // Caught up: an empty read at the tip. MillisBehindLatest alone is not enough: a full
+      // batch can come back with 0 (kinesalite always says 0), and records may follow it.
+      if (batch.records.length === 0 && batch.millisBehindLatest === 0 && !this.request.closed) {
+        // At the tip without the pending block's last record: its records are gone.
+        if (recovery) throw this.gap(this.checkpoint.pending!.firstSequenceNumber, null);
         // A quiet shard whose last archived record has expired shows nothing at all: no record
         // after it is known to exist, so there is no gap to report.
         await this.finish(false);
