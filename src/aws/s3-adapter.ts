@@ -1,11 +1,12 @@
 import {
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { CheckpointConflictError } from '../core/errors';
+import { CheckpointConflictError, ServiceUnavailableError } from '../core/errors';
 import type { ObjectStore, StoredJson } from '../core/ports';
 import { callAws } from './errors';
 
@@ -118,5 +119,26 @@ export class S3ObjectStore implements ObjectStore {
       token = output.IsTruncated ? output.NextContinuationToken : undefined;
     } while (token);
     return objects;
+  }
+
+  /** Deletes keys in DeleteObjects batches of 1,000; a key that is already gone is not an error. */
+  async deleteKeys(keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      const output = await callAws(`DeleteObjects s3://${this.bucket}`, () =>
+        this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+          }),
+        ),
+      );
+      const failed = output.Errors ?? [];
+      if (failed.length > 0) {
+        throw new ServiceUnavailableError(
+          `DeleteObjects s3://${this.bucket}: ${failed.length} key(s) not deleted, e.g. ${failed[0]!.Key}: ${failed[0]!.Code}`,
+        );
+      }
+    }
   }
 }

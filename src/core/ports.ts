@@ -65,4 +65,5 @@ export interface ObjectStore {
   exists(key: string): Promise<boolean>;
   listKeys(prefix: string): Promise<string[]>;
   listObjects(prefix: string): Promise<{ key: string; bytes: number }[]>;
+  deleteKeys(keys: string[]): Promise<void>;
 }

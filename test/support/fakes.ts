@@ -53,6 +53,9 @@ export class MemoryObjectStore implements ObjectStore {
   async listKeys(prefix: string): Promise<string[]> {
     return [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort();
   }
+  async deleteKeys(keys: string[]): Promise<void> {
+    for (const key of keys) this.objects.delete(key);
+  }
   async listObjects(prefix: string): Promise<{ key: string; bytes: number }[]> {
     return (await this.listKeys(prefix)).map((key) => ({ key, bytes: this.objects.get(key)!.body.length }));
   }
