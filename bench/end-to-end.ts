@@ -10,12 +10,10 @@ import {
   GetShardIteratorCommand,
   KinesisClient,
   ListShardsCommand,
-  type GetRecordsCommandInput,
-  type GetRecordsCommandOutput,
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { resetArchiveRuntime } from '../src/archive/runtime';
-import { kinesisClient, resetClients } from '../src/aws/clients';
+import { resetClients } from '../src/aws/clients';
 import type { ArchiveSummary } from '../src/core/archive-summary';
 import { applyEnvironment, startEmulators } from '../src/local/emulators';
 import { runLocalStateMachine } from '../src/local/state-machine-runner';
@@ -35,38 +33,13 @@ export interface Round {
   first: 'bare' | 'archive';
   bareSeconds: number;
   archiveSeconds: number;
+  /** CPU of this process (kinesalite, SDK, archiver; not the s3rver child) during each loop. */
+  bareCpuSeconds: number;
+  archiveCpuSeconds: number;
   archiveObjects: number;
 }
 
 const LIMIT = 10_000;
-
-/**
- * kinesalite answers MillisBehindLatest: 0 on every GetRecords of an open shard, even with
- * records left, so ShardRun would stop as "caught-up" after its first page (10,000 records a
- * shard per run). Real Kinesis reports lag until a page reaches the tip; a full page is the
- * emulator's only hint that more remain, so report those as behind (by the page's age).
- */
-function emulateMillisBehindLatest(client: KinesisClient): void {
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const result = await next(args);
-      if (context.commandName !== 'GetRecordsCommand') return result;
-      const input = args.input as GetRecordsCommandInput;
-      const output = result.output as GetRecordsCommandOutput;
-      const records = output.Records ?? [];
-      if (
-        output.MillisBehindLatest === 0 &&
-        records.length > 0 &&
-        records.length === (input.Limit ?? LIMIT)
-      ) {
-        const arrived = records.at(-1)?.ApproximateArrivalTimestamp?.getTime() ?? Date.now() - 1;
-        output.MillisBehindLatest = Math.max(1, Date.now() - arrived);
-      }
-      return result;
-    },
-    { step: 'initialize', name: 'benchEmulateMillisBehindLatest' },
-  );
-}
 
 async function createStream(kinesis: KinesisClient, stream: string, shards: number): Promise<void> {
   await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: shards }));
@@ -87,7 +60,7 @@ async function produce(kinesis: KinesisClient, stream: string, count: number): P
 }
 
 /**
- * The floor the archive is measured against: every shard read concurrently (as the archive Map
+ * What the archive is measured against (its upper bound): every shard read concurrently (as the archive Map
  * runs shards) from TRIM_HORIZON with GetRecords until caught up, records counted and dropped.
  */
 async function bareRead(kinesis: KinesisClient, stream: string): Promise<number> {
@@ -125,7 +98,14 @@ async function archive(stream: string, expected: number): Promise<ArchiveSummary
   return summary;
 }
 
-const seconds = (since: number) => (performance.now() - since) / 1000;
+/** Wall and process CPU seconds of `fn`. */
+async function measure<T>(fn: () => Promise<T>): Promise<{ value: T; wall: number; cpu: number }> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const value = await fn();
+  const used = process.cpuUsage(cpu);
+  return { value, wall: (performance.now() - started) / 1000, cpu: (used.user + used.system) / 1e6 };
+}
 
 /** One round on a fresh stream (the archive's checkpoints make a second run of a stream a no-op). */
 async function runRound(
@@ -137,18 +117,27 @@ async function runRound(
 ): Promise<Round> {
   await createStream(kinesis, stream, shards);
   await produce(kinesis, stream, records);
-  const round: Round = { stream, first, bareSeconds: 0, archiveSeconds: 0, archiveObjects: 0 };
+  const round: Round = {
+    stream,
+    first,
+    bareSeconds: 0,
+    archiveSeconds: 0,
+    bareCpuSeconds: 0,
+    archiveCpuSeconds: 0,
+    archiveObjects: 0,
+  };
   const runBare = async () => {
-    const started = performance.now();
-    const read = await bareRead(kinesis, stream);
-    round.bareSeconds = seconds(started);
+    const { value: read, wall, cpu } = await measure(() => bareRead(kinesis, stream));
     if (read !== records) throw new Error(`bare loop read ${read} of ${records} records of ${stream}`);
+    Object.assign(round, { bareSeconds: wall, bareCpuSeconds: cpu });
   };
   const runArchive = async () => {
-    const started = performance.now();
-    const summary = await archive(stream, records);
-    round.archiveSeconds = seconds(started);
-    round.archiveObjects = summary.totals.objects;
+    const { value: summary, wall, cpu } = await measure(() => archive(stream, records));
+    Object.assign(round, {
+      archiveSeconds: wall,
+      archiveCpuSeconds: cpu,
+      archiveObjects: summary.totals.objects,
+    });
   };
   for (const step of first === 'bare' ? [runBare, runArchive] : [runArchive, runBare]) await step();
   // kinesalite keeps streams in memory; drop this round's before the next one.
@@ -158,7 +147,7 @@ async function runRound(
 
 /**
  * Bare GetRecords loop vs. the archive state machine on one emulator. An untimed warm-up round
- * first (the first reads of a process run ~40% slower: JIT), then rounds alternating which goes first.
+ * first (the first reads in a process run far slower: JIT), then rounds alternating which goes first.
  */
 export async function endToEndBench(options: EndToEndOptions): Promise<Round[]> {
   const dir = mkdtempSync(join(tmpdir(), 'reservoir-bench-'));
@@ -169,8 +158,6 @@ export async function endToEndBench(options: EndToEndOptions): Promise<Round[]> 
     applyEnvironment({ ...emulators.env, RESERVOIR_POLL_INTERVAL_MS: '0' });
     resetClients();
     resetArchiveRuntime();
-    emulateMillisBehindLatest(kinesisClient());
-    emulateMillisBehindLatest(kinesis);
 
     info(`warm-up round: ${options.warmupRecords} records`);
     await runRound(kinesis, 'bench-warmup', options.shards, options.warmupRecords, 'bare');

@@ -4,6 +4,7 @@ import { demoCommand } from './commands/demo';
 import { localUpCommand } from './commands/local-up';
 import { replayCommand } from './commands/replay';
 import { CommandFailure } from './output';
+import { benchCommand } from '../../bench/run';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -72,10 +73,7 @@ export function buildProgram(): Command {
   program
     .command('bench')
     .description('benchmarks (npm run bench)')
-    .action(async () => {
-      const { benchCommand } = await import('../../bench/run');
-      await benchCommand();
-    });
+    .action(benchCommand);
   return program;
 }
 

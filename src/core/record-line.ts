@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * The archive's record line (DESIGN.md "Archive layout"): one JSON object per user record.
  * Payload bytes survive exactly: valid UTF-8 is stored as text, anything else as base64.
@@ -21,18 +23,16 @@ export interface RecordLine extends Omit<UserRecord, 'data'> {
   encoding: PayloadEncoding;
 }
 
-// fatal: invalid UTF-8 must be detected, not replaced; ignoreBOM: a leading BOM is payload, keep it.
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
 
+/** Valid UTF-8 (strictly: no surrogates, no overlongs) as text, BOM included; anything else as base64. */
 export function encodePayload(data: Uint8Array): { data: string; encoding: PayloadEncoding } {
-  try {
-    return { data: strictUtf8.decode(data), encoding: 'utf8' };
-  } catch {
-    return {
-      data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
-      encoding: 'base64',
-    };
-  }
+  const bytes = asBuffer(data);
+  return isUtf8(bytes)
+    ? { data: bytes.toString('utf8'), encoding: 'utf8' }
+    : { data: bytes.toString('base64'), encoding: 'base64' };
 }
 
 export function decodePayload(data: string, encoding: PayloadEncoding): Buffer {
@@ -54,8 +54,15 @@ export function toRecordLine(record: UserRecord): RecordLine {
   };
 }
 
+/** The same text as JSON.stringify(toRecordLine(record)), built directly: this is the archiver's hot path. */
 export function serializeRecordLine(record: UserRecord): string {
-  return JSON.stringify(toRecordLine(record));
+  const payload = encodePayload(record.data);
+  return (
+    `{"stream":${JSON.stringify(record.stream)},"shardId":${JSON.stringify(record.shardId)},` +
+    `"sequenceNumber":${JSON.stringify(record.sequenceNumber)},"subSequenceNumber":${record.subSequenceNumber},` +
+    `"partitionKey":${JSON.stringify(record.partitionKey)},"arrivalTimestamp":${record.arrivalTimestamp},` +
+    `"data":${JSON.stringify(payload.data)},"encoding":"${payload.encoding}"}`
+  );
 }
 
 export function parseRecordLine(line: string): RecordLine {

@@ -43,6 +43,22 @@ function lambdaContext(functionName: string, timeoutMs: number): Context {
   };
 }
 
+const machines = new Map<string, { machine: StateMachine; taskFunctions: Map<string, string> }>();
+
+/** Loads and validates a definition once per process (validation costs a few hundred ms). */
+function localMachine(name: string) {
+  let loaded = machines.get(name);
+  if (!loaded) {
+    const { definition, taskFunctions } = loadLocalDefinition(name);
+    const machine = new StateMachine(definition as never, {
+      validationOptions: { checkArn: true, checkPaths: true },
+    });
+    loaded = { machine, taskFunctions };
+    machines.set(name, loaded);
+  }
+  return loaded;
+}
+
 /**
  * Runs statemachines/{name}.asl.yml in-process with aws-local-stepfunctions, each Task bound
  * to the same handler the Lambda function runs. Lambda's JSON round trip is kept, so a handler
@@ -53,7 +69,7 @@ export async function runLocalStateMachine(
   input: unknown,
   options: LocalRunOptions,
 ): Promise<unknown> {
-  const { definition, taskFunctions } = loadLocalDefinition(name);
+  const { machine, taskFunctions } = localMachine(name);
   const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [state, functionName] of taskFunctions) {
     const bound = handlers[functionName];
@@ -77,9 +93,6 @@ export async function runLocalStateMachine(
     };
   }
 
-  const machine = new StateMachine(definition as never, {
-    validationOptions: { checkArn: true, checkPaths: true },
-  });
   const execution = machine.run(input as never, {
     overrides: {
       taskResourceLocalHandlers: overrides as never,

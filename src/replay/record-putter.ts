@@ -100,7 +100,9 @@ export class RecordPutter {
       stats.put += done.size;
       stats.throttledRetries += throttled;
       for (let i = queue.length - 1; i >= 0; i--) if (done.has(i)) queue.splice(i, 1);
-      if (throttled > 0) {
+      // A partly accepted batch made progress: the lower send rate is enough. A batch refused
+      // whole backs off exponentially, with jitter, before the next try.
+      if (throttled === batch.length) {
         failedRounds += 1;
         await this.clock.sleep(backoffWithJitter(this.settings.baseDelayMs, Math.min(failedRounds, 8)));
       } else {

@@ -5,6 +5,7 @@ import {
   fromRecordLine,
   parseRecordLine,
   serializeRecordLine,
+  toRecordLine,
   type UserRecord,
 } from '../../src/core/record-line';
 
@@ -27,6 +28,27 @@ describe('record line codec', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('for any record, the line is exactly JSON.stringify of the documented object', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.string(), fc.nat(), (bytes, key, sub) => {
+        const r = { ...record(bytes), partitionKey: key, subSequenceNumber: sub };
+        expect(serializeRecordLine(r)).toBe(JSON.stringify(toRecordLine(r)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('given invalid UTF-8 forms (surrogates, overlongs, truncated sequences), then they are base64', () => {
+    for (const bytes of [
+      [0xed, 0xa0, 0x80],
+      [0xc0, 0xaf],
+      [0xe2, 0x82],
+      [0xf8, 0x88, 0x80, 0x80, 0x80],
+    ]) {
+      expect(encodePayload(Buffer.from(bytes)).encoding).toBe('base64');
+    }
   });
 
   it('given any text, when it is archived, then it is stored as readable UTF-8 text', () => {

@@ -1,0 +1,134 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { AddTagsToStreamCommand, CreateStreamCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { resetArchiveRuntime } from '../src/archive/runtime';
+import { resetClients } from '../src/aws/clients';
+import { decodeRecords } from '../src/consumer';
+import type { ReplaySummary } from '../src/core/replay-summary';
+import { applyEnvironment, startEmulators } from '../src/local/emulators';
+import { runLocalStateMachine } from '../src/local/state-machine-runner';
+import { readUntilCaughtUp, shardIterators } from '../src/local/stream-reader';
+import { startThrottledKinesis } from '../src/local/throttled-kinesis';
+import { putAll, telemetryRecord } from '../src/local/traffic';
+import { resetReplayRuntime } from '../src/replay/runtime';
+import { info } from '../src/cli/output';
+
+export interface ReplayBenchOptions {
+  records: number;
+  targetShards: number;
+  recordsPerSecondPerShard: number;
+}
+
+export interface ReplayBenchResult {
+  records: number;
+  put: number;
+  problems: number;
+  seconds: number;
+  capacityPerSecond: number;
+  throttledRetries: number;
+  lost: number;
+  orderViolations: number;
+}
+
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Replays an archived stream into a target behind the throttling proxy (AWS's per-shard write
+ * limits, scaled by `recordsPerSecondPerShard`), and checks the target record by record: every
+ * record once, each key in its original order.
+ */
+export async function replayBench(options: ReplayBenchOptions): Promise<ReplayBenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'reservoir-bench-replay-'));
+  const emulators = await startEmulators({ dir });
+  const proxy = await startThrottledKinesis({
+    upstream: emulators.kinesisEndpoint,
+    recordsPerSecond: options.recordsPerSecondPerShard,
+    bytesPerSecond: 1024 * 1024,
+  });
+  try {
+    applyEnvironment({
+      ...emulators.env,
+      RESERVOIR_POLL_INTERVAL_MS: '0',
+      RESERVOIR_REPLAY_TARGETS: 'bench-target',
+    });
+    const kinesis = new KinesisClient({ requestHandler: new NodeHttpHandler() });
+    await kinesis.send(new CreateStreamCommand({ StreamName: 'bench-source', ShardCount: 2 }));
+    await kinesis.send(
+      new CreateStreamCommand({ StreamName: 'bench-target', ShardCount: options.targetShards }),
+    );
+    await wait(100);
+    await kinesis.send(
+      new AddTagsToStreamCommand({ StreamName: 'bench-source', Tags: { 'reservoir:archive': 'ALL' } }),
+    );
+    info(`replay bench: producing ${options.records} records and archiving them`);
+    await putAll(
+      kinesis,
+      'bench-source',
+      Array.from({ length: options.records }, (_, i) => telemetryRecord(i)),
+    );
+    resetClients();
+    resetArchiveRuntime();
+    await runLocalStateMachine('archive', { streams: ['bench-source'] }, { executionName: 'bench-archive' });
+
+    // From here on, every Kinesis call goes through the proxy: the target throttles as AWS does.
+    applyEnvironment({ AWS_ENDPOINT_URL_KINESIS: proxy.endpoint });
+    resetClients();
+    resetReplayRuntime();
+    info(
+      `replay bench: replaying into ${options.targetShards} shard(s) limited to ${options.recordsPerSecondPerShard} records/s each`,
+    );
+    const started = performance.now();
+    const summary = (await runLocalStateMachine(
+      'replay',
+      { stream: 'bench-source', target: 'bench-target' },
+      { executionName: 'bench-replay' },
+    )) as ReplaySummary;
+    const seconds = (performance.now() - started) / 1000;
+
+    const out = (
+      await readUntilCaughtUp(kinesis, await shardIterators(kinesis, 'bench-target', 'TRIM_HORIZON'))
+    ).flatMap(({ shardId, record }) =>
+      decodeRecords(
+        {
+          SequenceNumber: record.SequenceNumber!,
+          PartitionKey: record.PartitionKey!,
+          Data: record.Data!,
+          ApproximateArrivalTimestamp: record.ApproximateArrivalTimestamp!,
+        },
+        shardId,
+        'bench-source',
+      ),
+    );
+    const delivered = new Set(
+      out.map((r) => `${r.position.shardId}/${r.position.sequenceNumber}/${r.position.subSequenceNumber}`),
+    );
+    // A key's records come from one source shard here (no resharding), so sequence order is original order.
+    const lastPerKey = new Map<string, bigint>();
+    let orderViolations = 0;
+    for (const record of out) {
+      const sequence = BigInt(record.position.sequenceNumber);
+      const previous = lastPerKey.get(record.partitionKey);
+      if (previous !== undefined && sequence <= previous) orderViolations += 1;
+      lastPerKey.set(record.partitionKey, sequence);
+    }
+    kinesis.destroy();
+    return {
+      records: options.records,
+      put: summary.put,
+      problems: summary.problemCount,
+      seconds,
+      capacityPerSecond: options.targetShards * options.recordsPerSecondPerShard,
+      throttledRetries: summary.throttledRetries,
+      lost: options.records - delivered.size,
+      orderViolations,
+    };
+  } finally {
+    await proxy.stop();
+    await emulators.stop();
+    resetClients();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
