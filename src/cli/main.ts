@@ -70,10 +70,7 @@ export function buildProgram(): Command {
     .description('the whole story on embedded emulators (npm start)')
     .option('--dir <dir>', 'where the demo keeps its data (default: a new folder under .reservoir/)')
     .action(demoCommand);
-  program
-    .command('bench')
-    .description('benchmarks (npm run bench)')
-    .action(benchCommand);
+  program.command('bench').description('benchmarks (npm run bench)').action(benchCommand);
   return program;
 }
 
