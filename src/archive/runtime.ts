@@ -3,8 +3,8 @@ import { loadArchiveConfig, type ArchiveConfig } from '../config/archive-config'
 import { kinesisClient, s3Client } from '../aws/clients';
 import { KinesisShardReader, KinesisStreamCatalog } from '../aws/kinesis-adapter';
 import { emitMetric } from '../aws/metrics';
-import { S3ObjectStore } from '../aws/s3-adapter';
-import type { ObjectStore, StreamCatalog } from '../core/ports';
+import { S3BucketLifecycle, S3ObjectStore } from '../aws/s3-adapter';
+import type { BucketLifecycle, ObjectStore, StreamCatalog } from '../core/ports';
 import { ShardArchiver } from './shard-archiver';
 
 /** Config and adapters of the archive handlers, built once per process. */
@@ -13,6 +13,7 @@ export interface ArchiveRuntime {
   store: ObjectStore;
   catalog: StreamCatalog;
   archiver: ShardArchiver;
+  lifecycle: BucketLifecycle;
 }
 
 let runtime: ArchiveRuntime | undefined;
@@ -29,7 +30,13 @@ export function archiveRuntime(): ArchiveRuntime {
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     onGap: (gap) => emitMetric('DataGaps', 1, 'Count', { Stream: gap.stream, ShardId: gap.shardId }),
   });
-  runtime = { config, store, catalog: new KinesisStreamCatalog(kinesisClient()), archiver };
+  runtime = {
+    config,
+    store,
+    catalog: new KinesisStreamCatalog(kinesisClient()),
+    archiver,
+    lifecycle: new S3BucketLifecycle(s3Client(), config.bucket),
+  };
   return runtime;
 }
 

@@ -2,6 +2,7 @@ import { backoffWithJitter } from '../core/backoff';
 import { BlockBuilder, blockBody, type Block } from '../core/block-builder';
 import {
   commitPending,
+  DRAINED_CHECKPOINT_TAGS,
   initialCheckpoint,
   isCheckpoint,
   markClosed,
@@ -271,7 +272,10 @@ class ShardRun {
   }
 
   private async writeCheckpoint(next: Checkpoint): Promise<void> {
-    this.etag = await this.deps.store.putJsonIfMatch(this.key, next, this.etag);
+    // The write that marks the shard drained is its checkpoint's last: tagged, so that the
+    // stream's retention rule can expire it (an open shard's checkpoint is never tagged).
+    const tags = next.drained ? DRAINED_CHECKPOINT_TAGS : undefined;
+    this.etag = await this.deps.store.putJsonIfMatch(this.key, next, this.etag, tags);
     this.checkpoint = next;
   }
 

@@ -98,6 +98,16 @@ export class KinesisStreamCatalog implements StreamCatalog {
     return tags;
   }
 
+  async retentionHours(stream: string): Promise<number> {
+    const output = await callAws(`DescribeStreamSummary ${stream}`, () =>
+      this.client.send(new DescribeStreamSummaryCommand({ StreamName: stream })),
+    );
+    const hours = output.StreamDescriptionSummary?.RetentionPeriodHours;
+    if (hours === undefined)
+      throw new Error(`DescribeStreamSummary ${stream} returned no RetentionPeriodHours`);
+    return hours;
+  }
+
   /** Every shard still within retention, open and closed (ShardFilter defaults to that). */
   async listShards(stream: string): Promise<ShardDescription[]> {
     const shards: ShardDescription[] = [];

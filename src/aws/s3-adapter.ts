@@ -1,13 +1,19 @@
 import {
+  DeleteBucketLifecycleCommand,
   DeleteObjectsCommand,
+  GetBucketLifecycleConfigurationCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
+  type LifecycleRule,
   type S3Client,
+  type TransitionDefaultMinimumObjectSize,
 } from '@aws-sdk/client-s3';
 import { CheckpointConflictError, ServiceUnavailableError } from '../core/errors';
-import type { ObjectStore, StoredJson } from '../core/ports';
+import type { BucketLifecycle, BucketLifecycleConfiguration, ObjectStore, StoredJson } from '../core/ports';
+import type { LifecycleRuleJson } from '../core/retention';
 import { callAws } from './errors';
 
 function isStatus(error: unknown, status: number, ...names: string[]): boolean {
@@ -33,7 +39,12 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async putJsonIfMatch(key: string, value: unknown, expectedEtag: string | null): Promise<string> {
+  async putJsonIfMatch(
+    key: string,
+    value: unknown,
+    expectedEtag: string | null,
+    tags?: Readonly<Record<string, string>>,
+  ): Promise<string> {
     try {
       const output = await this.client.send(
         new PutObjectCommand({
@@ -42,6 +53,8 @@ export class S3ObjectStore implements ObjectStore {
           Body: JSON.stringify(value, null, 2),
           ContentType: 'application/json',
           ...(expectedEtag ? { IfMatch: expectedEtag } : { IfNoneMatch: '*' }),
+          // The x-amz-tagging header: URL-query encoded key=value pairs.
+          ...(tags ? { Tagging: new URLSearchParams(Object.entries(tags)).toString() } : {}),
         }),
       );
       return output.ETag!;
@@ -140,5 +153,50 @@ export class S3ObjectStore implements ObjectStore {
         );
       }
     }
+  }
+}
+
+/** The archive bucket's lifecycle configuration (ApplyRetention). */
+export class S3BucketLifecycle implements BucketLifecycle {
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  async getLifecycle(): Promise<BucketLifecycleConfiguration | null> {
+    try {
+      const output = await this.client.send(
+        new GetBucketLifecycleConfigurationCommand({ Bucket: this.bucket }),
+      );
+      return {
+        rules: (output.Rules ?? []) as LifecycleRuleJson[],
+        ...(output.TransitionDefaultMinimumObjectSize
+          ? { transitionDefaultMinimumObjectSize: output.TransitionDefaultMinimumObjectSize }
+          : {}),
+      };
+    } catch (error) {
+      // Not the 404 alone: NoSuchBucket is a 404 too, and must not read as "no rules".
+      if ((error as { name?: string })?.name === 'NoSuchLifecycleConfiguration') return null;
+      return callAws(`GetBucketLifecycleConfiguration s3://${this.bucket}`, () => Promise.reject(error));
+    }
+  }
+
+  async putLifecycle(configuration: BucketLifecycleConfiguration): Promise<void> {
+    if (configuration.rules.length === 0) {
+      await callAws(`DeleteBucketLifecycle s3://${this.bucket}`, () =>
+        this.client.send(new DeleteBucketLifecycleCommand({ Bucket: this.bucket })),
+      );
+      return;
+    }
+    await callAws(`PutBucketLifecycleConfiguration s3://${this.bucket}`, () =>
+      this.client.send(
+        new PutBucketLifecycleConfigurationCommand({
+          Bucket: this.bucket,
+          LifecycleConfiguration: { Rules: configuration.rules as LifecycleRule[] },
+          TransitionDefaultMinimumObjectSize: configuration.transitionDefaultMinimumObjectSize as
+            TransitionDefaultMinimumObjectSize | undefined,
+        }),
+      ),
+    );
   }
 }

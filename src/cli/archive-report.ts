@@ -60,6 +60,11 @@ export function printArchiveSummary(summary: ArchiveSummary): void {
   }
   if (summary.shardRowsOmitted > 0)
     info(`(${summary.shardRowsOmitted} more shard rows in ${summary.summaryKey})`);
+  if (summary.retention?.changed) {
+    const streams = summary.retention.streamsWithRules.join(', ') || 'none';
+    info(`\nretention: the bucket's lifecycle rules were updated (streams with retention rules: ${streams})`);
+  }
+  for (const warning of summary.warnings ?? []) info(`warning: ${warning}`);
   info(
     `\narchived ${summary.totals.records} records in ${summary.totals.objects} objects (${formatBytes(summary.totals.bytes)}); summary: ${summary.summaryKey}`,
   );

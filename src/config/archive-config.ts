@@ -7,6 +7,11 @@ export interface ArchiveConfig {
   prefix: string;
   /** Streams archived whether or not they are tagged (deployment parameter `archiveStreams`). */
   listedStreams: string[];
+  /**
+   * Streams whose retention the deployment parameter `retention` sets, as lifecycle rules in the
+   * stack (serverless.yml): the archive run leaves their rules alone and ignores their tags.
+   */
+  deployedRetentionStreams: string[];
   maxObjectBytes: number;
   gzipLevel: number;
   getRecordsLimit: number;
@@ -26,6 +31,7 @@ export function loadArchiveConfig(): ArchiveConfig {
     bucket: envString('RESERVOIR_BUCKET', 'reservoir-archive'),
     prefix: normalizePrefix(envString('RESERVOIR_PREFIX', '')),
     listedStreams: envList('RESERVOIR_STREAMS'),
+    deployedRetentionStreams: envList('RESERVOIR_DEPLOYED_RETENTION_STREAMS'),
     maxObjectBytes: envInt('RESERVOIR_MAX_OBJECT_MB', 32, 1) * 1024 * 1024,
     gzipLevel: envInt('RESERVOIR_GZIP_LEVEL', 6, 1),
     getRecordsLimit: envInt('RESERVOIR_GETRECORDS_LIMIT', 10_000, 1),

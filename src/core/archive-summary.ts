@@ -29,6 +29,18 @@ export interface StreamSummaryRow extends ArchiveTotals {
   lagMs: number | null;
 }
 
+/** What ApplyRetention did in this run (DESIGN.md "Retention"). */
+export interface RetentionOutcome {
+  /** False when ApplyRetention failed (the archive ran anyway). */
+  applied: boolean;
+  /** The bucket's lifecycle configuration was written. */
+  changed: boolean;
+  /** Streams with reservoir lifecycle rules set by this run. */
+  streamsWithRules: string[];
+  problems: string[];
+  error: { name: string; message: string } | null;
+}
+
 export interface ArchiveSummary {
   runId: string;
   finishedAt: string;
@@ -42,6 +54,12 @@ export interface ArchiveSummary {
   dataGaps: number;
   /** Failed shards plus missing streams: the state machine fails the run when above 0. */
   problemCount: number;
+  retention: RetentionOutcome | null;
+  /**
+   * Things to look at that do not fail the run: malformed retention tags, retention rules that
+   * could not be applied.
+   */
+  warnings: string[];
   /** The error the execution fails with, when anything failed. */
   errorName: string | null;
   failureMessage: string | null;
@@ -56,7 +74,58 @@ export interface SummaryInput {
   totalsNow: Map<string, ArchiveTotals>;
   results: Map<string, ShardRunResult>;
   missingStreams: string[];
+  /** ApplyRetention's result or the error its Catch recorded (`$.retention` of the execution). */
+  retention?: unknown;
   now: Date;
+}
+
+const MAX_WARNINGS = 50;
+
+/**
+ * ApplyRetention's output, or the `{Error, Cause}` its Catch put in the same place. On AWS the
+ * Cause of a Lambda error is the JSON `{"errorType","errorMessage",...}`; locally, the message.
+ */
+export function retentionOutcome(raw: unknown): RetentionOutcome | null {
+  if (raw === null || typeof raw !== 'object') return null;
+  const value = raw as Record<string, unknown>;
+  if (typeof value.Error === 'string') {
+    let message = typeof value.Cause === 'string' ? value.Cause : '';
+    try {
+      const parsed = JSON.parse(message) as { errorMessage?: unknown };
+      if (typeof parsed?.errorMessage === 'string') message = parsed.errorMessage;
+    } catch {
+      // a plain message
+    }
+    return {
+      applied: false,
+      changed: false,
+      streamsWithRules: [],
+      problems: [],
+      error: { name: value.Error, message },
+    };
+  }
+  const strings = (v: unknown) =>
+    Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : [];
+  return {
+    applied: true,
+    changed: value.changed === true,
+    streamsWithRules: strings(value.streamsWithRules),
+    problems: strings(value.problems),
+    error: null,
+  };
+}
+
+function retentionWarnings(retention: RetentionOutcome | null): string[] {
+  if (!retention) return [];
+  const warnings = retention.problems.map((problem) => `retention: ${problem}`);
+  if (retention.error) {
+    warnings.push(
+      `retention: lifecycle rules not applied (${retention.error.name}: ${retention.error.message}); ` +
+        'the archive ran; the next run tries again',
+    );
+  }
+  if (warnings.length <= MAX_WARNINGS) return warnings;
+  return [...warnings.slice(0, MAX_WARNINGS), `… and ${warnings.length - MAX_WARNINGS} more`];
 }
 
 const shardKey = (stream: string, shardId: string) => `${stream}/${shardId}`;
@@ -135,6 +204,8 @@ export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
     shards: rows,
     shardRowsOmitted: 0,
     missingStreams: input.missingStreams,
+    retention: retentionOutcome(input.retention),
+    warnings: retentionWarnings(retentionOutcome(input.retention)),
     failedShards: failed.length,
     dataGaps: gaps.length,
     problemCount: problems.length,

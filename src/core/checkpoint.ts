@@ -89,6 +89,13 @@ export function commitPending(checkpoint: Checkpoint, now: Date): Checkpoint {
   };
 }
 
+/**
+ * Object tags of the checkpoint write that marks a shard drained (the last write of that
+ * checkpoint). Retention's lifecycle rule expires only checkpoints carrying them: an open
+ * shard's checkpoint must never expire.
+ */
+export const DRAINED_CHECKPOINT_TAGS: Readonly<Record<string, string>> = { 'reservoir-drained': 'true' };
+
 /** The shard's iterator returned null: closed, nothing left to read. */
 export function markDrained(checkpoint: Checkpoint, now: Date): Checkpoint {
   if (checkpoint.pending) throw new Error(`Cannot mark ${checkpoint.shardId} drained with a pending block`);

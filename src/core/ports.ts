@@ -1,3 +1,5 @@
+import type { LifecycleRuleJson } from './retention';
+
 /**
  * What the archiving logic needs from Kinesis and S3, as plain interfaces. The adapters in
  * src/aws implement them with the SDK; tests may implement them in memory.
@@ -48,6 +50,8 @@ export interface StreamCatalog {
   listStreamNames(): Promise<string[]>;
   listTags(stream: string): Promise<Record<string, string>>;
   listShards(stream: string): Promise<ShardDescription[]>;
+  /** The stream's retention period in hours (DescribeStreamSummary). */
+  retentionHours(stream: string): Promise<number>;
 }
 
 export interface StoredJson<T> {
@@ -57,8 +61,16 @@ export interface StoredJson<T> {
 
 export interface ObjectStore {
   getJson<T>(key: string): Promise<StoredJson<T> | null>;
-  /** Conditional put: expectedEtag null means "must not exist yet". Throws CheckpointConflictError on 412. */
-  putJsonIfMatch(key: string, value: unknown, expectedEtag: string | null): Promise<string>;
+  /**
+   * Conditional put: expectedEtag null means "must not exist yet". Throws CheckpointConflictError
+   * on 412. `tags` become the object's tags (replacing any it had), e.g. DRAINED_CHECKPOINT_TAGS.
+   */
+  putJsonIfMatch(
+    key: string,
+    value: unknown,
+    expectedEtag: string | null,
+    tags?: Readonly<Record<string, string>>,
+  ): Promise<string>;
   putJson(key: string, value: unknown): Promise<void>;
   putObject(key: string, body: Uint8Array, contentType: string, contentEncoding?: string): Promise<void>;
   getObject(key: string): Promise<Uint8Array | null>;
@@ -66,4 +78,18 @@ export interface ObjectStore {
   listKeys(prefix: string): Promise<string[]>;
   listObjects(prefix: string): Promise<{ key: string; bytes: number }[]>;
   deleteKeys(keys: string[]): Promise<void>;
+}
+
+export interface BucketLifecycleConfiguration {
+  rules: LifecycleRuleJson[];
+  /** Kept as the bucket has it when rules are written back (S3's default otherwise). */
+  transitionDefaultMinimumObjectSize?: string;
+}
+
+/** The archive bucket's lifecycle configuration. */
+export interface BucketLifecycle {
+  /** null when the bucket has no lifecycle configuration. */
+  getLifecycle(): Promise<BucketLifecycleConfiguration | null>;
+  /** Replaces the whole configuration; no rules at all deletes it (S3 keeps no empty one). */
+  putLifecycle(configuration: BucketLifecycleConfiguration): Promise<void>;
 }

@@ -11,7 +11,7 @@ interface DiscoverStreamsEvent {
 
 const validateInput = compileValidator<{ streams?: string[] }>(archiveInputSchema, 'archive input');
 
-/** DiscoverStreams: which streams this run archives. */
+/** DiscoverStreams: which streams this run archives, and their retention tags. */
 export const handler = taskHandler(
   (event: unknown) => {
     const e = event as DiscoverStreamsEvent;
@@ -19,6 +19,8 @@ export const handler = taskHandler(
   },
   async (event: DiscoverStreamsEvent) => {
     const { catalog, config } = archiveRuntime();
-    return discoverStreams(catalog, config.listedStreams, event.input.streams);
+    return discoverStreams(catalog, config.listedStreams, event.input.streams, {
+      deployedRetentionStreams: config.deployedRetentionStreams,
+    });
   },
 );

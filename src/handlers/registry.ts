@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import { handler as applyRetention } from './apply-retention';
 import { handler as archiveShard } from './archive-shard';
 import { handler as discoverStreams } from './discover-streams';
 import { handler as loadShardPage } from './load-shard-page';
@@ -20,6 +21,7 @@ export type LambdaHandler = (event: unknown, context: Context) => Promise<unknow
  */
 export const handlers: Record<string, LambdaHandler> = {
   discoverStreams,
+  applyRetention,
   planShards,
   loadShardPage,
   archiveShard,

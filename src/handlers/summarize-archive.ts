@@ -17,7 +17,7 @@ import { passThrough, taskHandler } from './shared/task-handler';
 const MAX_SHARD_ROWS = 200;
 
 /** SummarizeArchive: per stream and shard, records, objects, bytes and lag of this run. */
-export const handler = taskHandler(passThrough<{ runId: string }>, async (event) => {
+export const handler = taskHandler(passThrough<{ runId: string; retention?: unknown }>, async (event) => {
   const { store, config } = archiveRuntime();
   const files = archiveRunFiles(config.prefix, event.runId);
   const plan = await store.getJson<ArchivePlan>(files.plan);
@@ -41,6 +41,7 @@ export const handler = taskHandler(passThrough<{ runId: string }>, async (event)
     totalsNow,
     results,
     missingStreams: plan.value.missingStreams,
+    retention: event.retention,
     now: new Date(),
   });
   await store.putJson(files.summary, summary);

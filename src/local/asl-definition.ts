@@ -11,6 +11,17 @@ export interface LocalDefinition {
   definition: Record<string, unknown>;
   /** Task state name → function name, across nested Map/Parallel states. */
   taskFunctions: Map<string, string>;
+  /** Task state name → child state machine file, for `states:startExecution.sync:2` Tasks. */
+  taskStateMachines: Map<string, string>;
+}
+
+/** State machines other ASL files start (`Ref: <LogicalId>` in serverless.yml), by logical id. */
+export const STATE_MACHINE_FILES: Record<string, string> = { CompactStateMachine: 'compact' };
+
+export const START_EXECUTION_SYNC = 'arn:aws:states:::states:startExecution.sync:2';
+
+export function localStateMachineArn(name: string): string {
+  return `arn:aws:states:us-east-1:000000000000:stateMachine:reservoir-local-${name}`;
 }
 
 export function localFunctionArn(functionName: string): string {
@@ -26,6 +37,7 @@ export function loadLocalDefinition(name: string): LocalDefinition {
     merge: true,
   }) as Json;
   const taskFunctions = new Map<string, string>();
+  const taskStateMachines = new Map<string, string>();
 
   const resolve = (node: Json, stateName?: string): Json => {
     if (Array.isArray(node)) return node.map((child) => resolve(child));
@@ -34,6 +46,11 @@ export function loadLocalDefinition(name: string): LocalDefinition {
     if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') {
       if (stateName) taskFunctions.set(stateName, getAtt[0]);
       return localFunctionArn(getAtt[0]);
+    }
+    const ref = node['Ref'];
+    if (typeof ref === 'string' && STATE_MACHINE_FILES[ref]) {
+      if (stateName) taskStateMachines.set(stateName, STATE_MACHINE_FILES[ref]);
+      return localStateMachineArn(STATE_MACHINE_FILES[ref]);
     }
     const out: { [key: string]: Json } = {};
     for (const [key, value] of Object.entries(node)) {
@@ -50,10 +67,11 @@ export function loadLocalDefinition(name: string): LocalDefinition {
   const resolveState = (state: string, def: Json): Json => {
     if (!def || typeof def !== 'object' || Array.isArray(def)) return def;
     const out: { [key: string]: Json } = {};
+    const nested = def['Resource'] === START_EXECUTION_SYNC;
     for (const [key, value] of Object.entries(def))
-      out[key] = resolve(value, key === 'Resource' ? state : undefined);
+      out[key] = resolve(value, key === 'Resource' || (nested && key === 'Parameters') ? state : undefined);
     return out;
   };
 
-  return { definition: resolve(raw) as Record<string, unknown>, taskFunctions };
+  return { definition: resolve(raw) as Record<string, unknown>, taskFunctions, taskStateMachines };
 }

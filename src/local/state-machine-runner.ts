@@ -43,17 +43,20 @@ function lambdaContext(functionName: string, timeoutMs: number): Context {
   };
 }
 
-const machines = new Map<string, { machine: StateMachine; taskFunctions: Map<string, string> }>();
+const machines = new Map<
+  string,
+  { machine: StateMachine; taskFunctions: Map<string, string>; taskStateMachines: Map<string, string> }
+>();
 
 /** Loads and validates a definition once per process (validation costs a few hundred ms). */
 function localMachine(name: string) {
   let loaded = machines.get(name);
   if (!loaded) {
-    const { definition, taskFunctions } = loadLocalDefinition(name);
+    const { definition, taskFunctions, taskStateMachines } = loadLocalDefinition(name);
     const machine = new StateMachine(definition as never, {
       validationOptions: { checkArn: true, checkPaths: true },
     });
-    loaded = { machine, taskFunctions };
+    loaded = { machine, taskFunctions, taskStateMachines };
     machines.set(name, loaded);
   }
   return loaded;
@@ -69,7 +72,7 @@ export async function runLocalStateMachine(
   input: unknown,
   options: LocalRunOptions,
 ): Promise<unknown> {
-  const { machine, taskFunctions } = localMachine(name);
+  const { machine, taskFunctions, taskStateMachines } = localMachine(name);
   const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [state, functionName] of taskFunctions) {
     const bound = handlers[functionName];
@@ -91,6 +94,9 @@ export async function runLocalStateMachine(
         throw error;
       }
     };
+  }
+  for (const [state, child] of taskStateMachines) {
+    overrides[state] = (taskInput: unknown) => runChildExecution(child, taskInput, options, state);
   }
 
   const execution = machine.run(input as never, {
@@ -114,6 +120,40 @@ export async function runLocalStateMachine(
     const cause = (error as { cause?: Error }).cause;
     if (cause) throw new ExecutionFailedError(cause.name, cause.message);
     throw error;
+  }
+}
+
+/**
+ * A `states:startExecution.sync:2` Task run locally: the child state machine runs in-process
+ * with the same bindings; its result comes back as Step Functions returns it ({Output, Status…}),
+ * and its failure as `States.TaskFailed` with the child's error and cause, as on AWS.
+ */
+async function runChildExecution(child: string, taskInput: unknown, options: LocalRunOptions, state: string) {
+  const params = taskInput as { Input?: unknown; Name?: string };
+  const executionName = params.Name ?? `${options.executionName}-${state}`.slice(0, 80);
+  const executionArn = `arn:aws:states:us-east-1:000000000000:execution:reservoir-local-${child}:${executionName}`;
+  try {
+    const output = await runLocalStateMachine(child, params.Input ?? {}, { ...options, executionName });
+    options.onTask?.({ state, functionName: `stateMachine:${child}`, input: params.Input, output });
+    return { ExecutionArn: executionArn, Status: 'SUCCEEDED', Output: output };
+  } catch (error) {
+    options.onTask?.({
+      state,
+      functionName: `stateMachine:${child}`,
+      input: params.Input,
+      error: error as Error,
+    });
+    if (!(error instanceof ExecutionFailedError)) throw error;
+    const failed = new Error(
+      JSON.stringify({
+        ExecutionArn: executionArn,
+        Status: 'FAILED',
+        Error: error.error,
+        Cause: error.causeText,
+      }),
+    );
+    failed.name = 'States.TaskFailed';
+    throw failed;
   }
 }
 

@@ -7,8 +7,10 @@ import { join } from 'node:path';
  * The CloudFormation template that `sls package` compiles from serverless.yml,
  * statemachines/archive.asl.yml and statemachines/replay.asl.yml. Packaging is offline: no AWS
  * credentials or network are needed; fake credentials are set only so that nothing could ever
- * pick up real ones. A second package, with --param "replayTargets=...", checks the IAM grant that
- * CloudFormation builds from the ReplayTargets parameter.
+ * pick up real ones. A second package, with --param "replayTargets=..." and --param "retention=...",
+ * checks the IAM grant that CloudFormation builds from the ReplayTargets parameter and the lifecycle
+ * rules built from the retention parameter. A third, with a malformed retention parameter, must fail
+ * (it stops while resolving variables, before anything is built).
  */
 
 const root = join(__dirname, '..', '..');
@@ -17,6 +19,7 @@ const STATE_MACHINE_NAME = `reservoir-archive-${STAGE}`;
 const REPLAY_STATE_MACHINE_NAME = `reservoir-replay-${STAGE}`;
 const FUNCTIONS = [
   'discoverStreams',
+  'applyRetention',
   'planShards',
   'loadShardPage',
   'archiveShard',
@@ -33,6 +36,7 @@ const REPLAY_FUNCTIONS = [
 ] as const;
 const ALL_FUNCTIONS = [...FUNCTIONS, ...REPLAY_FUNCTIONS];
 const REPLAY_TARGETS = 'orders,replica-*';
+const RETENTION = 'orders=30,payments=365:STANDARD_IA@30';
 
 interface Resource {
   Type: string;
@@ -59,8 +63,10 @@ interface PolicyDocument {
 
 /** Packaged with the default parameters (replayTargets defaults to archiveStreams: empty). */
 let template: Template;
-/** Packaged with --param "replayTargets=orders,replica-*". */
+/** Packaged with --param "replayTargets=orders,replica-*" --param "retention=orders=30,payments=365:STANDARD_IA@30". */
 let targetsTemplate: Template;
+/** What `sls package --param "retention=orders=30,payments=365:STANDARD_IA@10"` printed (it fails). */
+let malformedRetentionOutput: string;
 /** The serverless.yml stepFunctions section as the plugin read it (state machine keys). */
 let stepFunctionsConfig: { stateMachines: Record<string, { id?: string; name?: string }> };
 
@@ -77,6 +83,17 @@ const offlineEnv: NodeJS.ProcessEnv = {
   SLS_INTERACTIVE_SETUP_DISABLE: '1',
   CI: 'true',
 };
+
+/** Runs `sls package` expecting it to fail; returns what it printed. */
+function failingSlsPackage(...args: string[]): string {
+  try {
+    slsPackage(...args);
+  } catch (error) {
+    const e = error as { stdout?: Buffer; stderr?: Buffer };
+    return `${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`;
+  }
+  throw new Error(`sls package ${args.join(' ')} succeeded`);
+}
 
 function slsPackage(...args: string[]): void {
   execFileSync('npx', ['sls', 'package', '--stage', STAGE, ...args], {
@@ -97,7 +114,20 @@ beforeAll(() => {
   // and the artifact tests read the default run's .serverless/.
   const targetsDir = mkdtempSync(join(tmpdir(), 'reservoir-package-'));
   try {
-    slsPackage('--param', `replayTargets=${REPLAY_TARGETS}`, '--package', targetsDir);
+    malformedRetentionOutput = failingSlsPackage(
+      '--param',
+      'retention=orders=30,payments=365:STANDARD_IA@10',
+      '--package',
+      targetsDir,
+    );
+    slsPackage(
+      '--param',
+      `replayTargets=${REPLAY_TARGETS}`,
+      '--param',
+      `retention=${RETENTION}`,
+      '--package',
+      targetsDir,
+    );
     targetsTemplate = readJson<Template>(join(targetsDir, 'cloudformation-template-update-stack.json'));
   } finally {
     rmSync(targetsDir, { recursive: true, force: true });
@@ -404,7 +434,26 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       expect(states.get('ArchiveShards')?.ItemProcessor?.ProcessorConfig?.Mode).toBe('DISTRIBUTED');
     });
 
-    it('when its task resources are resolved, then each one is one of the six functions', () => {
+    it('when ApplyRetention is read, then it runs right after DiscoverStreams and any failure continues to PlanShards', () => {
+      const [, stateMachine] = archiveStateMachine();
+      const [text] = (stateMachine.Properties!.DefinitionString as { 'Fn::Sub': [string, unknown] })[
+        'Fn::Sub'
+      ];
+      const states = (
+        JSON.parse(text) as {
+          States: Record<string, { Next?: string; ResultPath?: string; Catch?: Record<string, unknown>[] }>;
+        }
+      ).States;
+
+      expect(states.DiscoverStreams!.Next).toBe('ApplyRetention');
+      expect(states.ApplyRetention!.Next).toBe('PlanShards');
+      expect(states.ApplyRetention!.ResultPath).toBe('$.retention');
+      expect(states.ApplyRetention!.Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.retention', Next: 'PlanShards' },
+      ]);
+    });
+
+    it('when its task resources are resolved, then each one is one of the seven functions', () => {
       const [, stateMachine] = archiveStateMachine();
       const [text, substitutions] = (
         stateMachine.Properties!.DefinitionString as { 'Fn::Sub': [string, Record<string, unknown>] }
@@ -532,7 +581,7 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
     });
   });
 
-  describe('given the six archive and six replay functions', () => {
+  describe('given the seven archive and six replay functions', () => {
     it('when their definitions are read, then each runs on nodejs22.x with the reservoir environment', () => {
       const functions = resourcesOfType('AWS::Lambda::Function');
 
@@ -604,7 +653,38 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
 
       expect(allowed.has('kinesis:ListStreams')).toBe(true);
       expect(allowed.has('kinesis:ListTagsForStream')).toBe(true);
+      expect(allowed.has('kinesis:DescribeStreamSummary')).toBe(true);
       expect(allowed.has('s3:PutObject')).toBe(false);
+    });
+
+    it('when applyRetention is authorized, then it may only read and write the bucket’s lifecycle configuration', () => {
+      const statements = roleStatements(roleOfFunction('applyRetention')).filter(
+        (s) => !actions(s).every((a) => a.startsWith('logs:')),
+      );
+
+      expect(statements).toHaveLength(1);
+      expect(statements[0]!.Effect).toBe('Allow');
+      expect(actions(statements[0]!).sort()).toEqual([
+        's3:GetLifecycleConfiguration',
+        's3:PutLifecycleConfiguration',
+      ]);
+      expect(statements[0]!.Resource).toEqual({ 'Fn::GetAtt': ['ArchiveBucket', 'Arn'] });
+      expect(statements[0]!.Condition).toBeUndefined();
+    });
+
+    it('when lifecycle configurations are authorized, then only applyRetention may change them', () => {
+      const changers = allStatements().filter((s) => allowsAction(s, 's3:PutLifecycleConfiguration'));
+
+      expect(changers).toHaveLength(1);
+      expect(roleStatements(roleOfFunction('applyRetention'))).toContain(changers[0]);
+    });
+
+    it('when archiveShard tags drained checkpoints, then it may tag checkpoints only', () => {
+      const tagging = roleStatements(roleOfFunction('archiveShard')).filter((s) =>
+        allowsAction(s, 's3:PutObjectTagging'),
+      );
+
+      expect(tagging.flatMap(resourcesOf)).toEqual(['${ArchiveBucket.Arn}/${ArchivePrefix}checkpoints/*']);
     });
 
     it('when any function is authorized, then it may write only its own log group', () => {
@@ -805,6 +885,90 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
           expect(action).not.toMatch(/:\*$/);
         }
       }
+    });
+  });
+
+  describe('given the retention parameter', () => {
+    type CfnRule = Record<string, unknown> & { Id?: string };
+    const bucketRules = (t: Template) =>
+      (props('ArchiveBucket', t).LifecycleConfiguration as { Rules: CfnRule[] }).Rules;
+    const discoverEnvironment = (t: Template) =>
+      (props(lambdaLogicalId('discoverStreams'), t).Environment as { Variables: Record<string, unknown> })
+        .Variables;
+
+    it('when packaged with the defaults, then the bucket has only the fixed rules and no stream is deployment-owned', () => {
+      expect(bucketRules(template).map((r) => r.Id)).toEqual([
+        'ExpireRunFiles',
+        'AbortIncompleteMultipartUploads',
+      ]);
+      expect(discoverEnvironment(template).RESERVOIR_DEPLOYED_RETENTION_STREAMS).toBe('');
+    });
+
+    it(`when packaged with retention=${RETENTION}, then the bucket has those streams' archive and drained-checkpoint rules`, () => {
+      const rules = resolve(targetsTemplate, bucketRules(targetsTemplate)) as CfnRule[];
+      const drained = [{ Key: 'reservoir-drained', Value: 'true' }];
+
+      expect(rules).toEqual([
+        { Id: 'ExpireRunFiles', Status: 'Enabled', Prefix: 'runs/', ExpirationInDays: 7 },
+        {
+          Id: 'AbortIncompleteMultipartUploads',
+          Status: 'Enabled',
+          AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+        },
+        {
+          Id: 'reservoir-archive-orders',
+          Status: 'Enabled',
+          Prefix: 'archive/stream=orders/',
+          ExpirationInDays: 30,
+        },
+        {
+          Id: 'reservoir-checkpoints-orders',
+          Status: 'Enabled',
+          Prefix: 'checkpoints/stream=orders/',
+          TagFilters: drained,
+          ExpirationInDays: 366,
+        },
+        {
+          Id: 'reservoir-archive-payments',
+          Status: 'Enabled',
+          Prefix: 'archive/stream=payments/',
+          ExpirationInDays: 365,
+          Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }],
+        },
+        {
+          Id: 'reservoir-checkpoints-payments',
+          Status: 'Enabled',
+          Prefix: 'checkpoints/stream=payments/',
+          TagFilters: drained,
+          ExpirationInDays: 366,
+        },
+      ]);
+    });
+
+    it('when the archive prefix is set, then the rules follow it', () => {
+      const t = structuredClone(targetsTemplate);
+      t.Parameters!.ArchivePrefix!.Default = 'kinesis/';
+      const rules = resolve(t, bucketRules(t)) as CfnRule[];
+
+      expect(rules.find((r) => r.Id === 'reservoir-archive-orders')!.Prefix).toBe(
+        'kinesis/archive/stream=orders/',
+      );
+      expect(rules.find((r) => r.Id === 'reservoir-checkpoints-orders')!.Prefix).toBe(
+        'kinesis/checkpoints/stream=orders/',
+      );
+    });
+
+    it('when packaged with retention, then DiscoverStreams leaves those streams to the stack', () => {
+      expect(discoverEnvironment(targetsTemplate).RESERVOIR_DEPLOYED_RETENTION_STREAMS).toBe(
+        'orders,payments',
+      );
+    });
+
+    it('when the parameter is malformed, then packaging fails with a message naming the entry and the rule', () => {
+      expect(malformedRetentionOutput).toContain(
+        'parameter retention: entry "payments=365:STANDARD_IA@10": a transition to STANDARD_IA needs at least 30 days',
+      );
+      expect(malformedRetentionOutput).toContain('syntax: STREAM=DAYS[:STORAGE_CLASS@DAYS]');
     });
   });
 

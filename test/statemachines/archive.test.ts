@@ -2,7 +2,7 @@ import aslValidator from 'asl-validator';
 import { archiveRunFiles } from '../../src/archive/run-files';
 import { archiveRuntime } from '../../src/archive/runtime';
 import type { ArchiveSummary } from '../../src/core/archive-summary';
-import { DataGapError, ThrottledError } from '../../src/core/errors';
+import { DataGapError, ServiceUnavailableError, ThrottledError } from '../../src/core/errors';
 import { loadLocalDefinition } from '../../src/local/asl-definition';
 import {
   ExecutionFailedError,
@@ -10,7 +10,7 @@ import {
   type TaskEvent,
 } from '../../src/local/state-machine-runner';
 import { putAll, telemetryRecord } from '../../src/local/traffic';
-import { ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
+import { AddTagsToStreamCommand, ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { createArchivedStream, useEmulators, waitForActive } from '../support/emulators';
 
 // One shard per page: the run must walk several pages, in lineage order.
@@ -23,7 +23,7 @@ function run(input: object, options: Partial<Parameters<typeof runLocalStateMach
   const result = runLocalStateMachine('archive', input, {
     executionName,
     onTask: (event) => tasks.push(event),
-    retryIntervalOverrides: { ArchiveShard: 0, DiscoverStreams: 0, RecordShardResult: 0 },
+    retryIntervalOverrides: { ArchiveShard: 0, DiscoverStreams: 0, ApplyRetention: 0, RecordShardResult: 0 },
     ...options,
   });
   return { result: result as Promise<ArchiveSummary>, tasks, executionName };
@@ -151,5 +151,68 @@ describe('archive state machine (real ASL, real handlers)', () => {
     expect(failure).toBeInstanceOf(ExecutionFailedError);
     expect((failure as ExecutionFailedError).error).toBe('ValidationError');
     expect((failure as ExecutionFailedError).causeText).toContain('field streams[0]');
+  });
+
+  it('given ApplyRetention fails, then the archive runs anyway and the summary reports the failure as a warning', async () => {
+    await createArchivedStream(env.kinesis, 'kept', 1);
+    await env.kinesis.send(
+      new AddTagsToStreamCommand({ StreamName: 'kept', Tags: { 'reservoir:retention-days': '30' } }),
+    );
+    await putAll(
+      env.kinesis,
+      'kept',
+      Array.from({ length: 15 }, (_, i) => telemetryRecord(i)),
+    );
+    const denied = Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
+    const { result, tasks } = run(
+      { streams: ['kept'] },
+      {
+        wrap: (name, handler) =>
+          name === 'applyRetention'
+            ? async () => {
+                throw denied;
+              }
+            : handler,
+      },
+    );
+
+    const summary = await result;
+    expect(tasks.filter((t) => t.state === 'ApplyRetention').map((t) => t.error?.name)).toEqual([
+      'AccessDenied',
+    ]);
+    expect(tasks.filter((t) => t.state === 'ArchiveShard').length).toBeGreaterThan(0);
+    expect(summary).toMatchObject({ errorName: null, problemCount: 0, totals: { records: 15 } });
+    expect(summary.retention).toMatchObject({ applied: false, error: { name: 'AccessDenied' } });
+    expect(summary.warnings).toEqual([
+      'retention: lifecycle rules not applied (AccessDenied: Access Denied); the archive ran; the next run tries again',
+    ]);
+  });
+
+  it('given ApplyRetention is throttled once, then the Retry runs it again and the rules are applied', async () => {
+    await createArchivedStream(env.kinesis, 'retried', 1);
+    await env.kinesis.send(
+      new AddTagsToStreamCommand({ StreamName: 'retried', Tags: { 'reservoir:retention-days': '9' } }),
+    );
+    let calls = 0;
+    const { result, tasks } = run(
+      { streams: ['retried'] },
+      {
+        wrap: (name, handler) =>
+          name === 'applyRetention'
+            ? async (event, context) => {
+                if (calls++ === 0) throw new ServiceUnavailableError('SlowDown');
+                return handler(event, context);
+              }
+            : handler,
+      },
+    );
+
+    const summary = await result;
+    expect(tasks.filter((t) => t.state === 'ApplyRetention').map((t) => t.error?.name ?? 'ok')).toEqual([
+      'ServiceUnavailableError',
+      'ok',
+    ]);
+    expect(summary.retention).toMatchObject({ applied: true, changed: true, streamsWithRules: ['retried'] });
+    expect(summary.warnings).toEqual([]);
   });
 });

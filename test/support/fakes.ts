@@ -12,18 +12,19 @@ import { compareSequenceNumbers } from '../../src/core/sequence';
 
 /** An in-memory bucket with S3's conditional-write semantics (412 on a stale ETag). */
 export class MemoryObjectStore implements ObjectStore {
-  readonly objects = new Map<string, { body: Buffer; etag: string }>();
+  readonly objects = new Map<string, { body: Buffer; etag: string; tags?: Record<string, string> }>();
   /** Throws (as a crash would) when this many more write operations have happened. */
   crashAfterWrites: number | null = null;
   writes = 0;
 
-  private write(key: string, body: Buffer): string {
+  /** A write replaces the object's tags, as PutObject does. */
+  private write(key: string, body: Buffer, tags?: Readonly<Record<string, string>>): string {
     if (this.crashAfterWrites !== null && this.writes >= this.crashAfterWrites) {
       throw new Error(`simulated crash before write #${this.writes + 1} (${key})`);
     }
     this.writes += 1;
     const etag = `"${createHash('md5').update(body).digest('hex')}"`;
-    this.objects.set(key, { body, etag });
+    this.objects.set(key, { body, etag, ...(tags ? { tags: { ...tags } } : {}) });
     return etag;
   }
 
@@ -31,12 +32,17 @@ export class MemoryObjectStore implements ObjectStore {
     const object = this.objects.get(key);
     return object ? { value: JSON.parse(object.body.toString('utf8')) as T, etag: object.etag } : null;
   }
-  async putJsonIfMatch(key: string, value: unknown, expectedEtag: string | null): Promise<string> {
+  async putJsonIfMatch(
+    key: string,
+    value: unknown,
+    expectedEtag: string | null,
+    tags?: Readonly<Record<string, string>>,
+  ): Promise<string> {
     const current = this.objects.get(key);
     if ((expectedEtag === null && current) || (expectedEtag !== null && current?.etag !== expectedEtag)) {
       throw new CheckpointConflictError(`conditional write of ${key} failed`);
     }
-    return this.write(key, Buffer.from(JSON.stringify(value)));
+    return this.write(key, Buffer.from(JSON.stringify(value)), tags);
   }
   async putJson(key: string, value: unknown): Promise<void> {
     this.write(key, Buffer.from(JSON.stringify(value)));

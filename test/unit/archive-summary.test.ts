@@ -6,8 +6,9 @@ const planned = [
   { stream: 'b', shardId: 's0', baseline: { records: 0, objects: 0, bytes: 0 } },
 ];
 
-function summarize(results: ShardRunResult[], missingStreams: string[] = []) {
+function summarize(results: ShardRunResult[], missingStreams: string[] = [], retention?: unknown) {
   return summarizeArchiveRun({
+    retention,
     runId: 'run-1',
     summaryKey: 'runs/archive/run-1/summary.json',
     planned,
@@ -71,5 +72,55 @@ describe('archive summary', () => {
     expect(compact.shards.map((s) => s.shardId)).toEqual(['s1']);
     expect(compact.shardRowsOmitted).toBe(2);
     expect(compactSummary(summary, 10)).toBe(summary);
+  });
+
+  describe('retention', () => {
+    const allCaughtUp = planned.map((p) => ({
+      stream: p.stream,
+      shardId: p.shardId,
+      status: 'caught-up' as const,
+      lagMs: 0,
+    }));
+
+    it('given ApplyRetention reported malformed tags, then they are warnings and the run does not fail', () => {
+      const summary = summarize(allCaughtUp, [], {
+        changed: true,
+        streamsWithRules: ['a'],
+        problems: ['stream b: tag reservoir:retention-days must be a whole number of days >= 1, got "x"'],
+      });
+
+      expect(summary.retention).toEqual({
+        applied: true,
+        changed: true,
+        streamsWithRules: ['a'],
+        problems: ['stream b: tag reservoir:retention-days must be a whole number of days >= 1, got "x"'],
+        error: null,
+      });
+      expect(summary.warnings).toEqual([
+        'retention: stream b: tag reservoir:retention-days must be a whole number of days >= 1, got "x"',
+      ]);
+      expect(summary).toMatchObject({ problemCount: 0, errorName: null });
+    });
+
+    it('given ApplyRetention failed (its Catch put {Error, Cause}), then the summary says so and the run does not fail', () => {
+      const cause = JSON.stringify({ errorType: 'AccessDenied', errorMessage: 'Access Denied', trace: [] });
+      const summary = summarize(allCaughtUp, [], { Error: 'AccessDenied', Cause: cause });
+
+      expect(summary.retention).toMatchObject({
+        applied: false,
+        error: { name: 'AccessDenied', message: 'Access Denied' },
+      });
+      expect(summary.warnings).toEqual([
+        'retention: lifecycle rules not applied (AccessDenied: Access Denied); the archive ran; the next run tries again',
+      ]);
+      expect(summary.problemCount).toBe(0);
+    });
+
+    it('given no retention step (an older execution), then no retention and no warning', () => {
+      const summary = summarize(allCaughtUp);
+
+      expect(summary.retention).toBeNull();
+      expect(summary.warnings).toEqual([]);
+    });
   });
 });

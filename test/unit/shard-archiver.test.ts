@@ -200,6 +200,21 @@ describe('shard archiver', () => {
     );
   });
 
+  it('given a shard archived open, then closed and drained, then only its drained checkpoint carries the reservoir-drained tag', async () => {
+    const shard = shardWith(5);
+    const store = new MemoryObjectStore();
+    const key = checkpointKey('', 's', request.shardId);
+    await archiverFor(shard, store).archiver.archive(request);
+    expect(store.objects.get(key)!.tags).toBeUndefined();
+
+    shard.records.push(kinesisRecord('k', 'last', start + 1000));
+    shard.closed = true;
+    await archiverFor(shard, store).archiver.archive({ ...request, closed: true });
+
+    expect(store.objects.get(key)!.tags).toEqual({ 'reservoir-drained': 'true' });
+    expect((await store.getJson<Checkpoint>(key))!.value.drained).toBe(true);
+  });
+
   it('given a child whose parent is not drained, then the child is not read', async () => {
     const shard = shardWith(5);
     const store = new MemoryObjectStore();
