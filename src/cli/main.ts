@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { archiveCommand } from './commands/archive';
+import { compactCommand } from './commands/compact';
 import { demoCommand } from './commands/demo';
 import { localUpCommand } from './commands/local-up';
 import { replayCommand } from './commands/replay';
@@ -58,12 +59,33 @@ export function buildProgram(): Command {
     .option('--annotate <key=value>', 'annotation on every replayed envelope (repeatable)', collect)
     .option('--format <format>', 'envelope (default) or raw')
     .option('--include-live', 'also replay records still in the stream, not archived yet')
+    .option('--compact', 'replay only the newest record per partition key within the bounds')
+    .option('--filter-stage <stage>', 'with --compact: before (default) or after choosing the newest record')
     .option('--replay-id <id>', 'name of the replay; re-running an id resumes it')
     .option('--dry-run', 'print the plan (objects, estimated records) and move nothing')
     .option('--json', 'print the summary as JSON on stdout')
     .option('--stage <stage>', 'deployed stage (without --local)', 'dev')
     .action(async (options) => {
       await replayCommand(options);
+    });
+  program
+    .command('compact')
+    .description('materialise the last record per partition key of a stream, without replaying it')
+    .option('--local', 'run statemachines/compact.asl.yml in-process against AWS_ENDPOINT_URL_KINESIS / _S3')
+    .requiredOption('--stream <name>', 'the stream to compact')
+    .option('--from <iso>', 'inclusive lower bound on arrival time')
+    .option('--to <iso>', 'exclusive upper bound on arrival time')
+    .option('--filter <json>', 'a Lambda event-filtering pattern, or an array of patterns')
+    .option(
+      '--filter-stage <stage>',
+      'before (default): newest record that passes the filter; after: newest record, kept if it passes',
+    )
+    .option('--tombstone <json>', 'a pattern: records matching it delete their key')
+    .option('--include-live', 'also compact records still in the stream, not archived yet')
+    .option('--out <prefix>', 'key prefix of the result in the bucket (default compacted/stream=S/<run>/)')
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (options) => {
+      await compactCommand(options);
     });
   program
     .command('demo')

@@ -1,4 +1,5 @@
 import { ValidationError } from './errors';
+import { runPrefix } from './layout';
 
 /** The replay request as users write it (schemas/replay-request.schema.json). */
 export interface ReplayRequest {
@@ -11,6 +12,7 @@ export interface ReplayRequest {
   format?: 'envelope' | 'raw';
   includeLive?: boolean;
   compact?: boolean;
+  filterStage?: 'before' | 'after';
   replayId?: string;
 }
 
@@ -27,6 +29,9 @@ export interface ResolvedReplay {
   annotations: Record<string, unknown>;
   format: 'envelope' | 'raw';
   includeLive: boolean;
+  /** One record per key (the compact state machine runs first), with the filter applied before or after. */
+  compact: boolean;
+  filterStage: 'before' | 'after';
   /** When the replay was first started; the live tail is read up to here. */
   startedAt: number;
 }
@@ -41,14 +46,12 @@ export function generateReplayId(stream: string, now: Date, random: string): str
 }
 
 /**
- * Applies defaults and checks what the schema cannot: bounds in order, compaction not yet
- * available. Schema validation (field types, unknown fields, date-time format) runs before.
+ * Applies defaults and checks what the schema cannot (bounds in order, filterStage only with
+ * compact). Schema validation (field types, unknown fields, date-time format) runs before.
  */
 export function resolveReplayRequest(request: ReplayRequest, now: Date, replayId: string): ResolvedReplay {
-  if (request.compact) {
-    throw new ValidationError(
-      'field compact: compacted replay is not available yet; replay without compact, or wait for the compaction engine (not supported)',
-    );
+  if (request.filterStage && !request.compact) {
+    throw new ValidationError('field filterStage: only applies with compact: true (dependency)');
   }
   const fromMs = request.from ? Date.parse(request.from) : 0;
   const toMs = request.to ? Date.parse(request.to) : now.getTime();
@@ -68,6 +71,8 @@ export function resolveReplayRequest(request: ReplayRequest, now: Date, replayId
     annotations: request.annotations ?? {},
     format: request.format ?? 'envelope',
     includeLive: request.includeLive ?? false,
+    compact: request.compact ?? false,
+    filterStage: request.filterStage ?? 'before',
     startedAt: now.getTime(),
   };
 }
@@ -82,4 +87,22 @@ export function matchesAllowList(stream: string, patterns: readonly string[]): b
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The compaction a compacted replay runs first: same bounds, filter and live tail. */
+export function compactionRunId(replayId: string): string {
+  return `${replayId}-compact`;
+}
+
+export function compactionRequestFor(replay: ResolvedReplay, prefix: string): Record<string, unknown> {
+  return {
+    stream: replay.stream,
+    ...(replay.fromMs > 0 ? { from: new Date(replay.fromMs).toISOString() } : {}),
+    to: new Date(replay.toMs).toISOString(),
+    ...(replay.filter ? { filter: replay.filter } : {}),
+    filterStage: replay.filterStage,
+    includeLive: replay.includeLive,
+    runId: compactionRunId(replay.replayId),
+    outPrefix: `${runPrefix(prefix, 'replay', replay.replayId)}compacted/`,
+  };
 }

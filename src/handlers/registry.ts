@@ -12,6 +12,10 @@ import { handler as recordReplayFailure } from './record-replay-failure';
 import { handler as replayItem } from './replay-item';
 import { handler as summarizeReplay } from './summarize-replay';
 import { handler as validateReplay } from './validate-replay';
+import { handler as compactMerge } from './compact-merge';
+import { handler as compactPartition } from './compact-partition';
+import { handler as finishCompaction } from './finish-compaction';
+import { handler as planCompaction } from './plan-compaction';
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -33,4 +37,8 @@ export const handlers: Record<string, LambdaHandler> = {
   replayItem,
   recordReplayFailure,
   summarizeReplay,
+  planCompaction,
+  compactPartition,
+  compactMerge,
+  finishCompaction,
 } as Record<string, LambdaHandler>;

@@ -1,5 +1,5 @@
 import replayRequestSchema from '../../schemas/replay-request.schema.json';
-import type { ReplayRequest } from '../core/replay-request';
+import { compactionRequestFor, type ReplayRequest } from '../core/replay-request';
 import { replayRuntime } from '../replay/runtime';
 import { startReplay } from '../replay/start-replay';
 import { compileValidator } from '../validation/compile';
@@ -24,6 +24,9 @@ export const handler = taskHandler(
       to: new Date(replay.toMs).toISOString(),
       format: replay.format,
       includeLive: replay.includeLive,
+      compact: replay.compact,
+      // The compact state machine's input, ready made: ASL cannot leave out absent fields.
+      compactRequest: replay.compact ? compactionRequestFor(replay, config.prefix) : null,
       resumed,
     };
   },

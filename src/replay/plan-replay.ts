@@ -7,9 +7,13 @@ import {
   partitionPrefixes,
   planReplayItems,
   type ArchivedObject,
+  type ReplayWorkItem,
   type ShardLineage,
 } from '../core/replay-plan';
-import type { ResolvedReplay } from '../core/replay-request';
+import { compactionRunId, type ResolvedReplay } from '../core/replay-request';
+import type { CompactionSummary } from '../compaction/cleanup';
+import { compactionRunPrefix } from '../core/compaction-spec';
+import { CorruptStateError } from '../core/errors';
 import { pages } from '../core/shard-lineage';
 import { replayRunFiles } from './run-files';
 
@@ -60,6 +64,8 @@ export async function planReplay(
   const existing = await store.getJson<StoredReplayPlan>(files.plan);
   if (existing) return summaryOf(existing.value);
 
+  if (replay.compact) return planCompactedReplay(deps, replay);
+
   const objects = await objectsInBounds(store, prefix, replay);
   const checkpointKeys = await store.listKeys(checkpointStreamPrefix(prefix, replay.stream));
   const checkpoints = (
@@ -98,6 +104,23 @@ export async function planReplay(
   }
 
   const items = planReplayItems(objects, [...lineage.values()]);
+  return storePlan(deps, replay, items, {
+    objects: objects.length,
+    objectKeys: objects.map((o) => o.key),
+    liveShards,
+    bytes: objects.reduce((sum, o) => sum + o.bytes, 0),
+  });
+}
+
+/** Writes the work items, their pages and the plan; returns the plan's summary. */
+async function storePlan(
+  deps: { store: ObjectStore; prefix: string; pageSize: number },
+  replay: ResolvedReplay,
+  items: ReplayWorkItem[],
+  listing: { objects: number; objectKeys: string[]; liveShards: number; bytes: number },
+): Promise<ReplayPlanSummary> {
+  const { store } = deps;
+  const files = replayRunFiles(deps.prefix, replay.replayId);
   await mapWithConcurrency(items, 16, (item) => store.putJson(files.item(item.itemId), item));
   const itemPages = pages(
     items.map((item) => ({ itemId: item.itemId })),
@@ -108,9 +131,9 @@ export async function planReplay(
     replayId: replay.replayId,
     itemCount: items.length,
     pageCount: itemPages.length,
-    objects: objects.length,
-    objectBytes: objects.reduce((sum, o) => sum + o.bytes, 0),
-    liveShards,
+    objects: listing.objects,
+    objectBytes: listing.bytes,
+    liveShards: listing.liveShards,
     estimatedRecords: items.reduce((sum, item) => sum + item.estimatedRecords, 0),
     items: items.map((item) => ({
       itemId: item.itemId,
@@ -118,10 +141,40 @@ export async function planReplay(
       segments: item.segments.length,
       estimatedRecords: item.estimatedRecords,
     })),
-    objectKeys: objects.map((o) => o.key),
+    objectKeys: listing.objectKeys,
   };
   await store.putJson(files.plan, plan);
   return summaryOf(plan);
+}
+
+/**
+ * A compacted replay replays the compaction's output: one record per key, so any split into
+ * work items keeps per-key order. One item per output object.
+ */
+async function planCompactedReplay(
+  deps: { store: ObjectStore; prefix: string; pageSize: number },
+  replay: ResolvedReplay,
+): Promise<ReplayPlanSummary> {
+  const { store, prefix } = deps;
+  const files = replayRunFiles(prefix, replay.replayId);
+  const resultKey = `${compactionRunPrefix(prefix, compactionRunId(replay.replayId))}result.json`;
+  const result = await store.getJson<CompactionSummary>(resultKey);
+  if (!result)
+    throw new CorruptStateError(`Compaction result ${resultKey} of replay ${replay.replayId} is missing`);
+  const listed = new Map((await store.listObjects(files.compacted)).map((o) => [o.key, o.bytes]));
+  const items: ReplayWorkItem[] = result.value.outputs.map((key, i) => ({
+    itemId: `item-${String(i).padStart(5, '0')}`,
+    shardIds: [],
+    segments: [{ type: 'archive', shardId: 'compacted', key, bytes: listed.get(key) ?? 0 }],
+    estimatedRecords: 0,
+  }));
+  if (items.length > 0) items[0]!.estimatedRecords = result.value.records;
+  return storePlan(deps, replay, items, {
+    objects: items.length,
+    objectKeys: result.value.outputs,
+    liveShards: 0,
+    bytes: [...listed.values()].reduce((a, b) => a + b, 0),
+  });
 }
 
 /**

@@ -16,6 +16,8 @@ export function replayRunFiles(prefix: string, replayId: string) {
     progressPrefix: `${base}progress/`,
     progress: (itemId: string) => `${base}progress/${itemId}.json`,
     failure: (itemId: string) => `${base}failures/${itemId}.json`,
+    /** Where a compacted replay's compaction writes its result (see compactionRequestFor). */
+    compacted: `${base}compacted/`,
     summary: `${base}summary.json`,
   };
 }

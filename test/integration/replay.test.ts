@@ -226,7 +226,11 @@ describe('replay on the emulators', () => {
       'ValidationError',
       'field target: not-allowed is not on the replay target allow-list',
     ],
-    [{ stream: SOURCE, target: 'replica-raw', compact: true }, 'ValidationError', 'field compact'],
+    [
+      { stream: SOURCE, target: 'replica-raw', filterStage: 'after' },
+      'ValidationError',
+      'field filterStage: only applies with compact',
+    ],
     [
       { stream: SOURCE, target: 'replica-raw', from: '2030-01-01T00:00:00Z', to: '2029-01-01T00:00:00Z' },
       'ValidationError',
@@ -254,4 +258,50 @@ describe('replay on the emulators', () => {
       expect(failure.causeText).toContain(message);
     },
   );
+});
+
+describe('compacted replay on the emulators', () => {
+  it('given compact, then exactly the newest record of every key within the bounds is replayed, as an envelope', async () => {
+    await createArchivedStream(env.kinesis, 'replica-compacted', 1, false);
+    const { store, config } = archiveRuntime();
+    const lines = (await readWholeArchive(store, config.prefix, SOURCE)).lines.map(({ line }) => line);
+    const summary = await replay(
+      { stream: SOURCE, target: 'replica-compacted', compact: true, replayId: 'compacted-1' },
+      'compacted-1',
+    );
+    const newest = new Map<string, RecordLine>();
+    for (const line of lines) {
+      const current = newest.get(line.partitionKey);
+      if (
+        !current ||
+        BigInt(line.sequenceNumber) > BigInt(current.sequenceNumber) ||
+        (line.sequenceNumber === current.sequenceNumber && line.subSequenceNumber > current.subSequenceNumber)
+      ) {
+        newest.set(line.partitionKey, line);
+      }
+    }
+    expect(summary).toMatchObject({ put: newest.size, problemCount: 0 });
+    const out = decoded(await readStream(env.kinesis, 'replica-compacted'));
+    expect(out).toHaveLength(newest.size);
+    for (const record of out) {
+      const line = newest.get(record.partitionKey)!;
+      expect(record.position).toMatchObject({ shardId: line.shardId, sequenceNumber: line.sequenceNumber });
+      expect(record.payload.equals(decodePayload(line.data, line.encoding))).toBe(true);
+    }
+  });
+
+  it('given compact with filterStage after, then only keys whose newest record passes the filter are replayed', async () => {
+    await createArchivedStream(env.kinesis, 'replica-compacted-after', 1, false);
+    const filter = { data: { host: ['spark-1'] } };
+    const summary = await replay(
+      { stream: SOURCE, target: 'replica-compacted-after', compact: true, filter, filterStage: 'after' },
+      'compacted-after',
+    );
+    const out = decoded(await readStream(env.kinesis, 'replica-compacted-after'));
+    expect(out.length).toBe(summary.put);
+    expect(out.length).toBeGreaterThan(0);
+    expect(
+      out.every((r) => (JSON.parse(r.payload.toString('utf8')) as { host: string }).host === 'spark-1'),
+    ).toBe(true);
+  });
 });

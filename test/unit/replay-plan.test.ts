@@ -1,6 +1,5 @@
 import { AdaptiveRate } from '../../src/core/adaptive-rate';
 import { canonicalJson } from '../../src/core/canonical-json';
-import { ValidationError } from '../../src/core/errors';
 import {
   hourOverlaps,
   lineageFamilies,
@@ -96,8 +95,16 @@ describe('replay request', () => {
     });
   });
 
-  it('refuses compaction until the compaction engine exists, and bounds out of order', () => {
-    expect(() => resolveReplayRequest({ stream: 'o', compact: true }, now, 'r')).toThrow(ValidationError);
+  it('refuses bounds out of order, and a filter stage without compaction', () => {
+    expect(() => resolveReplayRequest({ stream: 'o', filterStage: 'after' }, now, 'r')).toThrow(
+      'field filterStage',
+    );
+    expect(
+      resolveReplayRequest({ stream: 'o', compact: true, filterStage: 'after' }, now, 'r'),
+    ).toMatchObject({
+      compact: true,
+      filterStage: 'after',
+    });
     expect(() =>
       resolveReplayRequest(
         { stream: 'o', from: '2024-11-21T10:00:00Z', to: '2024-11-21T10:00:00Z' },

@@ -23,6 +23,8 @@ export interface ReplayOptions {
   annotate?: string[];
   format?: 'envelope' | 'raw';
   includeLive?: boolean;
+  compact?: boolean;
+  filterStage?: 'before' | 'after';
   replayId?: string;
   json?: boolean;
   dryRun?: boolean;
@@ -76,6 +78,8 @@ export function buildReplayRequest(
     annotations: annotations ? { ...(base.annotations ?? {}), ...annotations } : undefined,
     format: options.format,
     includeLive: options.includeLive,
+    compact: options.compact,
+    filterStage: options.filterStage,
     replayId: options.replayId,
   };
   for (const [key, value] of Object.entries(flags)) if (value !== undefined) request[key] = value;

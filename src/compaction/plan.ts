@@ -1,0 +1,124 @@
+import type { Checkpoint } from '../core/checkpoint';
+import { mapWithConcurrency } from '../core/concurrency';
+import {
+  compactionFiles,
+  planCompaction,
+  type CompactionPlanOptions,
+  type CompactionPlanRequest,
+  type CompactionSpec,
+} from '../core/compaction-spec';
+import { CorruptStateError } from '../core/errors';
+import { archiveStreamPrefix, checkpointStreamPrefix, parseArchiveObjectKey } from '../core/layout';
+import type { ObjectStore, StreamCatalog } from '../core/ports';
+import { hourOverlaps, partitionPrefixes } from '../core/replay-plan';
+
+export interface CompactionRunRequest extends Pick<
+  CompactionPlanRequest,
+  'runId' | 'stream' | 'prefix' | 'fromMs' | 'toMs' | 'filter' | 'filterStage' | 'tombstone' | 'outPrefix'
+> {
+  /** Also compact the records still in the stream and not archived yet, up to `untilMs` (needs a catalog). */
+  includeLive?: { untilMs: number; recordsPerShard?: number };
+}
+
+/** Where planning may stop to take the spec from a store (idempotent planning). */
+export async function loadCompactionSpec(
+  store: ObjectStore,
+  prefix: string,
+  runId: string,
+): Promise<CompactionSpec | null> {
+  return (await store.getJson<CompactionSpec>(compactionFiles(prefix, runId).spec))?.value ?? null;
+}
+
+export async function storeCompactionSpec(store: ObjectStore, spec: CompactionSpec): Promise<string> {
+  const key = compactionFiles(spec.prefix, spec.runId).spec;
+  await store.putJson(key, spec);
+  return key;
+}
+
+/**
+ * Plans a compaction run from the archive: lists the objects whose hour partitions overlap the
+ * bounds, takes the shards' lineage and records-per-byte from the checkpoints (and, with
+ * includeLive, a live input per shard not drained yet, after what is archived), and stores the
+ * spec at `{prefix}runs/compact/{runId}/spec.json`. A spec already stored for the run is returned
+ * as it is, so a retried planner does not change a run under its workers.
+ */
+export async function planCompactionRun(
+  deps: { store: ObjectStore; catalog?: StreamCatalog },
+  request: CompactionRunRequest,
+  options: Partial<CompactionPlanOptions> = {},
+): Promise<CompactionSpec> {
+  const { store } = deps;
+  const existing = await loadCompactionSpec(store, request.prefix, request.runId);
+  if (existing) return existing;
+
+  const streamPrefix = archiveStreamPrefix(request.prefix, request.stream);
+  const listed = await mapWithConcurrency(partitionPrefixes(request.fromMs, request.toMs), 8, (partition) =>
+    store.listObjects(`${streamPrefix}${partition}`),
+  );
+  const archive = listed.flat().filter(({ key }) => {
+    const ref = parseArchiveObjectKey(key);
+    return ref !== null && ref.stream === request.stream && hourOverlaps(ref, request.fromMs, request.toMs);
+  });
+
+  const checkpoints = (
+    await mapWithConcurrency(
+      await store.listKeys(checkpointStreamPrefix(request.prefix, request.stream)),
+      16,
+      async (key) => (await store.getJson<Checkpoint>(key))?.value ?? null,
+    )
+  ).filter((c): c is Checkpoint => c !== null);
+  const lineage: Record<string, string[]> = {};
+  for (const checkpoint of checkpoints) {
+    if (checkpoint.parentShardIds.length > 0) lineage[checkpoint.shardId] = [...checkpoint.parentShardIds];
+  }
+  const records = checkpoints.reduce((sum, c) => sum + c.totals.records, 0);
+  const bytes = checkpoints.reduce((sum, c) => sum + c.totals.bytes, 0);
+  const measured = bytes > 0 ? records / bytes : undefined;
+
+  const live: NonNullable<CompactionPlanRequest['live']>[number][] = [];
+  if (request.includeLive) {
+    if (!deps.catalog) throw new Error('includeLive needs a stream catalog');
+    const byId = new Map(checkpoints.map((c) => [c.shardId, c]));
+    for (const shard of await deps.catalog.listShards(request.stream)) {
+      const parents = [shard.parentShardId, shard.adjacentParentShardId].filter((p): p is string =>
+        Boolean(p),
+      );
+      if (parents.length > 0 && !lineage[shard.shardId]) lineage[shard.shardId] = parents;
+      const checkpoint = byId.get(shard.shardId);
+      if (checkpoint?.drained) continue;
+      live.push({
+        shardId: shard.shardId,
+        afterSequenceNumber: await liveStart(store, checkpoint),
+        untilMs: request.includeLive.untilMs,
+        estimatedRecords: request.includeLive.recordsPerShard ?? 100_000,
+      });
+    }
+  }
+
+  const spec = planCompaction(
+    { ...request, archive, live, lineage },
+    // The measured ratio, 25% up: more partitions than needed is the safe side of the bound.
+    { ...(measured ? { recordsPerByte: measured * 1.25 } : {}), ...options },
+  );
+  await storeCompactionSpec(store, spec);
+  return spec;
+}
+
+/** After the last archived record, or after a pending block whose object was written (it is listed). */
+async function liveStart(store: ObjectStore, checkpoint: Checkpoint | undefined): Promise<string | null> {
+  if (!checkpoint) return null;
+  if (checkpoint.pending && (await store.exists(checkpoint.pending.key)))
+    return checkpoint.pending.lastSequenceNumber;
+  return checkpoint.lastSequenceNumber;
+}
+
+/** Loads a run's spec or fails: the workers of a run never plan. */
+export async function requireCompactionSpec(
+  store: ObjectStore,
+  prefix: string,
+  runId: string,
+): Promise<CompactionSpec> {
+  const spec = await loadCompactionSpec(store, prefix, runId);
+  if (!spec) throw new CorruptStateError(`Compaction run ${runId} has no spec`);
+  return spec;
+}

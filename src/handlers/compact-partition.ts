@@ -1,0 +1,22 @@
+import { partitionChunk } from '../compaction/partition-worker';
+import { requireCompactionSpec } from '../compaction/plan';
+import { compactionRuntime } from '../compaction/runtime';
+import { passThrough, taskHandler } from './shared/task-handler';
+
+/** CompactChunk: one chunk's records, hash-partitioned by key into shuffle objects. */
+export const handler = taskHandler(passThrough<{ runId: string; chunk: number }>, async (event) => {
+  const { store, reader, config } = compactionRuntime();
+  const spec = await requireCompactionSpec(store, config.prefix, event.runId);
+  const result = await partitionChunk(
+    spec,
+    event.chunk,
+    { store, reader, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
+    { bufferBytes: config.bufferBytes, inlineBytes: config.inlineBytes },
+  );
+  return {
+    chunk: event.chunk,
+    records: result.records,
+    matched: result.matched,
+    shuffleObjects: result.shuffleObjects,
+  };
+});
