@@ -18,14 +18,27 @@ export interface RetentionDiscovery {
   problems: string[];
 }
 
+/** A stream tagged reservoir:archive=LATEST: archived in full, plus a compacted snapshot. */
+export interface LatestStream {
+  stream: string;
+  /** The compact state machine's input for this run's snapshot. */
+  compactRequest: { stream: string; snapshot: true; runId: string; tombstone?: unknown };
+}
+
 export interface DiscoveryResult {
   streams: string[];
+  /** The streams among `streams` that keep a LATEST snapshot. */
+  latest: LatestStream[];
   /** Streams listed in the deployment parameters that do not exist (reported, not fatal). */
   missing: string[];
   retention: RetentionDiscovery;
 }
 
 export interface DiscoveryOptions {
+  /** The run's id: names each snapshot's compaction run. */
+  runId?: string;
+  /** Tombstone patterns by stream (deployment parameter latestTombstones). */
+  tombstones?: Readonly<Record<string, unknown>>;
   /**
    * Streams whose retention the deployment's `retention` parameter sets (CloudFormation owns
    * their rules): their retention tags are ignored, with a problem reported when present.
@@ -35,7 +48,7 @@ export interface DiscoveryOptions {
 
 /**
  * The streams one archive run covers. Named in the execution input: exactly those (each must
- * exist). Otherwise: streams tagged reservoir:archive=ALL plus those listed in the deployment.
+ * exist). Otherwise: streams tagged reservoir:archive=ALL or LATEST plus those listed in the deployment.
  * Also reads the covered streams' retention tags (see RetentionDiscovery).
  */
 export async function discoverStreams(
@@ -51,13 +64,19 @@ export async function discoverStreams(
     if (unknown.length > 0) throw new ValidationError(`field streams: no such stream ${unknown.join(', ')}`);
     const streams = [...new Set(requested)].sort();
     for (const name of streams) tagsOf.set(name, await catalog.listTags(name));
-    return { streams, missing: [], retention: await discoverRetention(catalog, streams, tagsOf, options) };
+    return {
+      streams,
+      missing: [],
+      latest: latestStreams(streams, tagsOf, options),
+      retention: await discoverRetention(catalog, streams, tagsOf, options),
+    };
   }
   const selected = new Set<string>();
   for (const name of existing) {
     const tags = await catalog.listTags(name);
     tagsOf.set(name, tags);
-    if (tags[ARCHIVE_TAG]?.trim().toUpperCase() === 'ALL') selected.add(name);
+    const mode = tags[ARCHIVE_TAG]?.trim().toUpperCase();
+    if (mode === 'ALL' || mode === 'LATEST') selected.add(name);
   }
   const missing: string[] = [];
   for (const name of listedStreams) {
@@ -65,7 +84,34 @@ export async function discoverStreams(
     else missing.push(name);
   }
   const streams = [...selected].sort();
-  return { streams, missing, retention: await discoverRetention(catalog, streams, tagsOf, options) };
+  return {
+    streams,
+    missing,
+    latest: latestStreams(streams, tagsOf, options),
+    retention: await discoverRetention(catalog, streams, tagsOf, options),
+  };
+}
+
+/** Streams tagged LATEST keep their full history (bounded by retention) and a snapshot. */
+function latestStreams(
+  streams: readonly string[],
+  tagsOf: ReadonlyMap<string, Record<string, string>>,
+  options: DiscoveryOptions,
+): LatestStream[] {
+  return streams
+    .filter((stream) => tagsOf.get(stream)?.[ARCHIVE_TAG]?.trim().toUpperCase() === 'LATEST')
+    .map((stream) => {
+      const tombstone = options.tombstones?.[stream];
+      return {
+        stream,
+        compactRequest: {
+          stream,
+          snapshot: true as const,
+          runId: `${options.runId ?? 'snapshot'}-latest-${stream}`.slice(0, 80),
+          ...(tombstone !== undefined ? { tombstone } : {}),
+        },
+      };
+    });
 }
 
 async function discoverRetention(

@@ -64,6 +64,13 @@ export function printArchiveSummary(summary: ArchiveSummary): void {
     const streams = summary.retention.streamsWithRules.join(', ') || 'none';
     info(`\nretention: the bucket's lifecycle rules were updated (streams with retention rules: ${streams})`);
   }
+  for (const snapshot of summary.snapshots ?? []) {
+    info(
+      snapshot.error
+        ? `snapshot of ${snapshot.stream} not updated: ${snapshot.error.name}: ${snapshot.error.message}`
+        : `snapshot of ${snapshot.stream} (LATEST): ${snapshot.keys} keys, generation ${snapshot.generation}`,
+    );
+  }
   for (const warning of summary.warnings ?? []) info(`warning: ${warning}`);
   info(
     `\narchived ${summary.totals.records} records in ${summary.totals.objects} objects (${formatBytes(summary.totals.bytes)}); summary: ${summary.summaryKey}`,

@@ -18,6 +18,8 @@ export interface CompactionRunRequest extends Pick<
 > {
   /** Also compact the records still in the stream and not archived yet, up to `untilMs` (needs a catalog). */
   includeLive?: { untilMs: number; recordsPerShard?: number };
+  /** The inputs, when the caller chose them (a snapshot: the current generation plus newer objects). */
+  archive?: { key: string; bytes: number }[];
 }
 
 /** Where planning may stop to take the spec from a store (idempotent planning). */
@@ -51,14 +53,7 @@ export async function planCompactionRun(
   const existing = await loadCompactionSpec(store, request.prefix, request.runId);
   if (existing) return existing;
 
-  const streamPrefix = archiveStreamPrefix(request.prefix, request.stream);
-  const listed = await mapWithConcurrency(partitionPrefixes(request.fromMs, request.toMs), 8, (partition) =>
-    store.listObjects(`${streamPrefix}${partition}`),
-  );
-  const archive = listed.flat().filter(({ key }) => {
-    const ref = parseArchiveObjectKey(key);
-    return ref !== null && ref.stream === request.stream && hourOverlaps(ref, request.fromMs, request.toMs);
-  });
+  const archive = request.archive ?? (await archiveInBounds(store, request));
 
   const checkpoints = (
     await mapWithConcurrency(
@@ -102,6 +97,21 @@ export async function planCompactionRun(
   );
   await storeCompactionSpec(store, spec);
   return spec;
+}
+
+/** The stream's archive objects whose hour partitions overlap the bounds (listing only those). */
+async function archiveInBounds(
+  store: ObjectStore,
+  request: CompactionRunRequest,
+): Promise<{ key: string; bytes: number }[]> {
+  const streamPrefix = archiveStreamPrefix(request.prefix, request.stream);
+  const listed = await mapWithConcurrency(partitionPrefixes(request.fromMs, request.toMs), 8, (partition) =>
+    store.listObjects(`${streamPrefix}${partition}`),
+  );
+  return listed.flat().filter(({ key }) => {
+    const ref = parseArchiveObjectKey(key);
+    return ref !== null && ref.stream === request.stream && hourOverlaps(ref, request.fromMs, request.toMs);
+  });
 }
 
 /** After the last archived record, or after a pending block whose object was written (it is listed). */

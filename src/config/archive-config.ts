@@ -1,8 +1,11 @@
+import { ConfigError } from '../core/errors';
 import { normalizePrefix } from '../core/layout';
 import { envInt, envList, envString } from './env';
 
 /** Everything the archive handlers read from the environment, read once per process. */
 export interface ArchiveConfig {
+  /** Tombstone patterns of LATEST streams, by stream. */
+  tombstones: Record<string, unknown>;
   bucket: string;
   prefix: string;
   /** Streams archived whether or not they are tagged (deployment parameter `archiveStreams`). */
@@ -26,8 +29,25 @@ export interface ArchiveConfig {
   shardsPerPage: number;
 }
 
+/** RESERVOIR_TOMBSTONES: a JSON object, stream name → tombstone filter pattern. */
+function tombstonesFromEnv(): Record<string, unknown> {
+  const raw = process.env.RESERVOIR_TOMBSTONES;
+  if (!raw) return {};
+  try {
+    const value = JSON.parse(raw) as unknown;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      return value as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new ConfigError(
+    'Environment variable RESERVOIR_TOMBSTONES must be a JSON object (stream → filter pattern)',
+  );
+}
+
 export function loadArchiveConfig(): ArchiveConfig {
   return {
+    tombstones: tombstonesFromEnv(),
     bucket: envString('RESERVOIR_BUCKET', 'reservoir-archive'),
     prefix: normalizePrefix(envString('RESERVOIR_PREFIX', '')),
     listedStreams: envList('RESERVOIR_STREAMS'),

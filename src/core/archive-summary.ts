@@ -41,6 +41,43 @@ export interface RetentionOutcome {
   error: { name: string; message: string } | null;
 }
 
+export interface SnapshotOutcome {
+  stream: string;
+  generation?: string;
+  keys?: number;
+  records?: number;
+  error?: { name: string; message: string };
+}
+
+/** The Map's output: CommitSnapshot results, or {stream, error: {Error, Cause}} from the Catch. */
+export function snapshotOutcomes(raw: unknown): SnapshotOutcome[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.map((item: Record<string, unknown>) => {
+    const stream = String(item.stream ?? '');
+    const error = item.error as { Error?: string; Cause?: string } | undefined;
+    if (error) return { stream, error: { name: error.Error ?? 'Error', message: causeMessage(error.Cause) } };
+    return {
+      stream,
+      generation: String(item.generation),
+      keys: Number(item.keys),
+      records: Number(item.records),
+    };
+  });
+}
+
+/** Lambda's Cause is JSON {errorType, errorMessage}; a nested execution's is JSON {Error, Cause}. */
+function causeMessage(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string; Error?: string; Cause?: string };
+    if (parsed.errorMessage) return parsed.errorMessage;
+    if (parsed.Error) return `${parsed.Error}: ${causeMessage(parsed.Cause)}`;
+  } catch {
+    // plain text
+  }
+  return cause;
+}
+
 export interface ArchiveSummary {
   runId: string;
   finishedAt: string;
@@ -54,6 +91,8 @@ export interface ArchiveSummary {
   dataGaps: number;
   /** Failed shards plus missing streams: the state machine fails the run when above 0. */
   problemCount: number;
+  /** LATEST streams: the snapshot generation this run made current, or why it did not. */
+  snapshots: SnapshotOutcome[];
   retention: RetentionOutcome | null;
   /**
    * Things to look at that do not fail the run: malformed retention tags, retention rules that
@@ -76,6 +115,8 @@ export interface SummaryInput {
   missingStreams: string[];
   /** ApplyRetention's result or the error its Catch recorded (`$.retention` of the execution). */
   retention?: unknown;
+  /** LatestSnapshots' results: a commit per LATEST stream, or `{stream, error}` from its Catch. */
+  snapshots?: unknown;
   now: Date;
 }
 
@@ -171,7 +212,10 @@ export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
 
   const failed = rows.filter((row) => row.status === 'failed' || row.status === 'not-run');
   const gaps = failed.filter((row) => row.error?.name === 'DataGapError');
+  const snapshots = snapshotOutcomes(input.snapshots);
+  const failedSnapshots = snapshots.filter((s) => s.error);
   const problems = [
+    ...failedSnapshots.map((s) => `${s.stream}: snapshot not updated: ${s.error!.name}: ${s.error!.message}`),
     ...failed.map(
       (row) =>
         `${row.stream}/${row.shardId}: ${row.error ? `${row.error.name}: ${row.error.message}` : 'did not run'}`,
@@ -204,6 +248,7 @@ export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
     shards: rows,
     shardRowsOmitted: 0,
     missingStreams: input.missingStreams,
+    snapshots,
     retention: retentionOutcome(input.retention),
     warnings: retentionWarnings(retentionOutcome(input.retention)),
     failedShards: failed.length,

@@ -21,6 +21,8 @@ export const handler = taskHandler(
     const { catalog, config } = archiveRuntime();
     return discoverStreams(catalog, config.listedStreams, event.input.streams, {
       deployedRetentionStreams: config.deployedRetentionStreams,
+      runId: event.runId,
+      tombstones: config.tombstones,
     });
   },
 );

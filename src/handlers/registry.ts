@@ -12,6 +12,7 @@ import { handler as recordReplayFailure } from './record-replay-failure';
 import { handler as replayItem } from './replay-item';
 import { handler as summarizeReplay } from './summarize-replay';
 import { handler as validateReplay } from './validate-replay';
+import { handler as commitSnapshot } from './commit-snapshot';
 import { handler as compactMerge } from './compact-merge';
 import { handler as compactPartition } from './compact-partition';
 import { handler as finishCompaction } from './finish-compaction';
@@ -41,4 +42,5 @@ export const handlers: Record<string, LambdaHandler> = {
   compactPartition,
   compactMerge,
   finishCompaction,
+  commitSnapshot,
 } as Record<string, LambdaHandler>;

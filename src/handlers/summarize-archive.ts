@@ -17,33 +17,37 @@ import { passThrough, taskHandler } from './shared/task-handler';
 const MAX_SHARD_ROWS = 200;
 
 /** SummarizeArchive: per stream and shard, records, objects, bytes and lag of this run. */
-export const handler = taskHandler(passThrough<{ runId: string; retention?: unknown }>, async (event) => {
-  const { store, config } = archiveRuntime();
-  const files = archiveRunFiles(config.prefix, event.runId);
-  const plan = await store.getJson<ArchivePlan>(files.plan);
-  if (!plan) throw new CorruptStateError(`Plan ${files.plan} is missing`);
+export const handler = taskHandler(
+  passThrough<{ runId: string; retention?: unknown; snapshots?: unknown }>,
+  async (event) => {
+    const { store, config } = archiveRuntime();
+    const files = archiveRunFiles(config.prefix, event.runId);
+    const plan = await store.getJson<ArchivePlan>(files.plan);
+    if (!plan) throw new CorruptStateError(`Plan ${files.plan} is missing`);
 
-  const totalsNow = new Map<string, ArchiveTotals>();
-  const results = new Map<string, ShardRunResult>();
-  await mapWithConcurrency(plan.value.shards, 16, async ({ stream, shardId }) => {
-    const [checkpoint, result] = await Promise.all([
-      store.getJson<Checkpoint>(checkpointKey(config.prefix, stream, shardId)),
-      store.getJson<ShardRunResult>(files.shardResult(stream, shardId)),
-    ]);
-    if (checkpoint) totalsNow.set(shardResultKey(stream, shardId), checkpoint.value.totals);
-    if (result) results.set(shardResultKey(stream, shardId), result.value);
-  });
+    const totalsNow = new Map<string, ArchiveTotals>();
+    const results = new Map<string, ShardRunResult>();
+    await mapWithConcurrency(plan.value.shards, 16, async ({ stream, shardId }) => {
+      const [checkpoint, result] = await Promise.all([
+        store.getJson<Checkpoint>(checkpointKey(config.prefix, stream, shardId)),
+        store.getJson<ShardRunResult>(files.shardResult(stream, shardId)),
+      ]);
+      if (checkpoint) totalsNow.set(shardResultKey(stream, shardId), checkpoint.value.totals);
+      if (result) results.set(shardResultKey(stream, shardId), result.value);
+    });
 
-  const summary = summarizeArchiveRun({
-    runId: event.runId,
-    summaryKey: files.summary,
-    planned: plan.value.shards,
-    totalsNow,
-    results,
-    missingStreams: plan.value.missingStreams,
-    retention: event.retention,
-    now: new Date(),
-  });
-  await store.putJson(files.summary, summary);
-  return compactSummary(summary, MAX_SHARD_ROWS);
-});
+    const summary = summarizeArchiveRun({
+      runId: event.runId,
+      summaryKey: files.summary,
+      planned: plan.value.shards,
+      totalsNow,
+      results,
+      missingStreams: plan.value.missingStreams,
+      retention: event.retention,
+      snapshots: event.snapshots,
+      now: new Date(),
+    });
+    await store.putJson(files.summary, summary);
+    return compactSummary(summary, MAX_SHARD_ROWS);
+  },
+);

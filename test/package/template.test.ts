@@ -3,20 +3,27 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { compactionFiles } from '../../src/core/compaction-spec';
+import { runPrefix } from '../../src/core/layout';
+import { generationPrefix, snapshotPointerKey } from '../../src/core/snapshot';
+
 /**
  * The CloudFormation template that `sls package` compiles from serverless.yml,
- * statemachines/archive.asl.yml and statemachines/replay.asl.yml. Packaging is offline: no AWS
- * credentials or network are needed; fake credentials are set only so that nothing could ever
- * pick up real ones. A second package, with --param "replayTargets=..." and --param "retention=...",
- * checks the IAM grant that CloudFormation builds from the ReplayTargets parameter and the lifecycle
- * rules built from the retention parameter. A third, with a malformed retention parameter, must fail
- * (it stops while resolving variables, before anything is built).
+ * statemachines/archive.asl.yml, statemachines/replay.asl.yml and statemachines/compact.asl.yml.
+ * Packaging is offline: no AWS credentials or network are needed; fake credentials are set only so
+ * that nothing could ever pick up real ones. A second package, with --param "replayTargets=...",
+ * --param "retention=..." and --param "latestTombstones=...", checks the IAM grant that
+ * CloudFormation builds from the ReplayTargets parameter, the lifecycle rules built from the
+ * retention parameter and the tombstones passed to DiscoverStreams. Two more, with a malformed
+ * retention or latestTombstones parameter, must fail (they stop while resolving variables, before
+ * anything is built).
  */
 
 const root = join(__dirname, '..', '..');
 const STAGE = 'dev';
 const STATE_MACHINE_NAME = `reservoir-archive-${STAGE}`;
 const REPLAY_STATE_MACHINE_NAME = `reservoir-replay-${STAGE}`;
+const COMPACT_STATE_MACHINE_NAME = `reservoir-compact-${STAGE}`;
 const FUNCTIONS = [
   'discoverStreams',
   'applyRetention',
@@ -25,6 +32,7 @@ const FUNCTIONS = [
   'archiveShard',
   'recordShardResult',
   'summarizeArchive',
+  'commitSnapshot',
 ] as const;
 const REPLAY_FUNCTIONS = [
   'validateReplay',
@@ -34,14 +42,18 @@ const REPLAY_FUNCTIONS = [
   'recordReplayFailure',
   'summarizeReplay',
 ] as const;
-const ALL_FUNCTIONS = [...FUNCTIONS, ...REPLAY_FUNCTIONS];
+const COMPACT_FUNCTIONS = ['planCompaction', 'compactPartition', 'compactMerge', 'finishCompaction'] as const;
+const ALL_FUNCTIONS = [...FUNCTIONS, ...REPLAY_FUNCTIONS, ...COMPACT_FUNCTIONS];
 const REPLAY_TARGETS = 'orders,replica-*';
 const RETENTION = 'orders=30,payments=365:STANDARD_IA@30';
+const TOMBSTONES =
+  '{ "orders": { "data": { "op": ["delete"] } }, "payments": [{ "partitionKey": [{ "prefix": "gone-" }] }] }';
 
 interface Resource {
   Type: string;
   Properties?: Record<string, unknown>;
   DeletionPolicy?: string;
+  DependsOn?: string | string[];
 }
 interface Template {
   Parameters?: Record<string, { Type: string; Default?: string; AllowedPattern?: string }>;
@@ -54,6 +66,7 @@ interface Statement {
   Action?: string | string[];
   NotAction?: unknown;
   Resource?: unknown;
+  NotResource?: unknown;
   Principal?: unknown;
   Condition?: Record<string, Record<string, unknown>>;
 }
@@ -63,10 +76,12 @@ interface PolicyDocument {
 
 /** Packaged with the default parameters (replayTargets defaults to archiveStreams: empty). */
 let template: Template;
-/** Packaged with --param "replayTargets=orders,replica-*" --param "retention=orders=30,payments=365:STANDARD_IA@30". */
+/** Packaged with --param "replayTargets=orders,replica-*" --param "retention=orders=30,payments=365:STANDARD_IA@30" --param "latestTombstones=TOMBSTONES". */
 let targetsTemplate: Template;
 /** What `sls package --param "retention=orders=30,payments=365:STANDARD_IA@10"` printed (it fails). */
 let malformedRetentionOutput: string;
+/** What `sls package --param 'latestTombstones={"orders":{"data":{"op":"delete"}}}'` printed (it fails). */
+let malformedTombstonesOutput: string;
 /** The serverless.yml stepFunctions section as the plugin read it (state machine keys). */
 let stepFunctionsConfig: { stateMachines: Record<string, { id?: string; name?: string }> };
 
@@ -120,11 +135,19 @@ beforeAll(() => {
       '--package',
       targetsDir,
     );
+    malformedTombstonesOutput = failingSlsPackage(
+      '--param',
+      'latestTombstones={"orders":{"data":{"op":"delete"}}}',
+      '--package',
+      targetsDir,
+    );
     slsPackage(
       '--param',
       `replayTargets=${REPLAY_TARGETS}`,
       '--param',
       `retention=${RETENTION}`,
+      '--param',
+      `latestTombstones=${TOMBSTONES}`,
       '--package',
       targetsDir,
     );
@@ -240,6 +263,16 @@ function archiveStateMachine(): [string, Resource] {
 
 function replayStateMachine(): [string, Resource] {
   return stateMachineNamed(REPLAY_STATE_MACHINE_NAME);
+}
+
+function compactStateMachine(): [string, Resource] {
+  return stateMachineNamed(COMPACT_STATE_MACHINE_NAME);
+}
+
+function stateMachineRole([, stateMachine]: [string, Resource]): string {
+  const roleId = getAttTarget(stateMachine.Properties!.RoleArn);
+  if (!roleId) throw new Error('the state machine has no role of the template');
+  return roleId;
 }
 
 /** Does the action pattern of a policy (e.g. kinesis:Put*) cover this action? */
@@ -389,6 +422,7 @@ function streamArn(name: string): string {
 interface AslState {
   Type: string;
   Resource?: string;
+  Parameters?: Record<string, unknown>;
   ItemProcessor?: { ProcessorConfig?: { Mode?: string }; States: Record<string, AslState> };
   Iterator?: { States: Record<string, AslState> };
   Branches?: { States: Record<string, AslState> }[];
@@ -405,6 +439,86 @@ function allStates(states: Record<string, AslState>): Map<string, AslState> {
     for (const branch of nested) for (const [n, s] of allStates(branch.States)) found.set(n, s);
   }
   return found;
+}
+
+/** A state machine's definition and the values the plugin substituted for its intrinsic functions. */
+function definitionOf([, stateMachine]: [string, Resource]): {
+  asl: { StartAt: string; States: Record<string, AslState> };
+  substitutions: Record<string, unknown>;
+} {
+  const [text, substitutions] = (
+    stateMachine.Properties!.DefinitionString as { 'Fn::Sub': [string, Record<string, unknown>] }
+  )['Fn::Sub'];
+  return { asl: JSON.parse(text) as { StartAt: string; States: Record<string, AslState> }, substitutions };
+}
+
+/** The substituted value of a "${placeholder}" of the definition. */
+function substituted(value: unknown, substitutions: Record<string, unknown>): unknown {
+  const placeholder = /^\$\{(.+)\}$/.exec(typeof value === 'string' ? value : '')?.[1];
+  return placeholder === undefined ? undefined : substitutions[placeholder];
+}
+
+/** Tasks that run a nested state machine execution (arn:aws:states:::states:startExecution...). */
+function isNestedExecution(task: AslState): boolean {
+  return /^arn:aws:states:::states:startExecution/.test(task.Resource ?? '');
+}
+
+/** The Lambda function (logical id) of each Lambda Task, by state name. */
+function lambdaTasks(stateMachine: [string, Resource]): Map<string, string | undefined> {
+  const { asl, substitutions } = definitionOf(stateMachine);
+  return new Map(
+    [...allStates(asl.States)]
+      .filter(([, s]) => s.Type === 'Task' && !isNestedExecution(s))
+      .map(([name, s]) => [name, getAttTarget(substituted(s.Resource, substitutions))]),
+  );
+}
+
+/** The StateMachineArn of each nested-execution Task, by state name. */
+function nestedExecutionTasks(stateMachine: [string, Resource]): Map<string, unknown> {
+  const { asl, substitutions } = definitionOf(stateMachine);
+  return new Map(
+    [...allStates(asl.States)]
+      .filter(([, s]) => s.Type === 'Task' && isNestedExecution(s))
+      .map(([name, s]) => [name, substituted(s.Parameters?.StateMachineArn, substitutions)]),
+  );
+}
+
+/** IAM resource matching: "*" is any run of characters, "?" any one; case-sensitive. */
+function arnMatches(pattern: string, arn: string): boolean {
+  const regex = pattern
+    .split(/([*?])/)
+    .map((part) => (part === '*' ? '.*' : part === '?' ? '.' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${regex}$`).test(arn);
+}
+
+function resolvedArns(t: Template, value: unknown): string[] {
+  return ([] as unknown[]).concat(resolve(t, value ?? [])).map((r) => resolveString(t, r));
+}
+
+/**
+ * Would IAM allow the role this action on this (resolved) resource: some Allow statement covers
+ * it and no Deny statement (Resource or NotResource) of the role takes it away.
+ */
+function roleAllows(roleId: string, action: string, arn: string, t: Template = template): boolean {
+  const statements = roleStatements(roleId, t).filter((s) => actions(s).some((a) => actionCovers(a, action)));
+  const covers = (s: Statement) => resolvedArns(t, s.Resource).some((r) => arnMatches(r, arn));
+  const denied = statements.some(
+    (s) =>
+      s.Effect === 'Deny' &&
+      (s.Resource !== undefined
+        ? covers(s)
+        : !resolvedArns(t, s.NotResource).some((r) => arnMatches(r, arn))),
+  );
+  return !denied && statements.some((s) => s.Effect === 'Allow' && covers(s));
+}
+
+function executionArn(name: string): string {
+  return `arn:aws:states:eu-west-1:123456789012:execution:${name}`;
+}
+
+function objectArn(key: string): string {
+  return `ArchiveBucket.Arn/${key}`;
 }
 
 // ---- the tests ------------------------------------------------------------------------------
@@ -453,19 +567,16 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       ]);
     });
 
-    it('when its task resources are resolved, then each one is one of the seven functions', () => {
-      const [, stateMachine] = archiveStateMachine();
-      const [text, substitutions] = (
-        stateMachine.Properties!.DefinitionString as { 'Fn::Sub': [string, Record<string, unknown>] }
-      )['Fn::Sub'];
-      const asl = JSON.parse(text) as { States: Record<string, AslState> };
-      const tasks = [...allStates(asl.States).values()].filter((s) => s.Type === 'Task');
+    it('when its task resources are resolved, then each Lambda task is one of the eight functions, and each is used', () => {
+      const targets = [...lambdaTasks(archiveStateMachine()).values()];
 
-      const lambdaIds = new Set(FUNCTIONS.map(lambdaLogicalId));
-      expect(tasks.length).toBeGreaterThanOrEqual(6);
-      for (const task of tasks) {
-        const placeholder = /^\$\{(.+)\}$/.exec(task.Resource ?? '')?.[1] ?? '';
-        expect(lambdaIds.has(getAttTarget(substitutions[placeholder]) ?? '')).toBe(true);
+      expect(targets.length).toBeGreaterThanOrEqual(8);
+      expect(new Set(targets)).toEqual(new Set(FUNCTIONS.map(lambdaLogicalId)));
+    });
+
+    it('when its nested executions are resolved (LATEST snapshots), then each runs the compact state machine', () => {
+      for (const [name, arn] of nestedExecutionTasks(archiveStateMachine())) {
+        expect({ name, arn }).toEqual({ name, arn: { Ref: compactStateMachine()[0] } });
       }
     });
 
@@ -516,19 +627,16 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       expect(states.get('ReplayItems')?.ItemProcessor?.ProcessorConfig?.Mode).toBe('DISTRIBUTED');
     });
 
-    it('when its task resources are resolved, then each one is a replay function, and each is used', () => {
-      const [, stateMachine] = replayStateMachine();
-      const [text, substitutions] = (
-        stateMachine.Properties!.DefinitionString as { 'Fn::Sub': [string, Record<string, unknown>] }
-      )['Fn::Sub'];
-      const asl = JSON.parse(text) as { States: Record<string, AslState> };
-      const tasks = [...allStates(asl.States).values()].filter((s) => s.Type === 'Task');
-      const targets = tasks.map((task) => {
-        const placeholder = /^\$\{(.+)\}$/.exec(task.Resource ?? '')?.[1] ?? '';
-        return getAttTarget(substitutions[placeholder]);
-      });
+    it('when its task resources are resolved, then each Lambda task is a replay function, and each is used', () => {
+      const targets = [...lambdaTasks(replayStateMachine()).values()];
 
       expect(new Set(targets)).toEqual(new Set(REPLAY_FUNCTIONS.map(lambdaLogicalId)));
+    });
+
+    it('when its nested executions are resolved, then CompactForReplay runs the compact state machine', () => {
+      expect(Object.fromEntries(nestedExecutionTasks(replayStateMachine()))).toEqual({
+        CompactForReplay: { Ref: compactStateMachine()[0] },
+      });
     });
 
     it('when the schedules are read, then none starts it (replays are started on demand)', () => {
@@ -581,7 +689,189 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
     });
   });
 
-  describe('given the seven archive and six replay functions', () => {
+  describe('given the compact state machine', () => {
+    it('when its definition is read, then it has a planning step and two Distributed Maps (partition, merge)', () => {
+      const { asl } = definitionOf(compactStateMachine());
+      const states = allStates(asl.States);
+      const phase = (name: string) => states.get(name)?.ItemProcessor;
+
+      expect(asl.StartAt).toBe('PlanCompaction');
+      for (const name of [
+        'PlanCompaction',
+        'PartitionPhase',
+        'CompactChunk',
+        'MergePhase',
+        'MergePartition',
+        'FinishCompaction',
+      ]) {
+        expect(states.has(name)).toBe(true);
+      }
+      expect(phase('PartitionPhase')?.ProcessorConfig?.Mode).toBe('DISTRIBUTED');
+      expect(Object.keys(phase('PartitionPhase')?.States ?? {})).toContain('CompactChunk');
+      expect(phase('MergePhase')?.ProcessorConfig?.Mode).toBe('DISTRIBUTED');
+      expect(Object.keys(phase('MergePhase')?.States ?? {})).toContain('MergePartition');
+    });
+
+    it('when its task resources are resolved, then each task runs its compaction function', () => {
+      expect(Object.fromEntries(lambdaTasks(compactStateMachine()))).toEqual({
+        PlanCompaction: lambdaLogicalId('planCompaction'),
+        CompactChunk: lambdaLogicalId('compactPartition'),
+        MergePartition: lambdaLogicalId('compactMerge'),
+        FinishCompaction: lambdaLogicalId('finishCompaction'),
+      });
+      expect(nestedExecutionTasks(compactStateMachine()).size).toBe(0);
+    });
+
+    it('when the schedules are read, then none starts it (compactions are started on demand or nested)', () => {
+      const [stateMachineId] = compactStateMachine();
+      const rules = resourcesOfType('AWS::Events::Rule').map(([, r]) => r.Properties!);
+
+      expect(JSON.stringify(rules)).not.toContain(`"${stateMachineId}"`);
+    });
+
+    it('when its role is read, then it invokes the four functions and starts (describes, stops) only its own child executions', () => {
+      const roleId = stateMachineRole(compactStateMachine());
+      const invoked = roleStatements(roleId)
+        .filter((s) => allowsAction(s, 'lambda:InvokeFunction'))
+        .flatMap((s) => ([] as unknown[]).concat(s.Resource))
+        .map((r) => getAttTarget(r))
+        .filter((id) => id !== undefined);
+      const started = roleStatements(roleId)
+        .filter((s) => allowsAction(s, 'states:StartExecution'))
+        .flatMap((s) => resolvedArns(template, s.Resource));
+
+      expect(new Set(invoked)).toEqual(new Set(COMPACT_FUNCTIONS.map(lambdaLogicalId)));
+      expect(started).toEqual([
+        `arn:aws:states:eu-west-1:123456789012:stateMachine:${COMPACT_STATE_MACHINE_NAME}`,
+      ]);
+      for (const action of ['states:DescribeExecution', 'states:StopExecution']) {
+        expect(roleAllows(roleId, action, executionArn(`${COMPACT_STATE_MACHINE_NAME}/MergePhase:1`))).toBe(
+          true,
+        );
+        expect(roleAllows(roleId, action, executionArn(`${REPLAY_STATE_MACHINE_NAME}:run-1`))).toBe(false);
+      }
+      expect(
+        new Set([stateMachineRole(archiveStateMachine()), stateMachineRole(replayStateMachine())]),
+      ).not.toContain(roleId);
+    });
+
+    it('when its logging is read, then errors go to its own log group', () => {
+      const [, stateMachine] = compactStateMachine();
+      const logging = stateMachine.Properties!.LoggingConfiguration as {
+        Level: string;
+        IncludeExecutionData: boolean;
+        Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: unknown } }[];
+      };
+
+      expect(logging.Level).toBe('ERROR');
+      expect(logging.IncludeExecutionData).toBe(false);
+      expect(getAttTarget(logging.Destinations[0]?.CloudWatchLogsLogGroup.LogGroupArn)).toBe(
+        'CompactStateMachineLogGroup',
+      );
+      expect(props('CompactStateMachineLogGroup').LogGroupName).toBe(
+        `/aws/vendedlogs/states/${COMPACT_STATE_MACHINE_NAME}`,
+      );
+    });
+
+    it('when the CLI looks it up, then `compact` names it and CompactStateMachineArn is its output', () => {
+      const [stateMachineId] = compactStateMachine();
+      const config = stepFunctionsConfig.stateMachines.compact;
+
+      expect(stateMachineId).toBe('CompactStateMachine');
+      expect(config?.id).toBe(stateMachineId);
+      expect(config?.name).toBe(COMPACT_STATE_MACHINE_NAME);
+      expect(template.Outputs?.CompactStateMachineArn?.Value).toEqual({ Ref: stateMachineId });
+    });
+  });
+
+  describe('given the nested compact executions (CompactForReplay, CompactSnapshot)', () => {
+    const callers = () => [archiveStateMachine(), replayStateMachine()];
+    const COMPACT_EXECUTION = executionArn(`${COMPACT_STATE_MACHINE_NAME}:replay-1-compact`);
+    const STEP_FUNCTIONS_RULE =
+      'arn:aws:events:eu-west-1:123456789012:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule';
+
+    it('when the replay and archive roles are read, then each may start itself (its Distributed Map) and the compact state machine it nests, nothing else', () => {
+      for (const stateMachine of callers()) {
+        const name = stateMachine[1].Properties!.StateMachineName as string;
+        const nested = new Set([...nestedExecutionTasks(stateMachine).values()].map(arnText));
+        const started = roleStatements(stateMachineRole(stateMachine))
+          .filter((s) => allowsAction(s, 'states:StartExecution'))
+          .flatMap(resourcesOf);
+
+        expect({ name, started: started.sort() }).toEqual({
+          name,
+          started: [
+            `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${name}`,
+            ...nested,
+          ].sort(),
+        });
+      }
+      // The replay state machine nests it today; the archive one once its LATEST snapshots do.
+      expect(nestedExecutionTasks(replayStateMachine()).size).toBeGreaterThan(0);
+    });
+
+    it('when .sync waits for a compact execution, then the caller may describe and stop it, and no execution of another state machine', () => {
+      for (const stateMachine of callers()) {
+        const name = stateMachine[1].Properties!.StateMachineName as string;
+        const roleId = stateMachineRole(stateMachine);
+        const other = name === STATE_MACHINE_NAME ? REPLAY_STATE_MACHINE_NAME : STATE_MACHINE_NAME;
+
+        for (const action of ['states:DescribeExecution', 'states:StopExecution']) {
+          const allows = (arn: string) => ({ name, action, arn, allowed: roleAllows(roleId, action, arn) });
+
+          const own = executionArn(`${name}/Map:1`);
+
+          if (nestedExecutionTasks(stateMachine).size > 0) {
+            expect(allows(COMPACT_EXECUTION)).toEqual({
+              name,
+              action,
+              arn: COMPACT_EXECUTION,
+              allowed: true,
+            });
+          }
+          expect(allows(own)).toEqual({ name, action, arn: own, allowed: true });
+          for (const arn of [
+            executionArn(`${other}:run-1`),
+            executionArn(`${COMPACT_STATE_MACHINE_NAME}/MergePhase:1`),
+            executionArn(`${COMPACT_STATE_MACHINE_NAME}-other:run-1`),
+            executionArn('someone-elses-state-machine:run-1'),
+          ]) {
+            expect(allows(arn)).toEqual({ name, action, arn, allowed: false });
+          }
+        }
+      }
+    });
+
+    it('when .sync waits for a compact execution, then the caller may manage the Step Functions EventBridge rule only', () => {
+      for (const stateMachine of callers()) {
+        if (nestedExecutionTasks(stateMachine).size === 0) continue;
+        const roleId = stateMachineRole(stateMachine);
+
+        for (const action of ['events:PutTargets', 'events:PutRule', 'events:DescribeRule']) {
+          const resources = roleStatements(roleId)
+            .filter((s) => allowsAction(s, action))
+            .flatMap((s) => resolvedArns(template, s.Resource));
+
+          expect({ action, resources }).toEqual({ action, resources: [STEP_FUNCTIONS_RULE] });
+        }
+      }
+    });
+
+    it('when the roles are created, then each state machine waits for the guard that narrows its executions', () => {
+      for (const [stateMachineId, stateMachine] of callers()) {
+        const guards = resourcesOfType('AWS::IAM::Policy').filter(([, p]) =>
+          (p.Properties!.Roles as { Ref?: string }[]).some(
+            (r) => r.Ref === stateMachineRole([stateMachineId, stateMachine]),
+          ),
+        );
+
+        expect(guards).toHaveLength(1);
+        expect(stateMachine.DependsOn).toContain(guards[0]![0]);
+      }
+    });
+  });
+
+  describe('given the eight archive, six replay and four compaction functions', () => {
     it('when their definitions are read, then each runs on nodejs22.x with the reservoir environment', () => {
       const functions = resourcesOfType('AWS::Lambda::Function');
 
@@ -771,6 +1061,194 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
           for (const arn of resourcesOf(statement)) expect(readable.has(arn)).toBe(true);
         }
       }
+    });
+  });
+
+  describe('given the four compaction functions and commitSnapshot', () => {
+    const BUCKET = 'ArchiveBucket.Arn';
+    const STREAMS = 'arn:${AWS::Partition}:kinesis:${AWS::Region}:${AWS::AccountId}:stream/*';
+    const objects = (path: string) => `\${ArchiveBucket.Arn}/\${ArchivePrefix}${path}/*`;
+    const RUNS = objects('runs/compact');
+    const NAMES = [...COMPACT_FUNCTIONS, 'commitSnapshot'] as const;
+
+    /** action -> the resources granted for it (templates of Fn::Sub, `Id.Arn` for Fn::GetAtt). */
+    const grants = (name: string): Record<string, string[]> => {
+      const found: Record<string, string[]> = {};
+      for (const statement of roleStatements(roleOfFunction(name))) {
+        if (actions(statement).every((a) => a.startsWith('logs:'))) continue;
+        expect({ name, effect: statement.Effect, condition: statement.Condition }).toEqual({
+          name,
+          effect: 'Allow',
+          condition: undefined,
+        });
+        const resources = ([] as unknown[])
+          .concat(statement.Resource)
+          .map((r) => (getAttTarget(r) ? `${getAttTarget(r)!}.Arn` : arnText(r)));
+        for (const action of actions(statement)) (found[action] ??= []).push(...resources);
+      }
+      return Object.fromEntries(Object.entries(found).map(([a, r]) => [a, [...r].sort()]));
+    };
+
+    it('when their definitions are read, then each runs its handler, with the memory its step needs', () => {
+      const expected: Record<(typeof NAMES)[number], { Timeout: number; MemorySize: number }> = {
+        planCompaction: { Timeout: 900, MemorySize: 1024 },
+        compactPartition: { Timeout: 900, MemorySize: 1024 },
+        compactMerge: { Timeout: 900, MemorySize: 2048 },
+        finishCompaction: { Timeout: 300, MemorySize: 512 },
+        commitSnapshot: { Timeout: 300, MemorySize: 512 },
+      };
+
+      for (const name of NAMES) {
+        const fn = props(lambdaLogicalId(name));
+        const kebab = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+        expect({ name, handler: fn.Handler, timeout: fn.Timeout, memory: fn.MemorySize }).toEqual({
+          name,
+          handler: `src/handlers/${kebab}.handler`,
+          timeout: expected[name].Timeout,
+          memory: expected[name].MemorySize,
+        });
+      }
+    });
+
+    it('when their roles are read, then each allows exactly the actions of its step, on exactly its prefixes', () => {
+      const expected: Record<(typeof NAMES)[number], Record<string, string[]>> = {
+        planCompaction: {
+          'kinesis:ListShards': [STREAMS],
+          's3:GetObject': [objects('checkpoints'), objects('archive'), RUNS, objects('latest')],
+          's3:PutObject': [RUNS],
+          's3:ListBucket': [BUCKET],
+        },
+        compactPartition: {
+          'kinesis:GetShardIterator': [STREAMS],
+          'kinesis:GetRecords': [STREAMS],
+          's3:GetObject': [objects('archive'), objects('latest'), RUNS],
+          's3:PutObject': [RUNS],
+          's3:ListBucket': [BUCKET],
+        },
+        compactMerge: {
+          's3:GetObject': [RUNS, objects('archive'), objects('latest')],
+          's3:PutObject': [RUNS, objects('compacted'), objects('latest'), objects('runs/replay')],
+          's3:ListBucket': [BUCKET],
+        },
+        finishCompaction: {
+          's3:GetObject': [RUNS],
+          's3:PutObject': [RUNS],
+          's3:DeleteObject': [RUNS],
+          's3:ListBucket': [BUCKET],
+        },
+        commitSnapshot: {
+          's3:GetObject': [objects('latest'), RUNS],
+          's3:PutObject': [objects('latest')],
+          's3:DeleteObject': [objects('latest')],
+          's3:ListBucket': [BUCKET],
+        },
+      };
+
+      for (const name of NAMES) {
+        const want = Object.fromEntries(Object.entries(expected[name]).map(([a, r]) => [a, [...r].sort()]));
+
+        expect({ name, grants: grants(name) }).toEqual({ name, grants: want });
+      }
+    });
+
+    it('when any statement of either template allows deleting objects, then it is finishCompaction’s (run files) or commitSnapshot’s (LATEST snapshots)', () => {
+      const deletes = (s: Statement) =>
+        s.Effect === 'Allow' &&
+        actions(s).some((a) => /^s3:(\*|Delete)/i.test(a) || actionCovers(a, 's3:DeleteObject'));
+
+      for (const t of [template, targetsTemplate]) {
+        const deleters = allStatements(t).filter(deletes);
+        const owner = (s: Statement) =>
+          ALL_FUNCTIONS.find((name) => roleStatements(roleOfFunction(name, t), t).includes(s)) ?? 'none';
+
+        expect(
+          deleters
+            .map((s) => ({ owner: owner(s), actions: actions(s), resources: resourcesOf(s) }))
+            .sort((a, b) => a.owner.localeCompare(b.owner)),
+        ).toEqual([
+          { owner: 'commitSnapshot', actions: ['s3:DeleteObject'], resources: [objects('latest')] },
+          { owner: 'finishCompaction', actions: ['s3:DeleteObject'], resources: [RUNS] },
+        ]);
+      }
+    });
+
+    it('when the keys the code writes are checked against the grants, then each lies under its prefix', () => {
+      const files = compactionFiles('', 'run-1');
+      const allows = (name: string, action: string, key: string) =>
+        roleAllows(roleOfFunction(name), action, objectArn(key));
+
+      // Shuffle objects: written by the partition phase, read by the merge, deleted when finished.
+      expect(allows('compactPartition', 's3:PutObject', files.shuffleObject(3, 1, 0))).toBe(true);
+      expect(allows('compactMerge', 's3:GetObject', files.shuffleObject(3, 1, 0))).toBe(true);
+      expect(allows('finishCompaction', 's3:DeleteObject', files.shuffleObject(3, 1, 0))).toBe(true);
+      expect(
+        allows(
+          'finishCompaction',
+          's3:DeleteObject',
+          `${generationPrefix('', 'orders', 'run-1')}part-00000.jsonl.gz`,
+        ),
+      ).toBe(false);
+      // Compacted replays' output, and LATEST generations and their pointer.
+      expect(
+        allows(
+          'compactMerge',
+          's3:PutObject',
+          `${runPrefix('', 'replay', 'r-1')}compacted/part-00000.jsonl.gz`,
+        ),
+      ).toBe(true);
+      expect(
+        allows(
+          'compactMerge',
+          's3:PutObject',
+          `${generationPrefix('', 'orders', 'run-1')}part-00000.jsonl.gz`,
+        ),
+      ).toBe(true);
+      expect(allows('commitSnapshot', 's3:PutObject', snapshotPointerKey('', 'orders'))).toBe(true);
+      expect(
+        allows(
+          'commitSnapshot',
+          's3:DeleteObject',
+          `${generationPrefix('', 'orders', 'run-0')}part-00000.jsonl.gz`,
+        ),
+      ).toBe(true);
+      expect(allows('commitSnapshot', 's3:DeleteObject', files.shuffleObject(3, 1, 0))).toBe(false);
+      // Never the archive itself.
+      for (const name of NAMES) {
+        expect(allows(name, 's3:PutObject', 'archive/stream=orders/dt=2025-01-01/hr=00/x.jsonl.gz')).toBe(
+          false,
+        );
+        expect(allows(name, 's3:DeleteObject', 'archive/stream=orders/dt=2025-01-01/hr=00/x.jsonl.gz')).toBe(
+          false,
+        );
+      }
+    });
+  });
+
+  describe('given the latestTombstones parameter', () => {
+    const environment = (name: string, t: Template) =>
+      (props(lambdaLogicalId(name), t).Environment as { Variables: Record<string, unknown> }).Variables;
+
+    it('when packaged with the defaults, then DiscoverStreams gets an empty object', () => {
+      expect(environment('discoverStreams', template).RESERVOIR_TOMBSTONES).toBe('{}');
+    });
+
+    it('when packaged with latestTombstones, then DiscoverStreams gets it as compact JSON, and no other function does', () => {
+      expect(environment('discoverStreams', targetsTemplate).RESERVOIR_TOMBSTONES).toBe(
+        JSON.stringify(JSON.parse(TOMBSTONES)),
+      );
+      for (const name of ALL_FUNCTIONS.filter((n) => n !== 'discoverStreams')) {
+        expect({ name, tombstones: environment(name, targetsTemplate).RESERVOIR_TOMBSTONES }).toEqual({
+          name,
+          tombstones: undefined,
+        });
+      }
+    });
+
+    it('when a tombstone pattern is malformed, then packaging fails with a message naming the parameter, stream and field', () => {
+      expect(malformedTombstonesOutput).toContain(
+        'parameter latestTombstones: tombstone pattern of stream "orders": field orders.data.op:',
+      );
     });
   });
 
@@ -992,9 +1470,14 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       });
     });
 
-    it('when its lifecycle is read, then run files expire after 7 days and stale uploads are aborted', () => {
+    it('when its lifecycle is read, then run files (failed compactions’ shuffle objects too) expire after 7 days and stale uploads are aborted', () => {
       const rules = (props('ArchiveBucket').LifecycleConfiguration as { Rules: Record<string, unknown>[] })
         .Rules;
+      const runFiles = rules.find((r) => r.Id === 'ExpireRunFiles');
+
+      expect(compactionFiles('', 'run-1').shuffleObject(0, 0, 0)).toMatch(
+        new RegExp(`^${resolveString(template, runFiles?.Prefix)}`),
+      );
 
       expect(rules).toContainEqual(
         expect.objectContaining({
