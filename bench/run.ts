@@ -5,6 +5,7 @@ import { envInt } from '../src/config/env';
 import { codecBench, type CodecResult } from './codec';
 import { endToEndBench, type Round } from './end-to-end';
 import { replayBench, type ReplayBenchResult } from './replay';
+import { compactionBench, compactionBenchReport } from './compaction';
 
 // Goals from the issue. MB here is MiB, the unit of Kinesis's per-shard limits.
 const MB = 1024 * 1024;
@@ -140,6 +141,7 @@ export async function benchCommand(): Promise<void> {
   const endToEnd = await endToEndBench({ records, shards, rounds, warmupRecords: 20_000 });
   const replayShards = envInt('BENCH_REPLAY_SHARDS', 2, 1);
   const replayPerShard = envInt('BENCH_REPLAY_RECORDS_PER_SHARD_SECOND', 1000, 1);
+  const compaction = await compactionBench({ log: info });
   const replay = await replayBench({
     records: envInt('BENCH_REPLAY_RECORDS', 60_000, 1),
     targetShards: replayShards,
@@ -157,6 +159,8 @@ export async function benchCommand(): Promise<void> {
       endToEndReport(endToEnd, records, shards),
       '',
       replayReport(replay, replayShards, replayPerShard),
+      '',
+      `4. ${compactionBenchReport(compaction)}`,
       '',
     ].join('\n'),
   );
