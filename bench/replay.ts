@@ -6,11 +6,10 @@ import { AddTagsToStreamCommand, CreateStreamCommand, KinesisClient } from '@aws
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { resetArchiveRuntime } from '../src/archive/runtime';
 import { resetClients } from '../src/aws/clients';
-import { decodeRecords } from '../src/consumer';
 import type { ReplaySummary } from '../src/core/replay-summary';
 import { applyEnvironment, startEmulators } from '../src/local/emulators';
 import { runLocalStateMachine } from '../src/local/state-machine-runner';
-import { readUntilCaughtUp, shardIterators } from '../src/local/stream-reader';
+import { decodeShardRecords, readUntilCaughtUp, shardIterators } from '../src/local/stream-reader';
 import { startThrottledKinesis } from '../src/local/throttled-kinesis';
 import { putAll, telemetryRecord } from '../src/local/traffic';
 import { resetReplayRuntime } from '../src/replay/runtime';
@@ -88,19 +87,9 @@ export async function replayBench(options: ReplayBenchOptions): Promise<ReplayBe
     )) as ReplaySummary;
     const seconds = (performance.now() - started) / 1000;
 
-    const out = (
-      await readUntilCaughtUp(kinesis, await shardIterators(kinesis, 'bench-target', 'TRIM_HORIZON'))
-    ).flatMap(({ shardId, record }) =>
-      decodeRecords(
-        {
-          SequenceNumber: record.SequenceNumber!,
-          PartitionKey: record.PartitionKey!,
-          Data: record.Data!,
-          ApproximateArrivalTimestamp: record.ApproximateArrivalTimestamp!,
-        },
-        shardId,
-        'bench-source',
-      ),
+    const out = decodeShardRecords(
+      await readUntilCaughtUp(kinesis, await shardIterators(kinesis, 'bench-target', 'TRIM_HORIZON')),
+      'bench-source',
     );
     const delivered = new Set(
       out.map((r) => `${r.position.shardId}/${r.position.sequenceNumber}/${r.position.subSequenceNumber}`),

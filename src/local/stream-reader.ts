@@ -1,3 +1,4 @@
+import { decodeRecords, type DecodedRecord } from '../consumer';
 import {
   GetRecordsCommand,
   GetShardIteratorCommand,
@@ -47,4 +48,20 @@ export async function readUntilCaughtUp(
     }
   }
   return records;
+}
+
+/** Decodes records read with readUntilCaughtUp through the consumer library (KPL included). */
+export function decodeShardRecords(records: ShardRecord[], stream: string): DecodedRecord[] {
+  return records.flatMap(({ shardId, record }) =>
+    decodeRecords(
+      {
+        SequenceNumber: record.SequenceNumber!,
+        PartitionKey: record.PartitionKey!,
+        Data: record.Data!,
+        ApproximateArrivalTimestamp: record.ApproximateArrivalTimestamp!,
+      },
+      shardId,
+      stream,
+    ),
+  );
 }

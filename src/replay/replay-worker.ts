@@ -3,6 +3,7 @@ import { CorruptStateError, ExpiredIteratorError, ThrottledError } from '../core
 import { toUserRecords } from '../core/deaggregate';
 import { encodeEnvelope } from '../core/envelope';
 import { compileFilter, type FilterEvent } from '../core/filter-pattern';
+import { compactionFilterEvent } from '../core/compaction-entry';
 import type { IteratorStart, ObjectStore, RecordWriter, ShardReader } from '../core/ports';
 import type { PutEntry } from '../core/put-batcher';
 import { decodePayload, toRecordLine, type RecordLine } from '../core/record-line';
@@ -48,25 +49,6 @@ export interface ReplayWorkerDeps {
 export interface ReplayItemResult extends ReplayCounts {
   itemId: string;
   done: boolean;
-}
-
-/** Parses JSON payloads for filtering; anything else is matched as its text (or base64). */
-function filterEvent(line: RecordLine): FilterEvent {
-  let data: unknown = line.data;
-  if (line.encoding === 'utf8') {
-    try {
-      data = JSON.parse(line.data);
-    } catch {
-      data = line.data;
-    }
-  }
-  return {
-    partitionKey: line.partitionKey,
-    sequenceNumber: line.sequenceNumber,
-    // Seconds, as in the Lambda Kinesis event whose filter patterns users copy.
-    approximateArrivalTimestamp: line.arrivalTimestamp / 1000,
-    data,
-  };
 }
 
 /**
@@ -205,7 +187,7 @@ class ItemRun {
   private async consider(line: RecordLine): Promise<void> {
     this.progress.counts.read += 1;
     if (line.arrivalTimestamp < this.replay.fromMs || line.arrivalTimestamp >= this.replay.toMs) return;
-    if (this.matches && !this.matches(filterEvent(line))) return;
+    if (this.matches && !this.matches(compactionFilterEvent(line))) return;
     this.progress.counts.matched += 1;
     const data =
       this.replay.format === 'raw'

@@ -1,27 +1,12 @@
 import { CreateStreamCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { decodeRecords, KeyStateTracker, type DecodedRecord } from '../../consumer';
+import { KeyStateTracker, type DecodedRecord } from '../../consumer';
 import type { ReplaySummary } from '../../core/replay-summary';
-import { readUntilCaughtUp, shardIterators, type ShardRecord } from '../../local/stream-reader';
+import { decodeShardRecords, readUntilCaughtUp, shardIterators } from '../../local/stream-reader';
 import { putAll, telemetryRecord } from '../../local/traffic';
 import { info } from '../output';
 import { replayCommand } from './replay';
 
 const HOSTS = ['spark-1', 'spark-2'];
-
-function decode(records: ShardRecord[], stream: string): DecodedRecord[] {
-  return records.flatMap(({ shardId, record }) =>
-    decodeRecords(
-      {
-        SequenceNumber: record.SequenceNumber!,
-        PartitionKey: record.PartitionKey!,
-        Data: record.Data!,
-        ApproximateArrivalTimestamp: record.ApproximateArrivalTimestamp!,
-      },
-      shardId,
-      stream,
-    ),
-  );
-}
 
 const hostOf = (record: DecodedRecord) => record.partitionKey.split('/')[0]!;
 
@@ -70,10 +55,10 @@ export async function demoReplay(kinesis: KinesisClient, source: string): Promis
   }
   info(`   ${sent} live records arrived during the replay`);
 
-  const liveRecords = decode(await readUntilCaughtUp(kinesis, live), source).filter((r) =>
+  const liveRecords = decodeShardRecords(await readUntilCaughtUp(kinesis, live), source).filter((r) =>
     HOSTS.includes(hostOf(r)),
   );
-  const replayed = decode(
+  const replayed = decodeShardRecords(
     await readUntilCaughtUp(kinesis, await shardIterators(kinesis, target, 'TRIM_HORIZON')),
     source,
   );
@@ -85,7 +70,7 @@ export async function demoReplay(kinesis: KinesisClient, source: string): Promis
     if (tracker.offer(record, (r) => state.set(r.partitionKey, r.payload.toString('utf8')))) applied += 1;
   }
 
-  const everything = decode(
+  const everything = decodeShardRecords(
     await readUntilCaughtUp(kinesis, await shardIterators(kinesis, source, 'TRIM_HORIZON')),
     source,
   );
