@@ -53,13 +53,16 @@ export interface MergeResult {
 }
 
 /**
- * Memory of a merge worker is dominated by the winner map: per distinct key, about
- * 200 bytes (Map slot, entry object, sequence number string; shard ids are interned) + the key's
- * length + the inline payload (at most the partition phase's `inlineBytes`; none for winners that
- * will not be emitted). With the planner's default of at most 500,000 keys per partition and
- * 512-byte inline payloads, that is under 400 MB; with 200-byte payloads and short keys about
- * 220 MB. Add one shuffle object (its compressed and decompressed bytes, at most the partition
- * phase's `bufferBytes`), one referenced archive object, and one output object being built.
+ * Memory of a merge worker is dominated by the winner map: per distinct key, about 250 bytes
+ * (Map slot, entry and payload objects, the 56-digit sequence number; shard ids are interned)
+ * + the key + the inline payload (at most the partition phase's `inlineBytes`; none for winners
+ * that will not be emitted). Add one shuffle object (compressed and decompressed; at most about
+ * the partition phase's `bufferBytes`), one referenced archive object, and one output object
+ * being built (`outputBytes`). Measured (bench/compaction.ts, Node 20, default heap settings):
+ * 500,000 keys with 200-byte payloads peak at ~350 MB of heap and ~740 MB RSS; 400,000 keys with
+ * 500-byte payloads (the planner's default bound of 500,000 estimated records per partition,
+ * less its 25% margin, every key distinct) at ~700-730 MB RSS. A lower `keysPerPartition`
+ * lowers it proportionally.
  */
 export async function mergePartition(
   spec: CompactionSpec,
@@ -134,7 +137,10 @@ export async function mergePartition(
   const cache: { current: { id: string; body: Buffer; starts: Uint32Array; ends: Uint32Array } | null } = {
     current: null,
   };
-  for (const entry of emitted) {
+  for (let i = 0; i < emitted.length; i++) {
+    const entry = emitted[i]!;
+    // Written entries are let go as the output grows: the peak stays that of the winner map.
+    (emitted as (ShuffleEntry | null)[])[i] = null;
     const payload = entry.payload;
     if (payload === null) throw new CorruptStateError(`Shuffle entry of key ${entry.key} has no payload`);
     let line: RecordLine;
