@@ -290,3 +290,30 @@ describe('shard archiver', () => {
     expectExactlyOnce(shard, store);
   });
 });
+
+describe('shard archiver at the end of a closed shard', () => {
+  it('given a closed shard whose last archived record aged out and nothing followed, then it is drained with no gap', async () => {
+    const shard = shardWith(3);
+    const store = new MemoryObjectStore();
+    const { archiver, gaps } = archiverFor(shard, store);
+    await archiver.archive(request);
+    shard.closed = true;
+    shard.trimmedBefore = 3;
+    await expect(archiver.archive({ ...request, closed: true })).resolves.toMatchObject({
+      status: 'drained',
+    });
+    expect(gaps).toHaveLength(0);
+  });
+
+  it('given a closed shard whose later records expired unarchived, then the gap is reported', async () => {
+    const shard = shardWith(3);
+    const store = new MemoryObjectStore();
+    const { archiver, gaps } = archiverFor(shard, store);
+    await archiver.archive(request);
+    shard.records.push(kinesisRecord('k', 'lost', start), kinesisRecord('k', 'kept', start));
+    shard.closed = true;
+    shard.trimmedBefore = 4;
+    await expect(archiver.archive({ ...request, closed: true })).rejects.toBeInstanceOf(DataGapError);
+    expect(gaps).toHaveLength(1);
+  });
+});
