@@ -4,6 +4,7 @@ import { compactCommand } from './commands/compact';
 import { demoCommand } from './commands/demo';
 import { localUpCommand } from './commands/local-up';
 import { replayCommand } from './commands/replay';
+import { sqlCommand } from './commands/sql';
 import { CommandFailure } from './output';
 import { benchCommand } from '../../bench/run';
 
@@ -86,6 +87,27 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON on stdout')
     .action(async (options) => {
       await compactCommand(options);
+    });
+  program
+    .command('sql')
+    .description(
+      'SQL (DuckDB) over the archive, and with --live the records still in the streams, as the view `records`',
+    )
+    .argument('<query>', 'SQL; the last statement\'s result is printed (e.g. "SELECT count(*) FROM records")')
+    .option('--stream <name>', 'a stream in the view (repeatable); default: every archived stream', collect)
+    .option('--from <iso>', 'inclusive lower bound on arrival time (only the partitions needed are read)')
+    .option('--to <iso>', 'exclusive upper bound on arrival time')
+    .option('--live', 'also read what is still in the streams past the archive checkpoints')
+    .option('--format <format>', 'table, json (one array of row objects) or csv', 'table')
+    .option('--max-rows <n>', 'rows shown by --format table', '100')
+    .option('--out <file>', 'write the result to a .csv, .csv.gz or .parquet file instead')
+    .option(
+      '--cache-dir <dir>',
+      'local cache of archive objects (default RESERVOIR_SQL_CACHE or .reservoir/cache)',
+    )
+    .option('--stage <stage>', 'the deployed stack whose bucket to read (default: RESERVOIR_BUCKET)')
+    .action(async (query: string, options) => {
+      await sqlCommand(query, options);
     });
   program
     .command('demo')
