@@ -5,9 +5,11 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.(t|j|mj)s$': '<rootDir>/test/support/esbuild-transform.cjs',
+    // deploy/emr/*.sh, imported as text (the Lambda bundles them with esbuild's text loader).
+    '^.+\\.sh$': '<rootDir>/test/support/esbuild-transform.cjs',
   },
-  // @middy is ESM-only; jest's CommonJS runtime needs it transformed.
-  transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
+  // @middy and dt-sql-parser (with its antlr4-c3) are ESM-only; jest's CommonJS runtime needs them transformed.
+  transformIgnorePatterns: ['/node_modules/(?!(@middy|dt-sql-parser|antlr4-c3)/)'],
   setupFiles: ['<rootDir>/test/support/setup.ts'],
   testTimeout: 120000,
 };

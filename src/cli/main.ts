@@ -3,6 +3,11 @@ import { archiveCommand } from './commands/archive';
 import { compactCommand } from './commands/compact';
 import { demoCommand } from './commands/demo';
 import { localUpCommand } from './commands/local-up';
+import {
+  queryWindowCloseCommand,
+  queryWindowOpenCommand,
+  queryWindowStatusCommand,
+} from './commands/query-window';
 import { replayCommand } from './commands/replay';
 import { sqlCommand } from './commands/sql';
 import { CommandFailure } from './output';
@@ -108,6 +113,61 @@ export function buildProgram(): Command {
     .option('--stage <stage>', 'the deployed stack whose bucket to read (default: RESERVOIR_BUCKET)')
     .action(async (query: string, options) => {
       await sqlCommand(query, options);
+    });
+  const queryWindow = program
+    .command('query-window')
+    .description(
+      'SQL at scale: an EMR cluster with Hive and Apache Drill over the archive (deployed stack only)',
+    );
+  queryWindow
+    .command('open')
+    .description('start a query window and wait until it is open; prints the Drill and HiveServer2 endpoints')
+    .option(
+      '--request <file>',
+      'the window request as JSON (a file, or - for stdin); flags override its fields',
+    )
+    .option(
+      '--stream <name>',
+      'a stream in the tables and view (repeatable); default: every archived stream',
+      collect,
+    )
+    .option('--duration <time>', 'how long it stays open unless closed first, e.g. 4h, 90m (default: 4h)')
+    .option('--release <label>', 'EMR release label (default emr-6.15.0)')
+    .option('--drill-version <version>', 'Apache Drill version the bootstrap action installs')
+    .option('--master-type <type>', 'master instance type (default m5.xlarge)')
+    .option('--core-type <type>', 'core instance type (default m5.xlarge)')
+    .option('--core-count <n>', 'core instances (default 2; 0: master only)')
+    .option('--subnet <id>', 'subnet of the cluster')
+    .option('--key-name <name>', 'EC2 key pair for SSH')
+    .option('--security-group <id>', 'additional security group of the master (repeatable)', collect)
+    .option('--security-configuration <name>', 'EMR security configuration')
+    .option('--live <mode>', 'auto (default), snapshot or none: the live part of the records view')
+    .option('--kinesis-tables', 'also create Hive tables over the streams (EMR Kinesis storage handler)')
+    .option('--window-id <id>', 'the window (execution) name (default qw-<time>-<random>)')
+    .option('--no-wait', 'return once started')
+    .option('--json', 'print the open window (endpoints) as JSON on stdout')
+    .option('--stage <stage>', 'deployed stage', 'dev')
+    .action(async (options) => {
+      await queryWindowOpenCommand(options);
+    });
+  queryWindow
+    .command('close')
+    .description('close a window: its task token goes back and the state machine terminates its cluster')
+    .argument('[window]', 'the window id (default: the only open one)')
+    .option('--wait', 'wait until the cluster is terminated')
+    .option('--json', 'print the outcome as JSON on stdout')
+    .option('--stage <stage>', 'deployed stage', 'dev')
+    .action(async (window: string | undefined, options) => {
+      await queryWindowCloseCommand(window, options);
+    });
+  queryWindow
+    .command('status')
+    .description('a window in detail (phase, cluster, endpoints, when it closes), or every open one')
+    .argument('[window]', 'the window id (default: every open window)')
+    .option('--json', 'print as JSON on stdout')
+    .option('--stage <stage>', 'deployed stage', 'dev')
+    .action(async (window: string | undefined, options) => {
+      await queryWindowStatusCommand(window, options);
     });
   program
     .command('demo')

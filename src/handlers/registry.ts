@@ -17,6 +17,10 @@ import { handler as compactMerge } from './compact-merge';
 import { handler as compactPartition } from './compact-partition';
 import { handler as finishCompaction } from './finish-compaction';
 import { handler as planCompaction } from './plan-compaction';
+import { handler as prepareQueryWindow } from './query-window-prepare';
+import { handler as snapshotLiveShard } from './query-window-snapshot';
+import { handler as storeQueryWindowToken } from './query-window-store-token';
+import { handler as cleanupQueryWindow } from './query-window-cleanup';
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -43,4 +47,8 @@ export const handlers: Record<string, LambdaHandler> = {
   compactMerge,
   finishCompaction,
   commitSnapshot,
+  prepareQueryWindow,
+  snapshotLiveShard,
+  storeQueryWindowToken,
+  cleanupQueryWindow,
 } as Record<string, LambdaHandler>;

@@ -13,12 +13,24 @@ export interface LocalDefinition {
   taskFunctions: Map<string, string>;
   /** Task state name → child state machine file, for `states:startExecution.sync:2` Tasks. */
   taskStateMachines: Map<string, string>;
+  /**
+   * Task state name → Resource, for the other Tasks (service integrations such as
+   * `elasticmapreduce:createCluster.sync`): they run only on AWS, so a local run must override them.
+   */
+  taskResources: Map<string, string>;
 }
 
 /** State machines other ASL files start (`Ref: <LogicalId>` in serverless.yml), by logical id. */
 export const STATE_MACHINE_FILES: Record<string, string> = { CompactStateMachine: 'compact' };
 
 export const START_EXECUTION_SYNC = 'arn:aws:states:::states:startExecution.sync:2';
+
+/**
+ * Step Functions reads a Task's TimeoutSecondsPath from the state's input; aws-local-stepfunctions
+ * reads it from the effective input (after Parameters). Locally, a Task with both gets the value
+ * through this extra Parameters field, which the runner removes before the Task sees its input.
+ */
+export const LOCAL_TIMEOUT_FIELD = 'reservoirLocalTimeoutSeconds';
 
 export function localStateMachineArn(name: string): string {
   return `arn:aws:states:us-east-1:000000000000:stateMachine:reservoir-local-${name}`;
@@ -38,6 +50,7 @@ export function loadLocalDefinition(name: string): LocalDefinition {
   }) as Json;
   const taskFunctions = new Map<string, string>();
   const taskStateMachines = new Map<string, string>();
+  const taskResources = new Map<string, string>();
 
   const resolve = (node: Json, stateName?: string): Json => {
     if (Array.isArray(node)) return node.map((child) => resolve(child));
@@ -68,10 +81,28 @@ export function loadLocalDefinition(name: string): LocalDefinition {
     if (!def || typeof def !== 'object' || Array.isArray(def)) return def;
     const out: { [key: string]: Json } = {};
     const nested = def['Resource'] === START_EXECUTION_SYNC;
+    if (def['Type'] === 'Task' && typeof def['Resource'] === 'string' && !nested)
+      taskResources.set(state, def['Resource']);
     for (const [key, value] of Object.entries(def))
       out[key] = resolve(value, key === 'Resource' || (nested && key === 'Parameters') ? state : undefined);
+    const parameters = out['Parameters'];
+    if (
+      def['Type'] === 'Task' &&
+      typeof out['TimeoutSecondsPath'] === 'string' &&
+      parameters &&
+      typeof parameters === 'object' &&
+      !Array.isArray(parameters)
+    ) {
+      out['Parameters'] = { ...parameters, [`${LOCAL_TIMEOUT_FIELD}.$`]: out['TimeoutSecondsPath'] };
+      out['TimeoutSecondsPath'] = `$.${LOCAL_TIMEOUT_FIELD}`;
+    }
     return out;
   };
 
-  return { definition: resolve(raw) as Record<string, unknown>, taskFunctions, taskStateMachines };
+  return {
+    definition: resolve(raw) as Record<string, unknown>,
+    taskFunctions,
+    taskStateMachines,
+    taskResources,
+  };
 }

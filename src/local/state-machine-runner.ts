@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { handlers, type LambdaHandler } from '../handlers/registry';
-import { loadLocalDefinition } from './asl-definition';
+import { LOCAL_TIMEOUT_FIELD, loadLocalDefinition } from './asl-definition';
 
 export interface TaskEvent {
   state: string;
@@ -23,6 +23,27 @@ export interface LocalRunOptions {
   retryIntervalOverrides?: Record<string, number | number[]>;
   /** Lambda timeout given to handlers through context.getRemainingTimeInMillis(). */
   functionTimeoutMs?: number;
+  /**
+   * Replaces Tasks by state name: called with the Task's effective input (after Parameters), its
+   * result taken as the Task's. Service integrations (e.g. `elasticmapreduce:createCluster.sync`,
+   * `lambda:invoke.waitForTaskToken`) run only on AWS, so a local run must override each of them;
+   * a Lambda Task overridden here does not run its handler. A thrown error's `name` is the error
+   * the ASL's Retry and Catch see. `$$.Task.Token` is `local-task-token:{executionName}`.
+   */
+  taskOverrides?: Record<string, (input: unknown) => Promise<unknown>>;
+}
+
+/** The task token a local execution gives `$$.Task.Token` (one per execution). */
+export function localTaskToken(executionName: string): string {
+  return `local-task-token:${executionName}`;
+}
+
+/** A Task's input as Step Functions would pass it: without the local timeout field (see LOCAL_TIMEOUT_FIELD). */
+function taskEvent(taskInput: unknown): unknown {
+  const event = JSON.parse(JSON.stringify(taskInput)) as unknown;
+  if (event && typeof event === 'object' && !Array.isArray(event))
+    delete (event as Record<string, unknown>)[LOCAL_TIMEOUT_FIELD];
+  return event;
 }
 
 function lambdaContext(functionName: string, timeoutMs: number): Context {
@@ -45,18 +66,23 @@ function lambdaContext(functionName: string, timeoutMs: number): Context {
 
 const machines = new Map<
   string,
-  { machine: StateMachine; taskFunctions: Map<string, string>; taskStateMachines: Map<string, string> }
+  {
+    machine: StateMachine;
+    taskFunctions: Map<string, string>;
+    taskStateMachines: Map<string, string>;
+    taskResources: Map<string, string>;
+  }
 >();
 
 /** Loads and validates a definition once per process (validation costs a few hundred ms). */
 function localMachine(name: string) {
   let loaded = machines.get(name);
   if (!loaded) {
-    const { definition, taskFunctions, taskStateMachines } = loadLocalDefinition(name);
+    const { definition, taskFunctions, taskStateMachines, taskResources } = loadLocalDefinition(name);
     const machine = new StateMachine(definition as never, {
       validationOptions: { checkArn: true, checkPaths: true },
     });
-    loaded = { machine, taskFunctions, taskStateMachines };
+    loaded = { machine, taskFunctions, taskStateMachines, taskResources };
     machines.set(name, loaded);
   }
   return loaded;
@@ -72,7 +98,7 @@ export async function runLocalStateMachine(
   input: unknown,
   options: LocalRunOptions,
 ): Promise<unknown> {
-  const { machine, taskFunctions, taskStateMachines } = localMachine(name);
+  const { machine, taskFunctions, taskStateMachines, taskResources } = localMachine(name);
   const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [state, functionName] of taskFunctions) {
     const bound = handlers[functionName];
@@ -80,7 +106,7 @@ export async function runLocalStateMachine(
     overrides[state] = async (taskInput: unknown) => {
       let handler = bound;
       if (options.wrap) handler = options.wrap(functionName, handler);
-      const event = JSON.parse(JSON.stringify(taskInput)) as unknown;
+      const event = taskEvent(taskInput);
       try {
         const output = await handler(
           event,
@@ -98,6 +124,27 @@ export async function runLocalStateMachine(
   for (const [state, child] of taskStateMachines) {
     overrides[state] = (taskInput: unknown) => runChildExecution(child, taskInput, options, state);
   }
+  for (const [state, override] of Object.entries(options.taskOverrides ?? {})) {
+    overrides[state] = async (taskInput: unknown) => {
+      const event = taskEvent(taskInput);
+      const functionName = taskResources.get(state) ?? taskFunctions.get(state) ?? state;
+      try {
+        const output = await override(event);
+        const result = output === undefined ? null : (JSON.parse(JSON.stringify(output)) as unknown);
+        options.onTask?.({ state, functionName, input: event, output: result });
+        return result;
+      } catch (error) {
+        options.onTask?.({ state, functionName, input: event, error: error as Error });
+        throw error;
+      }
+    };
+  }
+  for (const [state, resource] of taskResources) {
+    if (!overrides[state])
+      throw new Error(
+        `State ${state} runs ${resource}, which exists only on AWS: give it a taskOverrides entry`,
+      );
+  }
 
   const execution = machine.run(input as never, {
     overrides: {
@@ -111,6 +158,7 @@ export async function runLocalStateMachine(
         Input: input as never,
         StartTime: new Date().toISOString(),
       },
+      Task: { Token: localTaskToken(options.executionName) },
     },
   });
   try {

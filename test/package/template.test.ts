@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 
 import { compactionFiles } from '../../src/core/compaction-spec';
 import { runPrefix } from '../../src/core/layout';
@@ -9,7 +10,8 @@ import { generationPrefix, snapshotPointerKey } from '../../src/core/snapshot';
 
 /**
  * The CloudFormation template that `sls package` compiles from serverless.yml,
- * statemachines/archive.asl.yml, statemachines/replay.asl.yml and statemachines/compact.asl.yml.
+ * statemachines/archive.asl.yml, statemachines/replay.asl.yml, statemachines/compact.asl.yml and
+ * statemachines/query-window.asl.yml.
  * Packaging is offline: no AWS credentials or network are needed; fake credentials are set only so
  * that nothing could ever pick up real ones. A second package, with --param "replayTargets=...",
  * --param "retention=..." and --param "latestTombstones=...", checks the IAM grant that
@@ -24,6 +26,7 @@ const STAGE = 'dev';
 const STATE_MACHINE_NAME = `reservoir-archive-${STAGE}`;
 const REPLAY_STATE_MACHINE_NAME = `reservoir-replay-${STAGE}`;
 const COMPACT_STATE_MACHINE_NAME = `reservoir-compact-${STAGE}`;
+const QUERY_WINDOW_STATE_MACHINE_NAME = `reservoir-query-window-${STAGE}`;
 const FUNCTIONS = [
   'discoverStreams',
   'applyRetention',
@@ -43,7 +46,13 @@ const REPLAY_FUNCTIONS = [
   'summarizeReplay',
 ] as const;
 const COMPACT_FUNCTIONS = ['planCompaction', 'compactPartition', 'compactMerge', 'finishCompaction'] as const;
-const ALL_FUNCTIONS = [...FUNCTIONS, ...REPLAY_FUNCTIONS, ...COMPACT_FUNCTIONS];
+const QUERY_WINDOW_FUNCTIONS = [
+  'prepareQueryWindow',
+  'snapshotLiveShard',
+  'storeQueryWindowToken',
+  'cleanupQueryWindow',
+] as const;
+const ALL_FUNCTIONS = [...FUNCTIONS, ...REPLAY_FUNCTIONS, ...COMPACT_FUNCTIONS, ...QUERY_WINDOW_FUNCTIONS];
 const REPLAY_TARGETS = 'orders,replica-*';
 const RETENTION = 'orders=30,payments=365:STANDARD_IA@30';
 const TOMBSTONES =
@@ -521,6 +530,26 @@ function objectArn(key: string): string {
   return `ArchiveBucket.Arn/${key}`;
 }
 
+/** One file of a zip archive (the central directory names it; stored or deflated). */
+function zipEntry(zip: Buffer, name: string): Buffer {
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  let offset = zip.readUInt32LE(end + 16);
+  for (let i = zip.readUInt16LE(end + 10); i > 0; i--) {
+    const method = zip.readUInt16LE(offset + 10);
+    const size = zip.readUInt32LE(offset + 20);
+    const nameLength = zip.readUInt16LE(offset + 28);
+    const skip = nameLength + zip.readUInt16LE(offset + 30) + zip.readUInt16LE(offset + 32);
+    const local = zip.readUInt32LE(offset + 42);
+    if (zip.toString('utf8', offset + 46, offset + 46 + nameLength) === name) {
+      const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+      const data = zip.subarray(start, start + size);
+      return method === 8 ? inflateRawSync(data) : data;
+    }
+    offset += 46 + skip;
+  }
+  throw new Error(`no ${name} in the zip`);
+}
+
 // ---- the tests ------------------------------------------------------------------------------
 
 describe('packaged CloudFormation template (sls package --stage dev)', () => {
@@ -871,7 +900,7 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
     });
   });
 
-  describe('given the eight archive, six replay and four compaction functions', () => {
+  describe('given the eight archive, six replay, four compaction and four query window functions', () => {
     it('when their definitions are read, then each runs on nodejs22.x with the reservoir environment', () => {
       const functions = resourcesOfType('AWS::Lambda::Function');
 
@@ -1152,7 +1181,7 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       }
     });
 
-    it('when any statement of either template allows deleting objects, then it is finishCompaction’s (run files) or commitSnapshot’s (LATEST snapshots)', () => {
+    it('when any statement of either template allows deleting objects, then it is finishCompaction’s (run files), commitSnapshot’s (LATEST snapshots), or a query window’s (its own run files)', () => {
       const deletes = (s: Statement) =>
         s.Effect === 'Allow' &&
         actions(s).some((a) => /^s3:(\*|Delete)/i.test(a) || actionCovers(a, 's3:DeleteObject'));
@@ -1160,15 +1189,29 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       for (const t of [template, targetsTemplate]) {
         const deleters = allStatements(t).filter(deletes);
         const owner = (s: Statement) =>
-          ALL_FUNCTIONS.find((name) => roleStatements(roleOfFunction(name, t), t).includes(s)) ?? 'none';
+          ALL_FUNCTIONS.find((name) => roleStatements(roleOfFunction(name, t), t).includes(s)) ??
+          (roleStatements('QueryWindowEmrInstanceRole', t).includes(s)
+            ? 'QueryWindowEmrInstanceRole'
+            : 'none');
 
         expect(
           deleters
             .map((s) => ({ owner: owner(s), actions: actions(s), resources: resourcesOf(s) }))
             .sort((a, b) => a.owner.localeCompare(b.owner)),
         ).toEqual([
+          {
+            owner: 'cleanupQueryWindow',
+            actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+            resources: [objects('runs/query-window')],
+          },
           { owner: 'commitSnapshot', actions: ['s3:DeleteObject'], resources: [objects('latest')] },
           { owner: 'finishCompaction', actions: ['s3:DeleteObject'], resources: [RUNS] },
+          // The nodes replace Drill's view files and s3a's directory markers in the window's run files.
+          {
+            owner: 'QueryWindowEmrInstanceRole',
+            actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+            resources: [objects('runs/query-window')],
+          },
         ]);
       }
     });
@@ -1326,6 +1369,295 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       for (const bad of ['orders, payments', 'orders,', ',orders', 'a?b', 'a/b', [...ten, 's10'].join(',')]) {
         expect({ bad, matches: pattern.test(bad) }).toEqual({ bad, matches: false });
       }
+    });
+  });
+
+  describe('given the queryWindow state machine', () => {
+    const queryWindow = () => stateMachineNamed(QUERY_WINDOW_STATE_MACHINE_NAME);
+    const roleId = () => stateMachineRole(queryWindow());
+    const BUCKET_OBJECTS = (path: string) => `\${ArchiveBucket.Arn}/\${ArchivePrefix}${path}/*`;
+    const WINDOW_FILES = BUCKET_OBJECTS('runs/query-window');
+    const CLUSTERS = 'arn:${AWS::Partition}:elasticmapreduce:${AWS::Region}:${AWS::AccountId}:cluster/*';
+    const STREAMS = 'arn:${AWS::Partition}:kinesis:${AWS::Region}:${AWS::AccountId}:stream/*';
+
+    interface FlowState extends AslState {
+      Next?: string;
+      Default?: string;
+      End?: boolean;
+      Choices?: { Next: string }[];
+      Catch?: { ErrorEquals: string[]; Next: string }[];
+      Retry?: unknown[];
+    }
+
+    /** Every path from `from` to the end of the execution, as lists of state names (top-level states). */
+    function pathsFrom(states: Record<string, FlowState>, from: string, seen: string[] = []): string[][] {
+      if (seen.includes(from)) return [];
+      const state = states[from]!;
+      const next = [
+        state.Next,
+        state.Default,
+        ...(state.Choices ?? []).map((c) => c.Next),
+        ...(state.Catch ?? []).map((c) => c.Next),
+      ].filter((n): n is string => Boolean(n));
+      if (next.length === 0) return [[...seen, from]];
+      return [...new Set(next)].flatMap((n) => pathsFrom(states, n, [...seen, from]));
+    }
+
+    /** action -> the resources granted for it, and the conditions of those grants. */
+    const grants = (role: string) => {
+      const found: Record<string, { resources: string[]; conditions: unknown[] }> = {};
+      for (const statement of roleStatements(role).filter((s) => s.Effect === 'Allow')) {
+        const resources = ([] as unknown[])
+          .concat(statement.Resource)
+          .map((r) => (getAttTarget(r) ? `${getAttTarget(r)!}.Arn` : arnText(r)));
+        for (const action of actions(statement)) {
+          const grant = (found[action] ??= { resources: [], conditions: [] });
+          grant.resources.push(...resources);
+          grant.conditions.push(statement.Condition);
+        }
+      }
+      return found;
+    };
+
+    it('when its definition is read, then the EMR work is native service integrations around the four functions', () => {
+      const { asl, substitutions } = definitionOf(queryWindow());
+      const states = allStates(asl.States);
+      const resourceOf = (name: string) => states.get(name)?.Resource;
+
+      expect(asl.StartAt).toBe('PrepareQueryWindow');
+      expect(resourceOf('CreateCluster')).toBe('arn:aws:states:::elasticmapreduce:createCluster.sync');
+      expect(resourceOf('CreateSecuredCluster')).toBe('arn:aws:states:::elasticmapreduce:createCluster.sync');
+      for (const step of ['CreateTables', 'CreateKinesisTables', 'ConfigureDrill'])
+        expect(resourceOf(step)).toBe('arn:aws:states:::elasticmapreduce:addStep.sync');
+      expect(resourceOf('TerminateCluster')).toBe('arn:aws:states:::elasticmapreduce:terminateCluster.sync');
+      expect(resourceOf('TerminateFoundCluster')).toBe(
+        'arn:aws:states:::elasticmapreduce:terminateCluster.sync',
+      );
+      expect(resourceOf('WaitForClose')).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+      expect(
+        getAttTarget(substituted(states.get('WaitForClose')!.Parameters!.FunctionName, substitutions)),
+      ).toBe(lambdaLogicalId('storeQueryWindowToken'));
+      expect(Object.fromEntries([...lambdaTasks(queryWindow())].filter(([, target]) => target))).toEqual({
+        PrepareQueryWindow: lambdaLogicalId('prepareQueryWindow'),
+        SnapshotLiveShard: lambdaLogicalId('snapshotLiveShard'),
+        CleanupQueryWindow: lambdaLogicalId('cleanupQueryWindow'),
+      });
+      expect(
+        (states.get('CreateCluster')!.Parameters!.Applications as { Name: string }[]).map((a) => a.Name),
+      ).toEqual(['Hive', 'ZooKeeper']);
+    });
+
+    it('when every path from a started cluster is followed, then each goes through TerminateCluster', () => {
+      const { asl } = definitionOf(queryWindow());
+      const states = asl.States as Record<string, FlowState>;
+      const afterCreate = [
+        'DescribeCluster',
+        'CreateTables',
+        'CreateKinesisTables',
+        'ConfigureDrill',
+        'WaitForClose',
+      ];
+      const paths = afterCreate.flatMap((name) => pathsFrom(states, name));
+
+      expect(paths.length).toBeGreaterThan(10);
+      for (const path of paths)
+        expect({ path, terminates: path.includes('TerminateCluster') }).toEqual({ path, terminates: true });
+      // WaitForClose: closed (Next), timed out (States.Timeout) and failed (States.ALL) all terminate.
+      expect(states.WaitForClose!.Next).toBe('TerminateCluster');
+      expect(states.WaitForClose!.Catch!.map((c) => [c.ErrorEquals, c.Next])).toEqual([
+        [['States.Timeout'], 'TerminateCluster'],
+        [['States.ALL'], 'TerminateCluster'],
+      ]);
+      expect((states.WaitForClose as { TimeoutSecondsPath?: string }).TimeoutSecondsPath).toBe(
+        '$.window.timeoutSeconds',
+      );
+      // A failed createCluster.sync may have left a cluster: it is looked for and terminated.
+      for (const create of ['CreateCluster', 'CreateSecuredCluster']) {
+        expect(states[create]!.Catch).toEqual([
+          expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'FindCluster' }),
+        ]);
+        expect(states[create]!.Retry).toBeUndefined();
+      }
+    });
+
+    it('when its role is read, then it is its own, trusted by Step Functions, and EMR is scoped to the window clusters of this stage', () => {
+      const role = roleId();
+      const granted = grants(role);
+      const tagged = (key: string) => [
+        { StringEquals: { [`elasticmapreduce:${key}/reservoir-query-window`]: STAGE } },
+      ];
+
+      expect(
+        new Set([
+          stateMachineRole(archiveStateMachine()),
+          stateMachineRole(replayStateMachine()),
+          stateMachineRole(compactStateMachine()),
+        ]),
+      ).not.toContain(role);
+      expect(JSON.stringify(props(role).AssumeRolePolicyDocument)).toContain('states.amazonaws.com');
+      expect(props(role).ManagedPolicyArns).toBeUndefined();
+      expect(granted['elasticmapreduce:RunJobFlow']).toEqual({
+        resources: ['*'],
+        conditions: tagged('RequestTag'),
+      });
+      for (const action of [
+        'elasticmapreduce:DescribeCluster',
+        'elasticmapreduce:TerminateJobFlows',
+        'elasticmapreduce:AddJobFlowSteps',
+        'elasticmapreduce:DescribeStep',
+        'elasticmapreduce:CancelSteps',
+      ])
+        expect({ action, grant: granted[action] }).toEqual({
+          action,
+          grant: { resources: [CLUSTERS], conditions: tagged('ResourceTag') },
+        });
+      expect(granted['elasticmapreduce:ListClusters']!.resources).toEqual(['*']);
+      expect(
+        Object.keys(granted)
+          .filter((a) => a.startsWith('elasticmapreduce:'))
+          .sort(),
+      ).toEqual([
+        'elasticmapreduce:AddJobFlowSteps',
+        'elasticmapreduce:CancelSteps',
+        'elasticmapreduce:DescribeCluster',
+        'elasticmapreduce:DescribeStep',
+        'elasticmapreduce:ListClusters',
+        'elasticmapreduce:RunJobFlow',
+        'elasticmapreduce:TerminateJobFlows',
+      ]);
+      expect(granted['iam:PassRole']!.resources.sort()).toEqual([
+        'QueryWindowEmrInstanceRole.Arn',
+        'QueryWindowEmrServiceRole.Arn',
+      ]);
+      expect(granted['lambda:InvokeFunction']!.resources.sort()).toEqual(
+        QUERY_WINDOW_FUNCTIONS.map((name) => `${lambdaLogicalId(name)}.Arn`).sort(),
+      );
+      expect(Object.keys(granted).filter((a) => /^(s3|kinesis|states):/.test(a))).toEqual([]);
+    });
+
+    it('when iam:PassRole is granted anywhere in the template, then only for the two EMR roles', () => {
+      const passers = allStatements().filter((s) => allowsAction(s, 'iam:PassRole'));
+      const passed = passers.flatMap((s) => ([] as unknown[]).concat(s.Resource).map((r) => getAttTarget(r)));
+
+      expect(passers.length).toBeGreaterThan(0);
+      expect(new Set(passed)).toEqual(new Set(['QueryWindowEmrServiceRole', 'QueryWindowEmrInstanceRole']));
+      // EMR's service role hands the nodes' role to EC2 and nothing else.
+      expect(grants('QueryWindowEmrServiceRole')['iam:PassRole']).toEqual({
+        resources: ['QueryWindowEmrInstanceRole.Arn'],
+        conditions: [{ StringLike: { 'iam:PassedToService': 'ec2.amazonaws.com*' } }],
+      });
+    });
+
+    it('when the EMR roles are read, then the service role is EMR’s v2 policy and the nodes read the archive but write only the window’s files', () => {
+      const serviceRole = props('QueryWindowEmrServiceRole');
+      const instanceGrants = grants('QueryWindowEmrInstanceRole');
+      const resourcesOfAction = (action: string) => instanceGrants[action]?.resources.sort();
+
+      expect(JSON.stringify(serviceRole.AssumeRolePolicyDocument)).toContain(
+        'elasticmapreduce.amazonaws.com',
+      );
+      expect(serviceRole.ManagedPolicyArns).toEqual([
+        { 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonEMRServicePolicy_v2' },
+      ]);
+      expect(JSON.stringify(props('QueryWindowEmrInstanceRole').AssumeRolePolicyDocument)).toContain(
+        'ec2.amazonaws.com',
+      );
+      expect(props('QueryWindowEmrInstanceProfile').Roles).toEqual([{ Ref: 'QueryWindowEmrInstanceRole' }]);
+      expect(resourcesOfAction('s3:GetObject')).toEqual([BUCKET_OBJECTS('archive'), WINDOW_FILES].sort());
+      expect(resourcesOfAction('s3:PutObject')).toEqual([WINDOW_FILES]);
+      expect(resourcesOfAction('s3:DeleteObject')).toEqual([WINDOW_FILES]);
+      expect(Object.keys(instanceGrants).sort()).toEqual(
+        [
+          's3:GetObject',
+          's3:PutObject',
+          's3:DeleteObject',
+          's3:ListBucket',
+          's3:GetBucketLocation',
+          'kinesis:DescribeStream',
+          'kinesis:DescribeStreamSummary',
+          'kinesis:ListShards',
+          'kinesis:GetShardIterator',
+          'kinesis:GetRecords',
+        ].sort(),
+      );
+    });
+
+    it('when the function roles are read, then each allows exactly the actions of its step, on exactly its prefixes', () => {
+      const BUCKET = 'ArchiveBucket.Arn';
+      const expected: Record<(typeof QUERY_WINDOW_FUNCTIONS)[number], Record<string, string[]>> = {
+        prepareQueryWindow: {
+          'kinesis:ListShards': [STREAMS],
+          's3:GetObject': [BUCKET_OBJECTS('checkpoints'), BUCKET_OBJECTS('archive'), WINDOW_FILES].sort(),
+          's3:PutObject': [WINDOW_FILES],
+          's3:ListBucket': [BUCKET],
+        },
+        snapshotLiveShard: {
+          'kinesis:GetShardIterator': [STREAMS],
+          'kinesis:GetRecords': [STREAMS],
+          's3:GetObject': [WINDOW_FILES],
+          's3:PutObject': [WINDOW_FILES],
+          's3:ListBucket': [BUCKET],
+        },
+        storeQueryWindowToken: {
+          's3:GetObject': [WINDOW_FILES],
+          's3:PutObject': [WINDOW_FILES],
+          's3:ListBucket': [BUCKET],
+          'states:SendTaskSuccess': ['*'],
+        },
+        cleanupQueryWindow: {
+          's3:GetObject': [WINDOW_FILES],
+          's3:PutObject': [WINDOW_FILES],
+          's3:DeleteObject': [WINDOW_FILES],
+          's3:ListBucket': [BUCKET],
+        },
+      };
+
+      for (const name of QUERY_WINDOW_FUNCTIONS) {
+        const granted = Object.fromEntries(
+          Object.entries(grants(roleOfFunction(name)))
+            .filter(([action]) => !action.startsWith('logs:'))
+            .map(([action, grant]) => [action, grant.resources.sort()]),
+        );
+
+        expect({ name, granted }).toEqual({ name, granted: expected[name] });
+      }
+    });
+
+    it('when prepareQueryWindow is bundled, then the bootstrap action and the Drill step ship inside it', () => {
+      const bundle = readFileSync(join(root, '.serverless', 'prepareQueryWindow.zip'));
+      const code = zipEntry(bundle, 'src/handlers/query-window-prepare.js').toString('utf8');
+
+      expect(code).toContain('reservoir query window: EMR bootstrap action that installs Apache Drill');
+      expect(code).toContain('reservoir query window: EMR step (command-runner.jar, master node)');
+      expect(props(lambdaLogicalId('prepareQueryWindow')).Environment).toEqual({
+        Variables: expect.objectContaining({
+          RESERVOIR_STAGE: STAGE,
+          RESERVOIR_EMR_SERVICE_ROLE: { Ref: 'QueryWindowEmrServiceRole' },
+          RESERVOIR_EMR_INSTANCE_PROFILE: { Ref: 'QueryWindowEmrInstanceProfile' },
+          RESERVOIR_DRILL_VERSION: '1.21.2',
+          RESERVOIR_QUERY_WINDOW_MINUTES: '240',
+        }),
+      });
+    });
+
+    it('when the CLI looks it up, then `queryWindow` names it and QueryWindowStateMachineArn is its output', () => {
+      const [stateMachineId, stateMachine] = queryWindow();
+      const config = stepFunctionsConfig.stateMachines.queryWindow;
+      const logging = stateMachine.Properties!.LoggingConfiguration as {
+        Level: string;
+        Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: unknown } }[];
+      };
+
+      // sls invoke stepf --name queryWindow reads the output named {id}Arn.
+      expect(config?.id).toBe(stateMachineId);
+      expect(template.Outputs?.QueryWindowStateMachineArn?.Value).toEqual({ Ref: stateMachineId });
+      expect(template.Outputs?.[`${config!.id!}Arn`]?.Value).toEqual({ Ref: stateMachineId });
+      expect(getAttTarget(logging.Destinations[0]?.CloudWatchLogsLogGroup.LogGroupArn)).toBe(
+        'QueryWindowStateMachineLogGroup',
+      );
+      expect(JSON.stringify(resourcesOfType('AWS::Events::Rule').map(([, r]) => r.Properties))).not.toContain(
+        `"${stateMachineId}"`,
+      );
     });
   });
 

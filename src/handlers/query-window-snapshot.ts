@@ -1,0 +1,30 @@
+import type { Context } from 'aws-lambda';
+import type { LiveShard } from '../query-window/prepare';
+import { queryWindowRuntime } from '../query-window/runtime';
+import { snapshotLiveShard } from '../query-window/snapshot';
+import { passThrough, taskHandler } from './shared/task-handler';
+
+/** SnapshotLiveShard: one shard's tail not archived yet, up to the window's opening; `done: false` loops. */
+export const handler = taskHandler(
+  passThrough<{ windowId: string; cutoff: number; shard: LiveShard }>,
+  async (event, context: Context) => {
+    const { store, reader, config } = queryWindowRuntime();
+    return snapshotLiveShard(
+      {
+        store,
+        reader,
+        prefix: config.prefix,
+        now: Date.now,
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      },
+      {
+        getRecordsLimit: config.getRecordsLimit,
+        throttleAttempts: config.throttleAttempts,
+        partRecords: config.snapshotPartRecords,
+        budgetMs: config.budgetMs,
+        safetyMarginMs: config.safetyMarginMs,
+      },
+      { ...event, remainingMs: context.getRemainingTimeInMillis() },
+    );
+  },
+);

@@ -1,0 +1,54 @@
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { kinesisClient, s3Client } from '../aws/clients';
+import { KinesisShardReader, KinesisStreamCatalog } from '../aws/kinesis-adapter';
+import { S3ObjectStore } from '../aws/s3-adapter';
+import type { ObjectStore, ShardReader, StreamCatalog } from '../core/ports';
+import { loadQueryWindowConfig, type QueryWindowConfig } from './config';
+import { TaskNoLongerWaitingError, type TaskTokenSender } from './window';
+
+/** Config and adapters of the query window handlers, built once per process. */
+export interface QueryWindowRuntime {
+  config: QueryWindowConfig;
+  store: ObjectStore;
+  reader: ShardReader;
+  catalog: StreamCatalog;
+  sender: TaskTokenSender;
+}
+
+let runtime: QueryWindowRuntime | undefined;
+
+/** SendTaskSuccess; a token that is no longer waiting is TaskNoLongerWaitingError. */
+export class SfnTaskTokenSender implements TaskTokenSender {
+  constructor(private readonly client: SFNClient) {}
+
+  async sendTaskSuccess(token: string, output: unknown): Promise<void> {
+    try {
+      await this.client.send(
+        new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output) }),
+      );
+    } catch (error) {
+      const name = (error as Error).name;
+      if (name === 'TaskTimedOut' || name === 'TaskDoesNotExist' || name === 'InvalidToken')
+        throw new TaskNoLongerWaitingError(`the window's task is no longer waiting (${name})`);
+      throw error;
+    }
+  }
+}
+
+export function queryWindowRuntime(): QueryWindowRuntime {
+  if (runtime) return runtime;
+  const config = loadQueryWindowConfig();
+  runtime = {
+    config,
+    store: new S3ObjectStore(s3Client(), config.bucket),
+    reader: new KinesisShardReader(kinesisClient()),
+    catalog: new KinesisStreamCatalog(kinesisClient()),
+    sender: new SfnTaskTokenSender(new SFNClient({ requestHandler: new NodeHttpHandler(), maxAttempts: 5 })),
+  };
+  return runtime;
+}
+
+export function resetQueryWindowRuntime(): void {
+  runtime = undefined;
+}
