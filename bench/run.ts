@@ -6,6 +6,7 @@ import { codecBench, type CodecResult } from './codec';
 import { endToEndBench, type Round } from './end-to-end';
 import { replayBench, type ReplayBenchResult } from './replay';
 import { compactionBench, compactionBenchReport } from './compaction';
+import { sqlBench, sqlBenchReport } from './sql';
 
 // Goals from the issue. MB here is MiB, the unit of Kinesis's per-shard limits.
 const MB = 1024 * 1024;
@@ -142,6 +143,7 @@ export async function benchCommand(): Promise<void> {
   const replayShards = envInt('BENCH_REPLAY_SHARDS', 2, 1);
   const replayPerShard = envInt('BENCH_REPLAY_RECORDS_PER_SHARD_SECOND', 1000, 1);
   const compaction = await compactionBench({ log: info });
+  const sql = await sqlBench();
   const replay = await replayBench({
     records: envInt('BENCH_REPLAY_RECORDS', 60_000, 1),
     targetShards: replayShards,
@@ -161,6 +163,8 @@ export async function benchCommand(): Promise<void> {
       replayReport(replay, replayShards, replayPerShard),
       '',
       `4. ${compactionBenchReport(compaction)}`,
+      '',
+      `5. ${sqlBenchReport(sql)}`,
       '',
     ].join('\n'),
   );
