@@ -107,18 +107,9 @@ export async function runLocalStateMachine(
       let handler = bound;
       if (options.wrap) handler = options.wrap(functionName, handler);
       const event = taskEvent(taskInput);
-      try {
-        const output = await handler(
-          event,
-          lambdaContext(functionName, options.functionTimeoutMs ?? 900_000),
-        );
-        const result = output === undefined ? null : (JSON.parse(JSON.stringify(output)) as unknown);
-        options.onTask?.({ state, functionName, input: event, output: result });
-        return result;
-      } catch (error) {
-        options.onTask?.({ state, functionName, input: event, error: error as Error });
-        throw error;
-      }
+      return reportedCall(options, state, functionName, event, () =>
+        handler(event, lambdaContext(functionName, options.functionTimeoutMs ?? 900_000)),
+      );
     };
   }
   for (const [state, child] of taskStateMachines) {
@@ -128,15 +119,7 @@ export async function runLocalStateMachine(
     overrides[state] = async (taskInput: unknown) => {
       const event = taskEvent(taskInput);
       const functionName = taskResources.get(state) ?? taskFunctions.get(state) ?? state;
-      try {
-        const output = await override(event);
-        const result = output === undefined ? null : (JSON.parse(JSON.stringify(output)) as unknown);
-        options.onTask?.({ state, functionName, input: event, output: result });
-        return result;
-      } catch (error) {
-        options.onTask?.({ state, functionName, input: event, error: error as Error });
-        throw error;
-      }
+      return reportedCall(options, state, functionName, event, () => override(event));
     };
   }
   for (const [state, resource] of taskResources) {
@@ -167,6 +150,28 @@ export async function runLocalStateMachine(
     // aws-local-stepfunctions wraps the failure; surface it as Step Functions reports it.
     const cause = (error as { cause?: Error }).cause;
     if (cause) throw new ExecutionFailedError(cause.name, cause.message);
+    throw error;
+  }
+}
+
+/**
+ * Runs a Task's local stand-in with Lambda's JSON round trip (a result Step Functions could not
+ * carry fails here too) and reports the outcome to `onTask`.
+ */
+async function reportedCall(
+  options: LocalRunOptions,
+  state: string,
+  functionName: string,
+  event: unknown,
+  call: () => Promise<unknown>,
+): Promise<unknown> {
+  try {
+    const output = await call();
+    const result = output === undefined ? null : (JSON.parse(JSON.stringify(output)) as unknown);
+    options.onTask?.({ state, functionName, input: event, output: result });
+    return result;
+  } catch (error) {
+    options.onTask?.({ state, functionName, input: event, error: error as Error });
     throw error;
   }
 }
