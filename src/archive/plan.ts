@@ -11,6 +11,8 @@ export interface ShardWorkItem {
   shardId: string;
   parentShardIds: string[];
   closed: boolean;
+  /** The stream's retention period: the clock of its time-to-loss metric. */
+  retentionHours: number;
 }
 
 export interface PlannedShard extends ShardWorkItem {
@@ -51,6 +53,7 @@ export async function planArchiveRun(
   const waves: ShardWorkItem[][] = [];
   for (const stream of streams) {
     const shards = await deps.catalog.listShards(stream);
+    const retentionHours = await deps.catalog.retentionHours(stream);
     const listed = new Set(shards.map((shard) => shard.shardId));
     lineageWaves(shards).forEach((wave, index) => {
       for (const shard of wave) {
@@ -59,6 +62,7 @@ export async function planArchiveRun(
           shardId: shard.shardId,
           parentShardIds: listedParents(shard, listed),
           closed: shard.endingSequenceNumber !== undefined,
+          retentionHours,
         });
       }
     });

@@ -2,9 +2,10 @@ import { gzipSync } from 'node:zlib';
 import { loadArchiveConfig, type ArchiveConfig } from '../config/archive-config';
 import { kinesisClient, s3Client } from '../aws/clients';
 import { KinesisShardReader, KinesisStreamCatalog } from '../aws/kinesis-adapter';
-import { emitMetric } from '../aws/metrics';
 import { S3BucketLifecycle, S3ObjectStore } from '../aws/s3-adapter';
 import type { BucketLifecycle, ObjectStore, StreamCatalog } from '../core/ports';
+import { telemetry } from '../telemetry/powertools';
+import { recordDataGap } from '../telemetry/workflow-metrics';
 import { ShardArchiver } from './shard-archiver';
 
 /** Config and adapters of the archive handlers, built once per process. */
@@ -28,7 +29,7 @@ export function archiveRuntime(): ArchiveRuntime {
     compress: (body) => gzipSync(body, { level: config.gzipLevel }),
     now: Date.now,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    onGap: (gap) => emitMetric('DataGaps', 1, 'Count', { Stream: gap.stream, ShardId: gap.shardId }),
+    onGap: (gap) => recordDataGap(telemetry().metrics, gap),
   });
   runtime = {
     config,

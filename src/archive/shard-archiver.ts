@@ -139,7 +139,7 @@ class ShardRun {
     for (;;) {
       if (this.deps.now() >= this.request.deadline) {
         await this.finish(false);
-        return this.result('budget-exhausted', false, lagMs);
+        return this.result('budget-exhausted', false, this.lagWithRecordsLeft(lagMs));
       }
       let batch: RecordBatch;
       try {
@@ -311,6 +311,16 @@ class ShardRun {
     );
     this.deps.onGap(error);
     return error;
+  }
+
+  /**
+   * MillisBehindLatest, or when it says 0 although records are left (kinesalite always says 0),
+   * the age of the last archived record: never less than the real lag, so time-to-loss errs short.
+   */
+  private lagWithRecordsLeft(lagMs: number | null): number | null {
+    if (lagMs) return lagMs;
+    const lastArrival = this.checkpoint.lastArrivalTimestamp;
+    return lastArrival === null ? lagMs : Math.max(0, this.deps.now() - lastArrival);
   }
 
   private nowDate(): Date {

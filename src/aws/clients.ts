@@ -1,6 +1,7 @@
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { telemetry } from '../telemetry/powertools';
 
 /**
  * SDK clients, built once per process. Endpoints come from the SDK's standard variables
@@ -15,18 +16,25 @@ function httpHandler(): NodeHttpHandler {
 }
 
 export function kinesisClient(): KinesisClient {
-  kinesis ??= new KinesisClient({ requestHandler: httpHandler(), maxAttempts: 3 });
+  kinesis ??= traced(new KinesisClient({ requestHandler: httpHandler(), maxAttempts: 3 }));
   return kinesis;
 }
 
 export function s3Client(): S3Client {
   // Emulators serve buckets by path, not by virtual host.
-  s3 ??= new S3Client({
-    requestHandler: httpHandler(),
-    maxAttempts: 5,
-    forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL),
-  });
+  s3 ??= traced(
+    new S3Client({
+      requestHandler: httpHandler(),
+      maxAttempts: 5,
+      forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL),
+    }),
+  );
   return s3;
+}
+
+/** X-Ray subsegments for every SDK call inside Lambda; outside it the client is unchanged. */
+function traced<T>(client: T): T {
+  return telemetry().tracer.captureAWSv3Client(client);
 }
 
 /** Forgets the clients (tests and the local runner switch endpoints between runs). */

@@ -2,6 +2,8 @@ import type { Context } from 'aws-lambda';
 import archiveShardTaskSchema from '../../schemas/archive-shard-task.schema.json';
 import type { ShardWorkItem } from '../archive/plan';
 import { archiveRuntime } from '../archive/runtime';
+import { exposureFromLag } from '../core/time-to-loss';
+import { recordArchiveProgress } from '../telemetry/workflow-metrics';
 import { compileValidator } from '../validation/compile';
 import { taskHandler } from './shared/task-handler';
 
@@ -16,9 +18,21 @@ const validate = compileValidator<ArchiveShardEvent>(archiveShardTaskSchema, 'Ar
  * ArchiveShard: reads one shard from its checkpoint and writes blocks until it is caught up,
  * drained, or this invocation's budget ends (`done: false` makes the state machine loop).
  */
-export const handler = taskHandler(validate, async (event: ArchiveShardEvent, context: Context) => {
-  const { archiver, config } = archiveRuntime();
-  const remaining = context.getRemainingTimeInMillis() - config.shardSafetyMarginMs;
-  const budget = Math.max(1_000, Math.min(config.shardBudgetMs, remaining));
-  return archiver.archive({ ...event.item, deadline: Date.now() + budget });
-});
+export const handler = taskHandler(
+  validate,
+  async (event: ArchiveShardEvent, context: Context, { metrics }) => {
+    const { archiver, config } = archiveRuntime();
+    const remaining = context.getRemainingTimeInMillis() - config.shardSafetyMarginMs;
+    const budget = Math.max(1_000, Math.min(config.shardBudgetMs, remaining));
+    const result = await archiver.archive({ ...event.item, deadline: Date.now() + budget });
+    recordArchiveProgress(metrics, {
+      stream: result.stream,
+      shardId: result.shardId,
+      records: result.records,
+      bytes: result.bytes,
+      exposure:
+        result.lagMs === null ? null : exposureFromLag(result.lagMs, event.item.retentionHours, Date.now()),
+    });
+    return result;
+  },
+);

@@ -1,22 +1,28 @@
 import { partitionChunk } from '../compaction/partition-worker';
 import { requireCompactionSpec } from '../compaction/plan';
 import { compactionRuntime } from '../compaction/runtime';
+import { recordCompactionProgress } from '../telemetry/workflow-metrics';
 import { passThrough, taskHandler } from './shared/task-handler';
 
 /** CompactChunk: one chunk's records, hash-partitioned by key into shuffle objects. */
-export const handler = taskHandler(passThrough<{ runId: string; chunk: number }>, async (event) => {
-  const { store, reader, config } = compactionRuntime();
-  const spec = await requireCompactionSpec(store, config.prefix, event.runId);
-  const result = await partitionChunk(
-    spec,
-    event.chunk,
-    { store, reader, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
-    { bufferBytes: config.bufferBytes, inlineBytes: config.inlineBytes },
-  );
-  return {
-    chunk: event.chunk,
-    records: result.records,
-    matched: result.matched,
-    shuffleObjects: result.shuffleObjects,
-  };
-});
+export const handler = taskHandler(
+  passThrough<{ runId: string; chunk: number }>,
+  async (event, _context, { metrics }) => {
+    const { store, reader, config } = compactionRuntime();
+    const spec = await requireCompactionSpec(store, config.prefix, event.runId);
+    const result = await partitionChunk(
+      spec,
+      event.chunk,
+      { store, reader, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
+      { bufferBytes: config.bufferBytes, inlineBytes: config.inlineBytes },
+    );
+    recordCompactionProgress(metrics, { stream: spec.stream, runId: spec.runId, records: result.records });
+    return {
+      chunk: event.chunk,
+      records: result.records,
+      matched: result.matched,
+      shuffleObjects: result.shuffleObjects,
+    };
+  },
+  { logKeys: (event) => ({ chunk: event.chunk }) },
+);

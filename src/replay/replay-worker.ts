@@ -49,6 +49,8 @@ export interface ReplayWorkerDeps {
 export interface ReplayItemResult extends ReplayCounts {
   itemId: string;
   done: boolean;
+  /** What this invocation alone put and retried (the counts above are the item's totals). */
+  invocation: { put: number; throttledRetries: number };
 }
 
 /**
@@ -73,11 +75,20 @@ export class ReplayWorker {
       counts: { read: 0, matched: 0, put: 0, throttledRetries: 0 },
       updatedAt: new Date(this.deps.now()).toISOString(),
     };
-    if (progress.done) return { itemId: item.itemId, done: true, ...progress.counts };
+    const before = { ...progress.counts };
+    const result = (done: boolean): ReplayItemResult => ({
+      itemId: item.itemId,
+      done,
+      ...progress.counts,
+      invocation: {
+        put: progress.counts.put - before.put,
+        throttledRetries: progress.counts.throttledRetries - before.throttledRetries,
+      },
+    });
+    if (progress.done) return result(true);
 
     const run = new ItemRun(this.settings, this.deps, replay, progress, files.progress(item.itemId));
-    const done = await run.execute(item.segments, deadline);
-    return { itemId: item.itemId, done, ...progress.counts };
+    return result(await run.execute(item.segments, deadline));
   }
 }
 
