@@ -16,6 +16,14 @@ export interface DeployedRun {
   progress: (store: ObjectStore, prefix: string) => Promise<string | null>;
 }
 
+/** The stack output holding each state machine's ARN (serverless.yml `outputs`). */
+export const STATE_MACHINE_OUTPUTS = {
+  archive: 'ArchiveStateMachineArn',
+  replay: 'ReplayStateMachineArn',
+  compact: 'CompactStateMachineArn',
+  queryWindow: 'QueryWindowStateMachineArn',
+} as const;
+
 /** The deployed stack's outputs (serverless.yml declares them). */
 export async function stackOutputs(stage: string): Promise<Record<string, string>> {
   const cloudformation = new CloudFormationClient({ requestHandler: new NodeHttpHandler() });
@@ -35,12 +43,11 @@ export async function stackOutputs(stage: string): Promise<Record<string, string
 export async function followDeployedExecution(run: DeployedRun): Promise<unknown> {
   const stage = run.stage ?? process.env.RESERVOIR_STAGE ?? 'dev';
   const outputs = await stackOutputs(stage);
-  const arn = outputs.ArchiveStateMachineArn;
+  const arnOutput = STATE_MACHINE_OUTPUTS[run.stateMachine];
+  const arn = outputs[arnOutput];
   const bucket = outputs.ArchiveBucketName;
   if (!arn || !bucket)
-    throw new CommandFailure(
-      `stack reservoir-${stage} has no ArchiveStateMachineArn/ArchiveBucketName output`,
-    );
+    throw new CommandFailure(`stack reservoir-${stage} has no ${arnOutput}/ArchiveBucketName output`);
   const sfn = new SFNClient({ requestHandler: new NodeHttpHandler() });
   const started = await sfn.send(
     new StartExecutionCommand({
