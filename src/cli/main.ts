@@ -3,6 +3,7 @@ import { archiveCommand } from './commands/archive';
 import { compactCommand } from './commands/compact';
 import { demoCommand } from './commands/demo';
 import { localUpCommand } from './commands/local-up';
+import { statusCommand } from './commands/status';
 import {
   queryWindowCloseCommand,
   queryWindowOpenCommand,
@@ -46,6 +47,21 @@ export function buildProgram(): Command {
     .option('--stage <stage>', 'deployed stage (without --local)', 'dev')
     .action(async (options) => {
       await archiveCommand(options);
+    });
+  program
+    .command('status')
+    .description(
+      'per stream and shard: checkpoint, unarchived records, lag and time to loss; recent executions',
+    )
+    .option('--local', 'read the emulators at AWS_ENDPOINT_URL_KINESIS / _S3 instead of the deployed stack')
+    .option('--stream <name>', 'only this stream (repeatable); default: archived streams', collect)
+    .option('--probe-limit <n>', 'records read per shard to count what is not archived yet', '1000')
+    .option('--short-fraction <f>', "flag time to loss under this share of the stream's retention", '0.25')
+    .option('--executions <n>', 'recent executions listed per state machine (AWS mode)', '5')
+    .option('--json', 'print the report as JSON on stdout')
+    .option('--stage <stage>', 'deployed stage (without --local)', 'dev')
+    .action(async (options) => {
+      await statusCommand(options);
     });
   program
     .command('replay')

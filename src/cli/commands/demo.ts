@@ -21,6 +21,7 @@ import {
   type ProducedRecord,
 } from '../../local/traffic';
 import { checkArchive } from '../../local/verify-archive';
+import { statusCommand } from './status';
 import { archiveCommand } from './archive';
 import { demoReplay } from './demo-replay';
 import { formatBytes, info, table } from '../output';
@@ -30,7 +31,8 @@ const STREAM = 'telemetry';
 /**
  * `npm start`: the whole story on embedded emulators. Traffic (telemetry JSON, binary payloads,
  * KPL aggregates) into a 2-shard stream, a shard split midway, two archive runs (the second
- * archives only what is new), and a check that every record is archived exactly once.
+ * archives only what is new), a check that every record is archived exactly once, a replay,
+ * and `reservoir status` with a few records still waiting for the next run.
  */
 export async function demoCommand(options: { dir?: string }): Promise<void> {
   mkdirSync(resolve('.reservoir'), { recursive: true });
@@ -132,6 +134,10 @@ export async function demoCommand(options: { dir?: string }): Promise<void> {
     info('every produced record is in the archive exactly once, byte for byte.');
 
     await demoReplay(kinesis, STREAM);
+
+    info('\nlast: 200 records the next archive run will pick up, then reservoir status --local');
+    await send(telemetry(4000, 200));
+    await statusCommand({ local: true });
   } finally {
     await emulators.stop();
   }

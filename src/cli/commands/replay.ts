@@ -4,10 +4,10 @@ import { generateReplayId, type ReplayRequest } from '../../core/replay-request'
 import type { ReplaySummary } from '../../core/replay-summary';
 import { ExecutionFailedError, runLocalStateMachine, type TaskEvent } from '../../local/state-machine-runner';
 import type { ReplayPlanSummary } from '../../replay/plan-replay';
-import type { ReplayProgress } from '../../replay/replay-worker';
 import { replayRunFiles } from '../../replay/run-files';
 import { replayRuntime } from '../../replay/runtime';
 import { handlers } from '../../handlers/registry';
+import { formatReplayProgress, readReplayProgress } from '../../replay/replay-progress';
 import { followDeployedExecution } from '../deployed';
 import { CommandFailure, formatBytes, info } from '../output';
 import { ProgressBar } from '../progress-bar';
@@ -138,15 +138,8 @@ async function runDeployed(request: ReplayRequest, options: ReplayOptions): Prom
     stage: options.stage,
     executionName: replayId,
     input: request,
-    progress: async (store, prefix) => {
-      const files = replayRunFiles(prefix, replayId);
-      const plan = await store.getJson<ReplayPlanSummary>(files.plan);
-      const keys = await store.listKeys(files.progressPrefix);
-      const progress = await Promise.all(keys.map((key) => store.getJson<ReplayProgress>(key)));
-      const sum = (field: 'read' | 'put') =>
-        progress.reduce((total, p) => total + (p?.value.counts[field] ?? 0), 0);
-      return `read ${sum('read')} / ~${plan?.value.estimatedRecords ?? '?'}, put ${sum('put')}`;
-    },
+    progress: async (store, prefix) =>
+      formatReplayProgress(await readReplayProgress(store, prefix, replayId)),
   })) as ReplaySummary;
 }
 

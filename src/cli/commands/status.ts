@@ -1,0 +1,199 @@
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { archiveRuntime } from '../../archive/runtime';
+import { kinesisClient, s3Client } from '../../aws/clients';
+import { recentExecutions, replayIdOf, type RecentExecution } from '../../aws/execution-history';
+import { KinesisShardReader, KinesisStreamCatalog } from '../../aws/kinesis-adapter';
+import { S3ObjectStore } from '../../aws/s3-adapter';
+import { normalizePrefix } from '../../core/layout';
+import type { ObjectStore } from '../../core/ports';
+import { DEFAULT_TIME_TO_LOSS_ALARM_FRACTION } from '../../core/time-to-loss';
+import { formatEstimate } from '../../core/unarchived-estimate';
+import { readReplayProgress, type ReplayProgressReport } from '../../replay/replay-progress';
+import { collectStatus, type StatusDeps, type StreamStatus } from '../../status/collect-status';
+import { STATE_MACHINE_OUTPUTS, stackOutputs } from '../deployed';
+import { CommandFailure, formatDuration, table } from '../output';
+
+export interface StatusCommandOptions {
+  local?: boolean;
+  json?: boolean;
+  stage?: string;
+  stream?: string[];
+  probeLimit?: string;
+  shortFraction?: string;
+  executions?: string;
+}
+
+export interface StatusReport {
+  generatedAt: string;
+  mode: 'local' | 'aws';
+  /** Time-to-loss under this share of a stream's retention is flagged (the alarm's default). */
+  shortFraction: number;
+  streams: StreamStatus[];
+  /** AWS mode: the newest executions of each state machine. */
+  executions?: (RecentExecution & { replay?: ReplayProgressReport })[];
+}
+
+/** `reservoir status`: per stream and shard, what is archived, what is not, and time to loss. */
+export async function statusCommand(options: StatusCommandOptions): Promise<StatusReport> {
+  const shortFraction = fraction(options.shortFraction);
+  const probeLimit = positiveInt(options.probeLimit ?? '1000', '--probe-limit');
+  const target = options.local ? localTarget() : await deployedTarget(options.stage ?? 'dev');
+  const streams = await collectStatus(target.deps, { streams: options.stream, probeLimit, shortFraction });
+  const report: StatusReport = {
+    generatedAt: new Date().toISOString(),
+    mode: options.local ? 'local' : 'aws',
+    shortFraction,
+    streams,
+  };
+  if (target.stateMachines) {
+    report.executions = await executionsWithProgress(
+      target.stateMachines,
+      target.deps.store,
+      target.deps.prefix,
+      positiveInt(options.executions ?? '5', '--executions'),
+    );
+  }
+  process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
+  return report;
+}
+
+function localTarget(): { deps: StatusDeps; stateMachines?: undefined } {
+  const { catalog, store, config } = archiveRuntime();
+  return {
+    deps: {
+      catalog,
+      store,
+      prefix: config.prefix,
+      reader: new KinesisShardReader(kinesisClient()),
+      now: Date.now,
+    },
+  };
+}
+
+async function deployedTarget(stage: string) {
+  const outputs = await stackOutputs(stage);
+  const bucket = outputs.ArchiveBucketName;
+  if (!bucket) throw new CommandFailure(`stack reservoir-${stage} has no ArchiveBucketName output`);
+  const stateMachines = Object.fromEntries(
+    Object.entries(STATE_MACHINE_OUTPUTS)
+      .map(([name, output]) => [name, outputs[output]] as const)
+      .filter((entry): entry is readonly [string, string] => Boolean(entry[1])),
+  );
+  const deps: StatusDeps = {
+    catalog: new KinesisStreamCatalog(kinesisClient()),
+    reader: new KinesisShardReader(kinesisClient()),
+    store: new S3ObjectStore(s3Client(), bucket),
+    prefix: normalizePrefix(outputs.ArchivePrefix ?? ''),
+    now: Date.now,
+  };
+  return { deps, stateMachines };
+}
+
+async function executionsWithProgress(
+  stateMachines: Record<string, string>,
+  store: ObjectStore,
+  prefix: string,
+  perMachine: number,
+): Promise<StatusReport['executions']> {
+  const sfn = new SFNClient({ requestHandler: new NodeHttpHandler() });
+  try {
+    const executions = await recentExecutions(sfn, stateMachines, perMachine);
+    return await Promise.all(
+      executions.map(async (execution) => {
+        if (execution.stateMachine !== 'replay' || execution.status !== 'RUNNING') return execution;
+        const replayId = await replayIdOf(sfn, execution.executionArn);
+        return replayId
+          ? { ...execution, replay: await readReplayProgress(store, prefix, replayId) }
+          : execution;
+      }),
+    );
+  } finally {
+    sfn.destroy();
+  }
+}
+
+/** Plain tables; shards whose time-to-loss is short are marked `!` (and red on a terminal). */
+export function formatStatus(
+  report: StatusReport,
+  color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+): string {
+  const alert = (line: string, short: boolean) => (short && color ? `\u001b[1;31m${line}\u001b[0m` : line);
+  const out: string[] = [];
+  for (const stream of report.streams) {
+    out.push(
+      alert(
+        `${stream.timeToLossShort ? '! ' : ''}${stream.stream} (${stream.archiveMode ?? 'not tagged'}, retention ${stream.retentionHours} h): ` +
+          `unarchived ${formatEstimate(stream.unarchived)}, lag ${formatSeconds(stream.lagSeconds)}, ` +
+          `time to loss ${formatSeconds(stream.timeToLossSeconds)}, newest archived ${stream.newestArchivedArrival ?? '-'}`,
+        stream.timeToLossShort,
+      ),
+    );
+    const rows = stream.shards.map((shard) => [
+      `${shard.timeToLossShort ? '!' : ' '} ${shard.shardId}`,
+      shard.drained ? `${shard.state}, drained` : shard.state,
+      shard.checkpointSequenceNumber ? abbreviate(shard.checkpointSequenceNumber) : '-',
+      shard.newestArchivedArrival ?? '-',
+      shard.probeError ? '?' : formatEstimate(shard.unarchived),
+      formatSeconds(shard.lagSeconds),
+      formatSeconds(shard.timeToLossSeconds),
+    ]);
+    const lines = table(
+      ['  shard', 'state', 'checkpoint', 'newest archived', 'unarchived', 'lag', 'time to loss'],
+      rows,
+    ).split('\n');
+    out.push(
+      ...lines.map((line, i) => (i === 0 ? line : alert(line, stream.shards[i - 1]!.timeToLossShort))),
+    );
+    for (const shard of stream.shards.filter((s) => s.probeError))
+      out.push(`  ${shard.shardId}: ${shard.probeError}`);
+    out.push('');
+  }
+  if (report.streams.length === 0)
+    out.push('no archived streams (tag one reservoir:archive=ALL, or run an archive)', '');
+  if (report.executions) {
+    out.push('recent executions');
+    out.push(
+      table(
+        ['state machine', 'execution', 'status', 'started', 'progress'],
+        report.executions.map((execution) => [
+          execution.stateMachine,
+          execution.name,
+          execution.status,
+          execution.startDate ?? '-',
+          execution.replay
+            ? `items ${execution.replay.itemsDone}/${execution.replay.items}, put ${execution.replay.put} / ~${execution.replay.estimatedRecords}`
+            : '',
+        ]),
+      ),
+    );
+  }
+  out.push(
+    `! marks a time to loss under ${Math.round(report.shortFraction * 100)} % of the stream's retention`,
+  );
+  return out.join('\n');
+}
+
+function formatSeconds(seconds: number | null): string {
+  if (seconds === null) return '-';
+  return seconds < 1 ? '0 s' : formatDuration(seconds * 1000);
+}
+
+function abbreviate(sequenceNumber: string): string {
+  return sequenceNumber.length > 16 ? `…${sequenceNumber.slice(-12)}` : sequenceNumber;
+}
+
+function fraction(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_TIME_TO_LOSS_ALARM_FRACTION;
+  const parsed = Number(value);
+  if (!(parsed > 0 && parsed < 1))
+    throw new CommandFailure(`--short-fraction must be between 0 and 1, got ${value}`);
+  return parsed;
+}
+
+function positiveInt(value: string, flag: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new CommandFailure(`${flag} must be a positive integer, got ${value}`);
+  return parsed;
+}

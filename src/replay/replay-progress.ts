@@ -1,0 +1,50 @@
+import type { ObjectStore } from '../core/ports';
+import type { ReplayPlanSummary } from './plan-replay';
+import type { ReplayProgress } from './replay-worker';
+import { replayRunFiles } from './run-files';
+
+/** Where a replay stands, from its plan and its work items' progress files in S3. */
+export interface ReplayProgressReport {
+  replayId: string;
+  /** False until PlanReplay has written the plan. */
+  planned: boolean;
+  items: number;
+  itemsDone: number;
+  estimatedRecords: number;
+  read: number;
+  put: number;
+  throttledRetries: number;
+}
+
+export async function readReplayProgress(
+  store: ObjectStore,
+  prefix: string,
+  replayId: string,
+): Promise<ReplayProgressReport> {
+  const files = replayRunFiles(prefix, replayId);
+  const plan = await store.getJson<ReplayPlanSummary>(files.plan);
+  const keys = await store.listKeys(files.progressPrefix);
+  const progress = (await Promise.all(keys.map((key) => store.getJson<ReplayProgress>(key)))).map(
+    (stored) => stored?.value,
+  );
+  const sum = (field: 'read' | 'put' | 'throttledRetries') =>
+    progress.reduce((total, p) => total + (p?.counts[field] ?? 0), 0);
+  return {
+    replayId,
+    planned: plan !== null,
+    items: plan?.value.itemCount ?? 0,
+    itemsDone: progress.filter((p) => p?.done).length,
+    estimatedRecords: plan?.value.estimatedRecords ?? 0,
+    read: sum('read'),
+    put: sum('put'),
+    throttledRetries: sum('throttledRetries'),
+  };
+}
+
+export function formatReplayProgress(report: ReplayProgressReport): string {
+  if (!report.planned) return 'planning';
+  return (
+    `items ${report.itemsDone}/${report.items}, read ${report.read} / ~${report.estimatedRecords}, ` +
+    `put ${report.put}, throttled retries ${report.throttledRetries}`
+  );
+}

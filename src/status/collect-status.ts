@@ -1,0 +1,248 @@
+import { ARCHIVE_TAG } from '../archive/discover';
+import type { Checkpoint } from '../core/checkpoint';
+import { mapWithConcurrency } from '../core/concurrency';
+import { checkpointStreamPrefix, normalizePrefix } from '../core/layout';
+import type { IteratorStart, ObjectStore, ShardReader, StreamCatalog } from '../core/ports';
+import { DEFAULT_TIME_TO_LOSS_ALARM_FRACTION, shardExposure } from '../core/time-to-loss';
+import { estimateUnarchived, type UnarchivedEstimate } from '../core/unarchived-estimate';
+
+export interface ShardStatus {
+  shardId: string;
+  /** Open or closed per ListShards; `gone` when only its checkpoint is left (past retention). */
+  state: 'open' | 'closed' | 'gone';
+  drained: boolean;
+  /** Last Kinesis record archived (the checkpoint position); null before the first block. */
+  checkpointSequenceNumber: string | null;
+  checkpointUpdatedAt: string | null;
+  /** A block written but not yet committed (the next run commits or rebuilds it). */
+  pendingBlock: boolean;
+  newestArchivedArrival: string | null;
+  unarchived: Pick<UnarchivedEstimate, 'count' | 'kind'>;
+  lagSeconds: number;
+  /** Null for a shard not read (gone). */
+  timeToLossSeconds: number | null;
+  timeToLossShort: boolean;
+  /** Why the probe could not read the shard (e.g. throttled): its figures are then unknown. */
+  probeError?: string;
+}
+
+export interface StreamStatus {
+  stream: string;
+  retentionHours: number;
+  archiveMode: string | null;
+  unarchived: Pick<UnarchivedEstimate, 'count' | 'kind'>;
+  lagSeconds: number;
+  timeToLossSeconds: number | null;
+  timeToLossShort: boolean;
+  newestArchivedArrival: string | null;
+  shards: ShardStatus[];
+}
+
+export interface StatusDeps {
+  catalog: StreamCatalog;
+  reader: ShardReader;
+  store: ObjectStore;
+  prefix: string;
+  now: () => number;
+}
+
+export interface StatusOptions {
+  /** Only these streams; default: streams tagged reservoir:archive and streams with checkpoints. */
+  streams?: string[];
+  /** Records read per shard to count what is not archived yet (one GetRecords call). */
+  probeLimit?: number;
+  /** Time-to-loss under this share of the retention is highlighted (default 0.25, as the alarm). */
+  shortFraction?: number;
+}
+
+const CHECKPOINT_STREAM = /checkpoints\/stream=([^/]+)\//;
+
+/**
+ * Per stream and shard: where the checkpoint is, what is still only in the stream, and how
+ * long until Kinesis deletes it. Reads checkpoints from S3 and probes each shard that is not
+ * drained with one GetRecords call after its checkpoint (a read like any consumer's: it counts
+ * toward the shard's 5 reads per second).
+ */
+export async function collectStatus(deps: StatusDeps, options: StatusOptions = {}): Promise<StreamStatus[]> {
+  const existing = new Set(await deps.catalog.listStreamNames());
+  const streams = options.streams?.length ? options.streams : await archivedStreams(deps, existing);
+  return mapWithConcurrency(streams, 4, (stream) =>
+    existing.has(stream) ? streamStatus(deps, options, stream) : goneStreamStatus(deps, options, stream),
+  );
+}
+
+async function archivedStreams(deps: StatusDeps, existing: Set<string>): Promise<string[]> {
+  const names = new Set<string>();
+  for (const stream of existing) {
+    const mode = (await deps.catalog.listTags(stream))[ARCHIVE_TAG]?.trim().toUpperCase();
+    if (mode === 'ALL' || mode === 'LATEST') names.add(stream);
+  }
+  for (const key of await deps.store.listKeys(`${normalizePrefix(deps.prefix)}checkpoints/`)) {
+    const match = CHECKPOINT_STREAM.exec(key);
+    if (match) names.add(match[1]!);
+  }
+  return [...names].sort();
+}
+
+async function streamStatus(deps: StatusDeps, options: StatusOptions, stream: string): Promise<StreamStatus> {
+  const [shards, retentionHours, tags, checkpoints] = await Promise.all([
+    deps.catalog.listShards(stream),
+    deps.catalog.retentionHours(stream),
+    deps.catalog.listTags(stream),
+    streamCheckpoints(deps, stream),
+  ]);
+  const listed = new Set(shards.map((shard) => shard.shardId));
+  const rows = await mapWithConcurrency(shards, 8, (shard) =>
+    shardStatus(deps, options, stream, retentionHours, {
+      shardId: shard.shardId,
+      state: shard.endingSequenceNumber === undefined ? 'open' : 'closed',
+      checkpoint: checkpoints.get(shard.shardId) ?? null,
+    }),
+  );
+  for (const [shardId, checkpoint] of checkpoints) {
+    if (!listed.has(shardId)) rows.push(goneShard(shardId, checkpoint));
+  }
+  rows.sort((a, b) => a.shardId.localeCompare(b.shardId, 'en', { numeric: true }));
+  return summarize(stream, retentionHours, tags[ARCHIVE_TAG]?.trim() ?? null, rows, options);
+}
+
+/** A stream that no longer exists but whose checkpoints are still in the archive. */
+async function goneStreamStatus(
+  deps: StatusDeps,
+  options: StatusOptions,
+  stream: string,
+): Promise<StreamStatus> {
+  const rows = [...(await streamCheckpoints(deps, stream))].map(([shardId, cp]) => goneShard(shardId, cp));
+  return { ...summarize(stream, 24, null, rows, options), timeToLossSeconds: null };
+}
+
+async function streamCheckpoints(deps: StatusDeps, stream: string): Promise<Map<string, Checkpoint>> {
+  const prefix = checkpointStreamPrefix(deps.prefix, stream);
+  const keys = (await deps.store.listKeys(prefix)).filter((key) => key.endsWith('.json'));
+  const loaded = await mapWithConcurrency(keys, 16, (key) => deps.store.getJson<Checkpoint>(key));
+  const byShard = new Map<string, Checkpoint>();
+  for (const stored of loaded) if (stored) byShard.set(stored.value.shardId, stored.value);
+  return byShard;
+}
+
+async function shardStatus(
+  deps: StatusDeps,
+  options: StatusOptions,
+  stream: string,
+  retentionHours: number,
+  shard: { shardId: string; state: 'open' | 'closed'; checkpoint: Checkpoint | null },
+): Promise<ShardStatus> {
+  const { checkpoint } = shard;
+  const base = {
+    shardId: shard.shardId,
+    state: shard.state,
+    drained: checkpoint?.drained ?? false,
+    checkpointSequenceNumber: checkpoint?.lastSequenceNumber ?? null,
+    checkpointUpdatedAt: checkpoint ? checkpoint.updatedAt : null,
+    pendingBlock: Boolean(checkpoint?.pending),
+    newestArchivedArrival: isoOrNull(checkpoint?.lastArrivalTimestamp ?? null),
+  };
+  const threshold = options.shortFraction ?? DEFAULT_TIME_TO_LOSS_ALARM_FRACTION;
+  if (checkpoint?.drained) {
+    const exposure = shardExposure(null, retentionHours, deps.now());
+    return {
+      ...base,
+      unarchived: { count: 0, kind: 'exact' },
+      lagSeconds: 0,
+      timeToLossSeconds: seconds(exposure.timeToLossMs),
+      timeToLossShort: false,
+    };
+  }
+  const start: IteratorStart = checkpoint?.lastSequenceNumber
+    ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: checkpoint.lastSequenceNumber }
+    : { type: 'TRIM_HORIZON' };
+  try {
+    const limit = options.probeLimit ?? 1_000;
+    const iterator = await deps.reader.getIterator(stream, shard.shardId, start);
+    const batch = await deps.reader.getRecords(iterator, limit);
+    const now = deps.now();
+    const estimate = estimateUnarchived({
+      arrivals: batch.records.map((record) => record.arrivalTimestamp),
+      limit,
+      millisBehindLatest: batch.millisBehindLatest,
+      more: batch.nextIterator !== null,
+      now,
+    });
+    const exposure = shardExposure(estimate.oldestArrival, retentionHours, now);
+    return {
+      ...base,
+      unarchived: { count: estimate.count, kind: estimate.kind },
+      lagSeconds: seconds(exposure.lagMs),
+      timeToLossSeconds: seconds(exposure.timeToLossMs),
+      timeToLossShort: exposure.timeToLossFraction < threshold,
+    };
+  } catch (error) {
+    return {
+      ...base,
+      unarchived: { count: 0, kind: 'at-least' },
+      lagSeconds: 0,
+      timeToLossSeconds: null,
+      timeToLossShort: false,
+      probeError: `${(error as Error).name}: ${(error as Error).message}`,
+    };
+  }
+}
+
+function goneShard(shardId: string, checkpoint: Checkpoint): ShardStatus {
+  return {
+    shardId,
+    state: 'gone',
+    drained: checkpoint.drained,
+    checkpointSequenceNumber: checkpoint.lastSequenceNumber,
+    checkpointUpdatedAt: checkpoint.updatedAt,
+    pendingBlock: Boolean(checkpoint.pending),
+    newestArchivedArrival: isoOrNull(checkpoint.lastArrivalTimestamp),
+    unarchived: { count: 0, kind: 'exact' },
+    lagSeconds: 0,
+    timeToLossSeconds: null,
+    timeToLossShort: false,
+  };
+}
+
+function summarize(
+  stream: string,
+  retentionHours: number,
+  archiveMode: string | null,
+  shards: ShardStatus[],
+  options: StatusOptions,
+): StreamStatus {
+  const threshold = options.shortFraction ?? DEFAULT_TIME_TO_LOSS_ALARM_FRACTION;
+  const ttls = shards
+    .map((shard) => shard.timeToLossSeconds)
+    .filter((value): value is number => value !== null);
+  const timeToLossSeconds = ttls.length ? Math.min(...ttls) : null;
+  const newest =
+    shards
+      .map((shard) => shard.newestArchivedArrival)
+      .filter((v): v is string => v !== null)
+      .sort()
+      .at(-1) ?? null;
+  const kinds = new Set(shards.map((shard) => shard.unarchived.kind));
+  return {
+    stream,
+    retentionHours,
+    archiveMode,
+    unarchived: {
+      count: shards.reduce((total, shard) => total + shard.unarchived.count, 0),
+      kind: kinds.has('at-least') ? 'at-least' : kinds.has('estimate') ? 'estimate' : 'exact',
+    },
+    lagSeconds: Math.max(0, ...shards.map((shard) => shard.lagSeconds)),
+    timeToLossSeconds,
+    timeToLossShort: timeToLossSeconds !== null && timeToLossSeconds < retentionHours * 3600 * threshold,
+    newestArchivedArrival: newest,
+    shards,
+  };
+}
+
+function seconds(ms: number): number {
+  return Math.round(ms / 1000);
+}
+
+function isoOrNull(epochMs: number | null): string | null {
+  return epochMs === null ? null : new Date(epochMs).toISOString();
+}

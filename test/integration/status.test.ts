@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { join } from 'node:path';
+import { runLocalStateMachine } from '../../src/local/state-machine-runner';
+import { putAll, telemetryRecord } from '../../src/local/traffic';
+import type { StatusReport } from '../../src/cli/commands/status';
+import { createArchivedStream, useEmulators } from '../support/emulators';
+
+const env = useEmulators();
+const STREAM = 'status-stream';
+const DAY = 24 * 3600;
+
+/**
+ * The real CLI, as a user runs it against the emulators (`reservoir status --local --json`).
+ * Asynchronous: kinesalite runs in this process and must keep answering.
+ */
+async function status(): Promise<StatusReport> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [join(__dirname, '../../bin/reservoir.cjs'), 'status', '--local', '--json', '--stream', STREAM],
+    { env: process.env, encoding: 'utf8', timeout: 60_000 },
+  );
+  return JSON.parse(stdout) as StatusReport;
+}
+
+const shardsOf = (report: StatusReport) => report.streams.find((s) => s.stream === STREAM)!.shards;
+const unarchived = (report: StatusReport) => shardsOf(report).map((shard) => shard.unarchived);
+const total = (report: StatusReport) =>
+  shardsOf(report).reduce((sum, shard) => sum + shard.unarchived.count, 0);
+
+describe('reservoir status --local --json on the emulators', () => {
+  it('follows unarchived records, lag and time-to-loss as records are added and archived', async () => {
+    await createArchivedStream(env.kinesis, STREAM, 2);
+
+    const empty = await status();
+    expect(empty.mode).toBe('local');
+    expect(shardsOf(empty).map((shard) => [shard.shardId, shard.state])).toEqual([
+      ['shardId-000000000000', 'open'],
+      ['shardId-000000000001', 'open'],
+    ]);
+    expect(unarchived(empty)).toEqual([
+      { count: 0, kind: 'exact' },
+      { count: 0, kind: 'exact' },
+    ]);
+    expect(shardsOf(empty).every((shard) => shard.timeToLossSeconds === DAY && shard.lagSeconds === 0)).toBe(
+      true,
+    );
+
+    await putAll(
+      env.kinesis,
+      STREAM,
+      Array.from({ length: 60 }, (_, i) => telemetryRecord(i)),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const waiting = await status();
+    expect(total(waiting)).toBe(60);
+    expect(unarchived(waiting).every((estimate) => estimate.kind === 'exact')).toBe(true);
+    for (const shard of shardsOf(waiting).filter((s) => s.unarchived.count > 0)) {
+      expect(shard.lagSeconds).toBeGreaterThanOrEqual(2);
+      expect(shard.timeToLossSeconds).toBe(DAY - shard.lagSeconds);
+      expect(shard.checkpointSequenceNumber).toBeNull();
+    }
+    const stream = waiting.streams[0]!;
+    expect(stream.unarchived).toEqual({ count: 60, kind: 'exact' });
+    expect(stream.timeToLossSeconds).toBe(Math.min(...shardsOf(waiting).map((s) => s.timeToLossSeconds!)));
+
+    await runLocalStateMachine('archive', { streams: [STREAM] }, { executionName: 'status-archive-1' });
+    const archived = await status();
+    expect(total(archived)).toBe(0);
+    for (const shard of shardsOf(archived)) {
+      expect(shard.timeToLossSeconds).toBe(DAY);
+      if (shard.unarchived.count === 0 && shard.checkpointSequenceNumber) {
+        expect(shard.newestArchivedArrival).not.toBeNull();
+      }
+    }
+    expect(shardsOf(archived).filter((shard) => shard.checkpointSequenceNumber).length).toBeGreaterThan(0);
+
+    await putAll(
+      env.kinesis,
+      STREAM,
+      Array.from({ length: 25 }, (_, i) => telemetryRecord(100 + i)),
+    );
+    const more = await status();
+    expect(total(more)).toBe(25);
+    expect(more.streams[0]!.newestArchivedArrival).toBe(archived.streams[0]!.newestArchivedArrival);
+  });
+});

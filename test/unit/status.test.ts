@@ -1,0 +1,121 @@
+import { formatStatus, type StatusReport } from '../../src/cli/commands/status';
+import { estimateUnarchived, formatEstimate } from '../../src/core/unarchived-estimate';
+
+const now = Date.UTC(2026, 10, 22, 12);
+
+describe('estimateUnarchived', () => {
+  it('is exact when the probe reached the tip', () => {
+    expect(
+      estimateUnarchived({
+        arrivals: [now - 5_000, now - 1_000],
+        limit: 1000,
+        millisBehindLatest: 0,
+        more: true,
+        now,
+      }),
+    ).toEqual({
+      count: 2,
+      kind: 'exact',
+      oldestArrival: now - 5_000,
+    });
+  });
+
+  it('is exact for a closed shard read to its end, whatever the lag figure', () => {
+    expect(
+      estimateUnarchived({ arrivals: [1, 2, 3], limit: 3, millisBehindLatest: 9_000, more: false, now }).kind,
+    ).toBe('exact');
+  });
+
+  it('extrapolates at the observed rate when the probe stopped behind the tip', () => {
+    // 100 records over 10 s, 60 s still behind: about 600 more.
+    const arrivals = Array.from({ length: 100 }, (_, i) => now - 70_000 + i * 101);
+    const estimate = estimateUnarchived({
+      arrivals,
+      limit: 100,
+      millisBehindLatest: 60_000,
+      more: true,
+      now,
+    });
+    expect(estimate.kind).toBe('estimate');
+    expect(estimate.count).toBeGreaterThan(600);
+    expect(estimate.count).toBeLessThan(720);
+    expect(formatEstimate(estimate)).toBe(`~${estimate.count}`);
+  });
+
+  it('is a lower bound for a full page without a lag figure', () => {
+    const estimate = estimateUnarchived({
+      arrivals: [1, 2],
+      limit: 2,
+      millisBehindLatest: 0,
+      more: true,
+      now,
+    });
+    expect(estimate).toMatchObject({ count: 2, kind: 'at-least' });
+    expect(formatEstimate(estimate)).toBe('≥2');
+  });
+
+  it('dates the oldest record from the lag when an empty page comes back far behind the tip', () => {
+    expect(
+      estimateUnarchived({ arrivals: [], limit: 10, millisBehindLatest: 3_600_000, more: true, now }),
+    ).toEqual({
+      count: 0,
+      kind: 'at-least',
+      oldestArrival: now - 3_600_000,
+    });
+  });
+
+  it('is nothing at all at the tip', () => {
+    expect(estimateUnarchived({ arrivals: [], limit: 10, millisBehindLatest: 0, more: true, now })).toEqual({
+      count: 0,
+      kind: 'exact',
+      oldestArrival: null,
+    });
+  });
+});
+
+describe('formatStatus', () => {
+  const shard = (shardId: string, timeToLossSeconds: number, timeToLossShort: boolean) => ({
+    shardId,
+    state: 'open' as const,
+    drained: false,
+    checkpointSequenceNumber: '49650000000000000000000000000000000000000000000000000001',
+    checkpointUpdatedAt: null,
+    pendingBlock: false,
+    newestArchivedArrival: '2026-11-22T11:00:00.000Z',
+    unarchived: { count: 12, kind: 'exact' as const },
+    lagSeconds: 86_400 - timeToLossSeconds,
+    timeToLossSeconds,
+    timeToLossShort,
+  });
+  const report: StatusReport = {
+    generatedAt: new Date(now).toISOString(),
+    mode: 'local',
+    shortFraction: 0.25,
+    streams: [
+      {
+        stream: 'orders',
+        retentionHours: 24,
+        archiveMode: 'ALL',
+        unarchived: { count: 24, kind: 'exact' },
+        lagSeconds: 72_000,
+        timeToLossSeconds: 14_400,
+        timeToLossShort: true,
+        newestArchivedArrival: '2026-11-22T11:00:00.000Z',
+        shards: [shard('shardId-000000000000', 80_000, false), shard('shardId-000000000001', 14_400, true)],
+      },
+    ],
+  };
+
+  it('marks the shards and streams whose time to loss is short', () => {
+    const lines = formatStatus(report, false).split('\n');
+    expect(lines[0]).toMatch(/^! orders .*time to loss 4\.0 h/);
+    expect(lines.find((line) => line.includes('shardId-000000000001'))).toMatch(/^! /);
+    expect(lines.find((line) => line.includes('shardId-000000000000'))).toMatch(/^ {2}shardId/);
+  });
+
+  it('colours them red on a terminal', () => {
+    const text = formatStatus(report, true);
+    expect(text.split('\n').find((line) => line.includes('shardId-000000000001'))).toContain('\u001b[1;31m');
+    expect(text.split('\n').find((line) => line.includes('shardId-000000000000'))).not.toContain('\u001b[');
+  });
+});
