@@ -3,6 +3,18 @@ import type { ArchiveTotals } from './checkpoint';
 export type ShardRunStatus =
   'caught-up' | 'drained' | 'budget-exhausted' | 'waiting-for-parent' | 'failed' | 'not-run';
 
+/** ArchiveShard invocations of a shard in one run and what Lambda billed for them. */
+export interface TaskUsage {
+  invocations: number;
+  gbSeconds: number;
+}
+
+export const NO_USAGE: TaskUsage = { invocations: 0, gbSeconds: 0 };
+
+export function addUsage(a: TaskUsage, b: TaskUsage): TaskUsage {
+  return { invocations: a.invocations + b.invocations, gbSeconds: a.gbSeconds + b.gbSeconds };
+}
+
 /** What the per-shard loop of one run recorded for a shard. */
 export interface ShardRunResult {
   stream: string;
@@ -11,6 +23,8 @@ export interface ShardRunResult {
   lagMs: number | null;
   waitingFor?: string;
   error?: { name: string; message: string };
+  /** Absent in results recorded before usage was tracked. */
+  usage?: TaskUsage;
 }
 
 export interface ShardSummaryRow extends ArchiveTotals {
@@ -27,6 +41,8 @@ export interface StreamSummaryRow extends ArchiveTotals {
   failedShards: number;
   /** The largest shard lag: age of the newest record of the stream not archived yet. */
   lagMs: number | null;
+  /** ArchiveShard invocations and GB-seconds of this stream's shards (`reservoir cost` reads it). */
+  usage: TaskUsage;
 }
 
 /** What ApplyRetention did in this run (DESIGN.md "Retention"). */
@@ -200,8 +216,13 @@ export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
       objects: 0,
       bytes: 0,
       lagMs: null,
+      usage: NO_USAGE,
     };
     stream.shards += 1;
+    stream.usage = addUsage(
+      stream.usage,
+      input.results.get(shardKey(row.stream, row.shardId))?.usage ?? NO_USAGE,
+    );
     stream.records += row.records;
     stream.objects += row.objects;
     stream.bytes += row.bytes;

@@ -2,6 +2,7 @@ import type { Context } from 'aws-lambda';
 import archiveShardTaskSchema from '../../schemas/archive-shard-task.schema.json';
 import type { ShardWorkItem } from '../archive/plan';
 import { archiveRuntime } from '../archive/runtime';
+import { addUsage, NO_USAGE, type TaskUsage } from '../core/archive-summary';
 import { exposureFromLag } from '../core/time-to-loss';
 import { recordArchiveProgress } from '../telemetry/workflow-metrics';
 import { compileValidator } from '../validation/compile';
@@ -10,6 +11,8 @@ import { taskHandler } from './shared/task-handler';
 interface ArchiveShardEvent {
   runId: string;
   item: ShardWorkItem;
+  /** The shard's invocations so far in this run (the state machine carries it round the loop). */
+  usage?: TaskUsage;
 }
 
 const validate = compileValidator<ArchiveShardEvent>(archiveShardTaskSchema, 'ArchiveShard input');
@@ -21,6 +24,7 @@ const validate = compileValidator<ArchiveShardEvent>(archiveShardTaskSchema, 'Ar
 export const handler = taskHandler(
   validate,
   async (event: ArchiveShardEvent, context: Context, { metrics }) => {
+    const startedAt = Date.now();
     const { archiver, config } = archiveRuntime();
     const remaining = context.getRemainingTimeInMillis() - config.shardSafetyMarginMs;
     const budget = Math.max(1_000, Math.min(config.shardBudgetMs, remaining));
@@ -33,6 +37,10 @@ export const handler = taskHandler(
       exposure:
         result.lagMs === null ? null : exposureFromLag(result.lagMs, event.item.retentionHours, Date.now()),
     });
-    return result;
+    const thisInvocation = {
+      invocations: 1,
+      gbSeconds: ((Date.now() - startedAt) / 1000) * (Number(context.memoryLimitInMB) / 1024),
+    };
+    return { ...result, usage: addUsage(event.usage ?? NO_USAGE, thisInvocation) };
   },
 );

@@ -2,13 +2,15 @@ import type { ShardWorkItem } from '../archive/plan';
 import { archiveRunFiles } from '../archive/run-files';
 import { archiveRuntime } from '../archive/runtime';
 import type { ArchiveShardResult } from '../archive/shard-archiver';
-import type { ShardRunResult } from '../core/archive-summary';
+import type { ShardRunResult, TaskUsage } from '../core/archive-summary';
 import { passThrough, taskHandler } from './shared/task-handler';
 
 interface RecordShardResultEvent {
   runId: string;
   item: ShardWorkItem;
-  result?: ArchiveShardResult;
+  result?: ArchiveShardResult & { usage?: TaskUsage };
+  /** RecordShardFailure: the usage of the invocations before the failure. */
+  usage?: TaskUsage;
   /** A Catch's error output: { Error, Cause }. */
   error?: { Error: string; Cause?: string };
 }
@@ -43,6 +45,8 @@ export const handler = taskHandler(passThrough<RecordShardResultEvent>, async (e
         lagMs: event.result!.lagMs,
         ...(event.result!.waitingFor ? { waitingFor: event.result!.waitingFor } : {}),
       };
+  const usage = event.result?.usage ?? event.usage;
+  if (usage) record.usage = usage;
   await store.putJson(archiveRunFiles(config.prefix, event.runId).shardResult(stream, shardId), record);
   return { stream, shardId, status: record.status };
 });

@@ -18,6 +18,7 @@ import {
   type ProducedRecord,
 } from '../../src/local/traffic';
 import { checkArchive } from '../../src/local/verify-archive';
+import { resetTelemetry } from '../../src/telemetry/powertools';
 import { createArchivedStream, useEmulators, waitForActive } from '../support/emulators';
 
 // A small GetRecords limit: every shard takes many reads, as a busy shard does on AWS.
@@ -170,8 +171,14 @@ describe('archive on the emulators', () => {
     await emulators.setRetentionMillis('gappy', Date.now() - (expiredAt + keptAt) / 2);
     const healthy = await produce(kinesis, 'healthy', telemetry(300, 50));
 
+    // The gap metric: EMF lines Powertools writes to stdout (metrics are off in local runs unless asked for).
     const logs: string[] = [];
-    const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void logs.push(String(line)));
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    resetTelemetry();
+    const log = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      logs.push(String(chunk));
+      return true;
+    });
     let failure: ExecutionFailedError | undefined;
     try {
       await archive({ streams: ['gappy', 'healthy'] }).catch(
@@ -179,6 +186,8 @@ describe('archive on the emulators', () => {
       );
     } finally {
       log.mockRestore();
+      process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+      resetTelemetry();
     }
     expect(failure).toBeInstanceOf(ExecutionFailedError);
     expect(failure!.error).toBe('DataGapError');

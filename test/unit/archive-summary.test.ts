@@ -25,14 +25,45 @@ function summarize(results: ShardRunResult[], missingStreams: string[] = [], ret
 describe('archive summary', () => {
   it('counts what the run added to each checkpoint, per shard and per stream', () => {
     const summary = summarize([
-      { stream: 'a', shardId: 's0', status: 'caught-up', lagMs: 0 },
-      { stream: 'a', shardId: 's1', status: 'budget-exhausted', lagMs: 5000 },
+      {
+        stream: 'a',
+        shardId: 's0',
+        status: 'caught-up',
+        lagMs: 0,
+        usage: { invocations: 1, gbSeconds: 0.5 },
+      },
+      {
+        stream: 'a',
+        shardId: 's1',
+        status: 'budget-exhausted',
+        lagMs: 5000,
+        usage: { invocations: 3, gbSeconds: 2.25 },
+      },
+      // Recorded without usage (before it was tracked): counts as none.
       { stream: 'b', shardId: 's0', status: 'caught-up', lagMs: 0 },
     ]);
     expect(summary.totals).toEqual({ records: 12, objects: 2, bytes: 120 });
     expect(summary.streams).toEqual([
-      { stream: 'a', shards: 2, failedShards: 0, records: 12, objects: 2, bytes: 120, lagMs: 5000 },
-      { stream: 'b', shards: 1, failedShards: 0, records: 0, objects: 0, bytes: 0, lagMs: 0 },
+      {
+        stream: 'a',
+        shards: 2,
+        failedShards: 0,
+        records: 12,
+        objects: 2,
+        bytes: 120,
+        lagMs: 5000,
+        usage: { invocations: 4, gbSeconds: 2.75 },
+      },
+      {
+        stream: 'b',
+        shards: 1,
+        failedShards: 0,
+        records: 0,
+        objects: 0,
+        bytes: 0,
+        lagMs: 0,
+        usage: { invocations: 0, gbSeconds: 0 },
+      },
     ]);
     expect(summary.errorName).toBeNull();
   });
