@@ -4,6 +4,7 @@ import { compactCommand } from './commands/compact';
 import { demoCommand } from './commands/demo';
 import { localUpCommand } from './commands/local-up';
 import { statusCommand } from './commands/status';
+import { costCommand } from './commands/cost';
 import {
   queryWindowCloseCommand,
   queryWindowOpenCommand,
@@ -62,6 +63,25 @@ export function buildProgram(): Command {
     .option('--stage <stage>', 'deployed stage (without --local)', 'dev')
     .action(async (options) => {
       await statusCommand(options);
+    });
+  program
+    .command('cost')
+    .description(
+      'monthly cost estimate per archived stream, beside Data Firehose and Kinesis long-term retention',
+    )
+    .option('--local', 'read the emulators at AWS_ENDPOINT_URL_KINESIS / _S3 instead of the deployed stack')
+    .option(
+      '--stream <name>',
+      'only this stream (repeatable); default: streams of recent archive runs',
+      collect,
+    )
+    .option('--prices <file>', 'price table (JSON, dated); default: pricing/us-east-1.json of the package')
+    .option('--window-days <days>', 'newest days of the archive the monthly growth is taken from', '7')
+    .option('--runs-per-month <n>', 'archive runs per month (default: from the spacing of recent runs)')
+    .option('--json', 'print the estimate as JSON on stdout')
+    .option('--stage <stage>', 'deployed stage (without --local)', 'dev')
+    .action(async (options) => {
+      await costCommand(options);
     });
   program
     .command('replay')

@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { runLocalStateMachine } from '../../src/local/state-machine-runner';
 import { putAll, telemetryRecord } from '../../src/local/traffic';
+import type { CostReport } from '../../src/cli/commands/cost';
 import type { StatusReport } from '../../src/cli/commands/status';
 import { createArchivedStream, useEmulators } from '../support/emulators';
 
@@ -14,14 +15,15 @@ const DAY = 24 * 3600;
  * The real CLI, as a user runs it against the emulators (`reservoir status --local --json`).
  * Asynchronous: kinesalite runs in this process and must keep answering.
  */
-async function status(): Promise<StatusReport> {
+async function cli<T>(command: string): Promise<T> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [join(__dirname, '../../bin/reservoir.cjs'), 'status', '--local', '--json', '--stream', STREAM],
+    [join(__dirname, '../../bin/reservoir.cjs'), command, '--local', '--json', '--stream', STREAM],
     { env: process.env, encoding: 'utf8', timeout: 60_000 },
   );
-  return JSON.parse(stdout) as StatusReport;
+  return JSON.parse(stdout) as T;
 }
+const status = () => cli<StatusReport>('status');
 
 const shardsOf = (report: StatusReport) => report.streams.find((s) => s.stream === STREAM)!.shards;
 const unarchived = (report: StatusReport) => shardsOf(report).map((shard) => shard.unarchived);
@@ -83,5 +85,19 @@ describe('reservoir status --local --json on the emulators', () => {
     const more = await status();
     expect(total(more)).toBe(25);
     expect(more.streams[0]!.newestArchivedArrival).toBe(archived.streams[0]!.newestArchivedArrival);
+  });
+
+  it('reservoir cost --local --json prices the stream from its archive and its run', async () => {
+    const report = await cli<CostReport>('cost');
+    const estimate = report.streams.find((s) => s.stream === STREAM)!;
+    expect(estimate.volume.shards).toBe(2);
+    expect(estimate.volume.storedBytes).toBeGreaterThan(0);
+    expect(estimate.volume.monthlyRecords).toBeGreaterThan(0);
+    // The one run archived both shards: at least one ArchiveShard invocation each, metered.
+    expect(estimate.volume.perRun.archiveShardInvocations).toBeGreaterThanOrEqual(2);
+    expect(estimate.volume.perRun.archiveShardGbSeconds).toBeGreaterThan(0);
+    expect(estimate.reservoir.total).toBeGreaterThan(0);
+    expect(estimate.firehose.total).toBeGreaterThan(0);
+    expect(report.prices.asOf).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   });
 });

@@ -1,0 +1,157 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { archiveRuntime } from '../../archive/runtime';
+import { kinesisClient, s3Client } from '../../aws/clients';
+import { KinesisStreamCatalog } from '../../aws/kinesis-adapter';
+import { S3ObjectStore } from '../../aws/s3-adapter';
+import {
+  checkPriceTable,
+  estimateStreamCost,
+  type PriceTable,
+  type StreamCostEstimate,
+} from '../../core/cost-model';
+import { normalizePrefix } from '../../core/layout';
+import { measureStream, recentArchiveSummaries, type MeasureDeps } from '../../cost/measure-stream';
+import { stackOutputs } from '../deployed';
+import { CommandFailure, formatBytes, table } from '../output';
+
+export interface CostCommandOptions {
+  local?: boolean;
+  json?: boolean;
+  stage?: string;
+  stream?: string[];
+  prices?: string;
+  windowDays?: string;
+  runsPerMonth?: string;
+}
+
+export interface CostReport {
+  generatedAt: string;
+  prices: PriceTable;
+  streams: StreamCostEstimate[];
+}
+
+/** The price table shipped with the package (dated; copy and edit it, then pass --prices). */
+export const DEFAULT_PRICES = join(__dirname, '../../../pricing/us-east-1.json');
+
+/** `reservoir cost`: a monthly estimate per archived stream, beside Firehose and long retention. */
+export async function costCommand(options: CostCommandOptions): Promise<CostReport> {
+  const prices = loadPrices(options.prices ?? DEFAULT_PRICES);
+  const deps = options.local ? localDeps() : await deployedDeps(options.stage ?? 'dev');
+  const summaries = await recentArchiveSummaries(deps.store, deps.prefix, 20);
+  const streams = options.stream?.length
+    ? options.stream
+    : [...new Set(summaries.flatMap((summary) => summary.streams.map((row) => row.stream)))].sort();
+  if (streams.length === 0)
+    throw new CommandFailure(
+      'no archive runs found: run `reservoir archive` first, or name streams with --stream',
+    );
+  const measureOptions = {
+    windowDays: positive(options.windowDays ?? '7', '--window-days'),
+    sampleObjects: 20,
+    recentRuns: 20,
+    ...(options.runsPerMonth ? { runsPerMonth: positive(options.runsPerMonth, '--runs-per-month') } : {}),
+  };
+  const estimates: StreamCostEstimate[] = [];
+  for (const stream of streams) {
+    const volume = await measureStream(deps, stream, summaries, prices, measureOptions);
+    estimates.push(estimateStreamCost(volume, prices));
+  }
+  const report: CostReport = { generatedAt: new Date().toISOString(), prices, streams: estimates };
+  process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatCost(report)}\n`);
+  return report;
+}
+
+export function loadPrices(path: string): PriceTable {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new CommandFailure(`cannot read price table ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return checkPriceTable(parsed);
+  } catch (error) {
+    throw new CommandFailure(`${path}: ${(error as Error).message}`);
+  }
+}
+
+function localDeps(): MeasureDeps {
+  const { store, catalog, config } = archiveRuntime();
+  return { store, catalog, prefix: config.prefix, now: Date.now };
+}
+
+async function deployedDeps(stage: string): Promise<MeasureDeps> {
+  const outputs = await stackOutputs(stage);
+  if (!outputs.ArchiveBucketName)
+    throw new CommandFailure(`stack reservoir-${stage} has no ArchiveBucketName output`);
+  return {
+    store: new S3ObjectStore(s3Client(), outputs.ArchiveBucketName),
+    catalog: new KinesisStreamCatalog(kinesisClient()),
+    prefix: normalizePrefix(outputs.ArchivePrefix ?? ''),
+    now: Date.now,
+  };
+}
+
+export function formatCost(report: CostReport): string {
+  const usd = (value: number) => `$${value < 10 ? value.toFixed(4) : value.toFixed(2)}`;
+  const out: string[] = [];
+  for (const estimate of report.streams) {
+    const v = estimate.volume;
+    out.push(
+      `${estimate.stream}: ${v.shards} shard(s); archive holds ${formatBytes(v.storedBytes)} over ${v.historyDays.toFixed(1)} days; ` +
+        `per month ~${Math.round(v.monthlyRecords)} records, ${formatBytes(v.monthlyCompressedBytes)} gzip, ${Math.round(v.runsPerMonth)} runs`,
+    );
+    const rows: (string | number)[][] = [];
+    for (const [name, column] of [
+      ['reservoir', estimate.reservoir],
+      ['Data Firehose', estimate.firehose],
+      ['Kinesis retention', estimate.kinesisRetention],
+    ] as const) {
+      for (const line of column.lines)
+        rows.push([name, line.item, `${line.quantity} ${line.unit}`, usd(line.usd)]);
+      rows.push([name, 'total per month', '', usd(column.total)]);
+    }
+    out.push(
+      table(
+        ['  option', 'item', 'quantity', 'USD/month'],
+        rows.map((row) => [`  ${row[0]}`, ...row.slice(1)]),
+      ),
+    );
+    for (const [name, column] of [
+      ['Data Firehose', estimate.firehose],
+      ['Kinesis retention', estimate.kinesisRetention],
+    ] as const) {
+      if (column.note) out.push(`  ${name}: ${column.note}`);
+    }
+    out.push('');
+  }
+  const p = report.prices;
+  out.push(`prices (${p.region}, ${p.currency}, as of ${p.asOf}; edit a copy and pass --prices <file>):`);
+  out.push(
+    table(
+      ['  price', 'value'],
+      [
+        ['  Lambda per GB-second', p.lambda.gbSecond],
+        ['  Lambda per million requests', p.lambda.requestsPerMillion],
+        ['  Step Functions per 1,000 transitions', p.stepFunctions.standardTransitionsPerThousand],
+        ['  S3 Standard per GB-month', p.s3.standardGbMonth],
+        ['  S3 PUT per 1,000', p.s3.putPerThousand],
+        ['  S3 GET per 1,000', p.s3.getPerThousand],
+        ['  Firehose ingestion per GB', p.firehose.ingestionGb],
+        [`  Firehose record rounding (KiB)`, p.firehose.recordRoundingKiB],
+        ['  Kinesis extended retention per shard-hour', p.kinesis.extendedRetentionShardHour],
+        ['  Kinesis long-term retention per GB-month', p.kinesis.longTermRetentionGbMonth],
+        ['  assumed GB-seconds per control task', p.assumptions.controlTaskGbSeconds],
+      ],
+    ),
+  );
+  out.push(`  ${p.source}`);
+  return out.join('\n');
+}
+
+function positive(value: string, flag: string): number {
+  const parsed = Number(value);
+  if (!(parsed > 0)) throw new CommandFailure(`${flag} must be a positive number, got ${value}`);
+  return parsed;
+}
