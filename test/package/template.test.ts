@@ -931,13 +931,16 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       }
     });
 
-    it('when their roles are read, then each has its own role, trusted by Lambda, with no managed policies', () => {
+    it('when their roles are read, then each has its own role, trusted by Lambda, with no managed policy but X-Ray writes', () => {
       const roles = ALL_FUNCTIONS.map((name) => roleOfFunction(name));
 
       expect(new Set(roles).size).toBe(ALL_FUNCTIONS.length);
       for (const roleId of roles) {
         expect(resource(roleId).Type).toBe('AWS::IAM::Role');
-        expect(props(roleId).ManagedPolicyArns).toBeUndefined();
+        // AWSXRayDaemonWriteAccess: trace writes only (provider.tracing), actions without resources.
+        expect(props(roleId).ManagedPolicyArns).toEqual([
+          { 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess' },
+        ]);
         expect(JSON.stringify(props(roleId).AssumeRolePolicyDocument)).toContain('lambda.amazonaws.com');
       }
       expect(resourcesOfType('AWS::IAM::Role').map(([id]) => id)).not.toContain('IamRoleLambdaExecution');

@@ -1,0 +1,146 @@
+// The CloudWatch dashboard of a stage, built when serverless.yml is packaged:
+//
+//   DashboardBody: !Sub ${file(./deploy/dashboard.cjs):body}
+//
+// Per-stream graphs use SEARCH over the Stream dimension, so a stream appears as soon as it is
+// archived: the dashboard never needs a redeploy for a new stream. Metric names are those of
+// src/telemetry/workflow-metrics.ts (namespace Reservoir, dimensions service and Stream). The
+// body keeps ${AWS::Region}, ${AWS::Partition} and ${AWS::AccountId} for !Sub.
+'use strict';
+
+const NAMESPACE = 'Reservoir';
+const STATE_MACHINES = ['archive', 'replay', 'compact', 'query-window'];
+
+function perStream(service, metric, stat, label) {
+  const search = `SEARCH('{${NAMESPACE},Stream,service} MetricName="${metric}" service="${service}"', '${stat}', 300)`;
+  return [
+    {
+      expression: search,
+      id: metric.replace(/[^a-zA-Z0-9]/g, '').replace(/^./, (c) => c.toLowerCase()),
+      label,
+    },
+  ];
+}
+
+function graph(title, metrics, extra = {}) {
+  return {
+    type: 'metric',
+    width: 12,
+    height: 6,
+    properties: { title, region: '${AWS::Region}', view: 'timeSeries', period: 300, metrics, ...extra },
+  };
+}
+
+function stateMachineArn(stage, name) {
+  return `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:reservoir-${name}-${stage}`;
+}
+
+function alarmArn(name) {
+  return `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${name}`;
+}
+
+/** The alarm names serverless.yml gives its alarms (the dashboard shows their state). */
+function alarmNames(stage) {
+  return [
+    `reservoir-${stage}-time-to-loss`,
+    `reservoir-${stage}-data-gap`,
+    `reservoir-${stage}-archive-not-running`,
+    ...STATE_MACHINES.map((name) => `reservoir-${stage}-${name}-failed`),
+  ];
+}
+
+function dashboard(stage, timeToLossAlarmPercent) {
+  const service = `reservoir-${stage}`;
+  const widgets = [
+    {
+      type: 'alarm',
+      width: 24,
+      height: 3,
+      properties: { title: 'Alarms', alarms: alarmNames(stage).map(alarmArn) },
+    },
+    graph(
+      'Archive lag per stream (s): age of the oldest record not archived yet',
+      perStream(service, 'ArchiveLagSeconds', 'Maximum', ''),
+      { stat: 'Maximum' },
+    ),
+    graph(
+      'Time to loss per stream (s): until Kinesis deletes unarchived records',
+      perStream(service, 'TimeToLossSeconds', 'Minimum', ''),
+      { stat: 'Minimum' },
+    ),
+    graph(
+      'Time to loss, % of retention (alarm below the line)',
+      perStream(service, 'TimeToLossPercent', 'Minimum', ''),
+      {
+        stat: 'Minimum',
+        yAxis: { left: { min: 0, max: 100 } },
+        annotations: { horizontal: [{ label: 'alarm', value: timeToLossAlarmPercent }] },
+      },
+    ),
+    graph('Records archived per stream', perStream(service, 'RecordsArchived', 'Sum', ''), { stat: 'Sum' }),
+    graph('Bytes archived per stream (gzip)', perStream(service, 'BytesArchived', 'Sum', ''), {
+      stat: 'Sum',
+    }),
+    graph('Data gaps per stream', perStream(service, 'DataGaps', 'Sum', ''), { stat: 'Sum' }),
+    graph('Records replayed per target stream', perStream(service, 'RecordsReplayed', 'Sum', ''), {
+      stat: 'Sum',
+    }),
+    graph('Replay throttled retries per target stream', perStream(service, 'ThrottledRetries', 'Sum', ''), {
+      stat: 'Sum',
+    }),
+    graph('Compaction: records read per stream', perStream(service, 'CompactionRecords', 'Sum', ''), {
+      stat: 'Sum',
+    }),
+    graph(
+      'Executions failed, timed out or aborted',
+      STATE_MACHINES.flatMap((name) =>
+        ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'].map((metric) => [
+          'AWS/States',
+          metric,
+          'StateMachineArn',
+          stateMachineArn(stage, name),
+          { label: `${name} ${metric.replace('Executions', '').toLowerCase()}` },
+        ]),
+      ),
+      { stat: 'Sum' },
+    ),
+    graph(
+      'Executions succeeded',
+      STATE_MACHINES.map((name) => [
+        'AWS/States',
+        'ExecutionsSucceeded',
+        'StateMachineArn',
+        stateMachineArn(stage, name),
+        { label: name },
+      ]),
+      { stat: 'Sum' },
+    ),
+  ];
+  // Two graphs a row.
+  let row = 3;
+  widgets.slice(1).forEach((widget, index) => {
+    widget.x = (index % 2) * 12;
+    widget.y = row;
+    if (index % 2 === 1) row += 6;
+  });
+  widgets[0].x = 0;
+  widgets[0].y = 0;
+  return { widgets };
+}
+
+module.exports = {
+  body: async ({ resolveVariable }) => {
+    const stage = await resolveVariable('sls:stage');
+    const percent = Number(await resolveVariable('param:timeToLossAlarmPercent'));
+    if (!(percent > 0 && percent < 100)) {
+      const failure = new Error(
+        `parameter timeToLossAlarmPercent: must be a number between 0 and 100, got ${percent}`,
+      );
+      failure.stack = failure.message;
+      throw failure;
+    }
+    return JSON.stringify(dashboard(stage, percent));
+  },
+  dashboard,
+  alarmNames,
+};
