@@ -567,7 +567,7 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       expect(asl.StartAt).toBe('DiscoverStreams');
       for (const name of [
         'DiscoverStreams',
-        'PlanShards',
+        'ListShards',
         'ArchiveShards',
         'ArchiveShard',
         'SummarizeArchive',
@@ -577,7 +577,7 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       expect(states.get('ArchiveShards')?.ItemProcessor?.ProcessorConfig?.Mode).toBe('DISTRIBUTED');
     });
 
-    it('when ApplyRetention is read, then it runs right after DiscoverStreams and any failure continues to PlanShards', () => {
+    it('when ApplyRetention is read, then it runs right after DiscoverStreams and any failure continues to ListShards', () => {
       const [, stateMachine] = archiveStateMachine();
       const [text] = (stateMachine.Properties!.DefinitionString as { 'Fn::Sub': [string, unknown] })[
         'Fn::Sub'
@@ -589,10 +589,10 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       ).States;
 
       expect(states.DiscoverStreams!.Next).toBe('ApplyRetention');
-      expect(states.ApplyRetention!.Next).toBe('PlanShards');
+      expect(states.ApplyRetention!.Next).toBe('ListShards');
       expect(states.ApplyRetention!.ResultPath).toBe('$.retention');
       expect(states.ApplyRetention!.Catch).toEqual([
-        { ErrorEquals: ['States.ALL'], ResultPath: '$.retention', Next: 'PlanShards' },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.retention', Next: 'ListShards' },
       ]);
     });
 
