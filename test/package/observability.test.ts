@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { METRIC } from '../../src/telemetry/workflow-metrics';
+import { OFFLINE_SLS_ENV } from '../support/sls-offline';
 
 /**
  * The observability part of the template `sls package` compiles (offline): X-Ray, Powertools
@@ -33,19 +34,7 @@ function slsPackage(...params: string[]): Template {
     ['sls', 'package', '--stage', 'dev', '--package', dir, ...params.flatMap((p) => ['--param', p])],
     {
       cwd: root,
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: 'fake',
-        AWS_SECRET_ACCESS_KEY: 'fake',
-        AWS_SESSION_TOKEN: undefined,
-        AWS_PROFILE: undefined,
-        AWS_REGION: 'us-east-1',
-        SLS_TELEMETRY_DISABLED: '1',
-        SLS_NOTIFICATIONS_MODE: 'off',
-        SLS_DEPRECATION_DISABLE: '*',
-        SLS_INTERACTIVE_SETUP_DISABLE: '1',
-        CI: 'true',
-      },
+      env: OFFLINE_SLS_ENV,
       timeout: 300_000,
       stdio: 'pipe',
     },

@@ -7,6 +7,7 @@ import { inflateRawSync } from 'node:zlib';
 import { compactionFiles } from '../../src/core/compaction-spec';
 import { runPrefix } from '../../src/core/layout';
 import { generationPrefix, snapshotPointerKey } from '../../src/core/snapshot';
+import { OFFLINE_SLS_ENV } from '../support/sls-offline';
 
 /**
  * The CloudFormation template that `sls package` compiles from serverless.yml,
@@ -94,20 +95,6 @@ let malformedTombstonesOutput: string;
 /** The serverless.yml stepFunctions section as the plugin read it (state machine keys). */
 let stepFunctionsConfig: { stateMachines: Record<string, { id?: string; name?: string }> };
 
-const offlineEnv: NodeJS.ProcessEnv = {
-  ...process.env,
-  AWS_ACCESS_KEY_ID: 'fake',
-  AWS_SECRET_ACCESS_KEY: 'fake',
-  AWS_SESSION_TOKEN: undefined,
-  AWS_PROFILE: undefined,
-  AWS_REGION: 'us-east-1',
-  SLS_TELEMETRY_DISABLED: '1',
-  SLS_NOTIFICATIONS_MODE: 'off',
-  SLS_DEPRECATION_DISABLE: '*',
-  SLS_INTERACTIVE_SETUP_DISABLE: '1',
-  CI: 'true',
-};
-
 /** Runs `sls package` expecting it to fail; returns what it printed. */
 function failingSlsPackage(...args: string[]): string {
   try {
@@ -122,7 +109,7 @@ function failingSlsPackage(...args: string[]): string {
 function slsPackage(...args: string[]): void {
   execFileSync('npx', ['sls', 'package', '--stage', STAGE, ...args], {
     cwd: root,
-    env: offlineEnv,
+    env: OFFLINE_SLS_ENV,
     timeout: 300_000,
     stdio: 'pipe',
   });
