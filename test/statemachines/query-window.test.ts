@@ -164,7 +164,13 @@ async function statusOf(windowId: string) {
 
 async function waitForPhase(windowId: string, phase: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
-    if ((await statusOf(windowId))?.phase === phase) return;
+    // s3rver writes an object in place, so a read racing the state machine's overwrite of
+    // status.json can see half of it (S3 itself replaces objects atomically): read again.
+    const status = await statusOf(windowId).catch((error: Error) => {
+      if (error instanceof SyntaxError) return null;
+      throw error;
+    });
+    if (status?.phase === phase) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`window ${windowId} never reached ${phase}`);
