@@ -39,6 +39,16 @@ export async function stackOutputs(stage: string): Promise<Record<string, string
   return Object.fromEntries(outputs.map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
 }
 
+/** The deployed stack's outputs with its archive bucket and (normalized) key prefix. */
+export async function deployedArchive(
+  stage: string,
+): Promise<{ outputs: Record<string, string>; bucket: string; prefix: string }> {
+  const outputs = await stackOutputs(stage);
+  const bucket = outputs.ArchiveBucketName;
+  if (!bucket) throw new CommandFailure(`stack reservoir-${stage} has no ArchiveBucketName output`);
+  return { outputs, bucket, prefix: normalizePrefix(outputs.ArchivePrefix ?? '') };
+}
+
 /** Starts an execution of the deployed state machine and follows it to the end, with progress. */
 export async function followDeployedExecution(run: DeployedRun): Promise<unknown> {
   const stage = run.stage ?? process.env.RESERVOIR_STAGE ?? 'dev';

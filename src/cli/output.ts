@@ -34,6 +34,14 @@ export function table(headers: string[], rows: (string | number)[][]): string {
     .join('\n');
 }
 
+/** A numeric flag that must be positive (and whole, with `integer`). */
+export function positiveOption(value: string, flag: string, integer = false): number {
+  const parsed = Number(value);
+  if (integer ? !Number.isInteger(parsed) || parsed < 1 : !(parsed > 0))
+    throw new CommandFailure(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`);
+  return parsed;
+}
+
 /** Fails the command with a one-line reason and a non-zero exit code. */
 export class CommandFailure extends Error {
   constructor(

@@ -17,8 +17,6 @@ export interface MeasureOptions {
   windowDays: number;
   /** Newest objects read to learn records per byte and record sizes. */
   sampleObjects: number;
-  /** Recent archive runs whose usage is averaged. */
-  recentRuns: number;
   /** Overrides the run frequency seen in recent runs (e.g. a schedule not yet run often). */
   runsPerMonth?: number;
 }

@@ -3,7 +3,7 @@ import type { Checkpoint } from '../core/checkpoint';
 import { mapWithConcurrency } from '../core/concurrency';
 import { checkpointStreamPrefix, normalizePrefix } from '../core/layout';
 import type { IteratorStart, ObjectStore, ShardReader, StreamCatalog } from '../core/ports';
-import { DEFAULT_TIME_TO_LOSS_ALARM_FRACTION, shardExposure } from '../core/time-to-loss';
+import { DEFAULT_TIME_TO_LOSS_ALARM_FRACTION, isTimeToLossShort, shardExposure } from '../core/time-to-loss';
 import { estimateUnarchived, type UnarchivedEstimate } from '../core/unarchived-estimate';
 
 export interface ShardStatus {
@@ -174,7 +174,7 @@ async function shardStatus(
       unarchived: { count: estimate.count, kind: estimate.kind },
       lagSeconds: seconds(exposure.lagMs),
       timeToLossSeconds: seconds(exposure.timeToLossMs),
-      timeToLossShort: exposure.timeToLossFraction < threshold,
+      timeToLossShort: isTimeToLossShort(exposure, threshold),
     };
   } catch (error) {
     return {

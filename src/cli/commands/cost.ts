@@ -10,10 +10,9 @@ import {
   type PriceTable,
   type StreamCostEstimate,
 } from '../../core/cost-model';
-import { normalizePrefix } from '../../core/layout';
 import { measureStream, recentArchiveSummaries, type MeasureDeps } from '../../cost/measure-stream';
-import { stackOutputs } from '../deployed';
-import { CommandFailure, formatBytes, table } from '../output';
+import { deployedArchive } from '../deployed';
+import { CommandFailure, formatBytes, positiveOption, table } from '../output';
 
 export interface CostCommandOptions {
   local?: boolean;
@@ -31,6 +30,9 @@ export interface CostReport {
   streams: StreamCostEstimate[];
 }
 
+/** Archive runs whose summaries the estimate reads (run files expire after 7 days). */
+const RECENT_RUNS = 20;
+
 /** The price table shipped with the package (dated; copy and edit it, then pass --prices). */
 export const DEFAULT_PRICES = join(__dirname, '../../../pricing/us-east-1.json');
 
@@ -38,7 +40,7 @@ export const DEFAULT_PRICES = join(__dirname, '../../../pricing/us-east-1.json')
 export async function costCommand(options: CostCommandOptions): Promise<CostReport> {
   const prices = loadPrices(options.prices ?? DEFAULT_PRICES);
   const deps = options.local ? localDeps() : await deployedDeps(options.stage ?? 'dev');
-  const summaries = await recentArchiveSummaries(deps.store, deps.prefix, 20);
+  const summaries = await recentArchiveSummaries(deps.store, deps.prefix, RECENT_RUNS);
   const streams = options.stream?.length
     ? options.stream
     : [...new Set(summaries.flatMap((summary) => summary.streams.map((row) => row.stream)))].sort();
@@ -47,10 +49,11 @@ export async function costCommand(options: CostCommandOptions): Promise<CostRepo
       'no archive runs found: run `reservoir archive` first, or name streams with --stream',
     );
   const measureOptions = {
-    windowDays: positive(options.windowDays ?? '7', '--window-days'),
+    windowDays: positiveOption(options.windowDays ?? '7', '--window-days'),
     sampleObjects: 20,
-    recentRuns: 20,
-    ...(options.runsPerMonth ? { runsPerMonth: positive(options.runsPerMonth, '--runs-per-month') } : {}),
+    ...(options.runsPerMonth
+      ? { runsPerMonth: positiveOption(options.runsPerMonth, '--runs-per-month') }
+      : {}),
   };
   const estimates: StreamCostEstimate[] = [];
   for (const stream of streams) {
@@ -82,13 +85,11 @@ function localDeps(): MeasureDeps {
 }
 
 async function deployedDeps(stage: string): Promise<MeasureDeps> {
-  const outputs = await stackOutputs(stage);
-  if (!outputs.ArchiveBucketName)
-    throw new CommandFailure(`stack reservoir-${stage} has no ArchiveBucketName output`);
+  const { bucket, prefix } = await deployedArchive(stage);
   return {
-    store: new S3ObjectStore(s3Client(), outputs.ArchiveBucketName),
+    store: new S3ObjectStore(s3Client(), bucket),
     catalog: new KinesisStreamCatalog(kinesisClient()),
-    prefix: normalizePrefix(outputs.ArchivePrefix ?? ''),
+    prefix,
     now: Date.now,
   };
 }
@@ -148,10 +149,4 @@ export function formatCost(report: CostReport): string {
   );
   out.push(`  ${p.source}`);
   return out.join('\n');
-}
-
-function positive(value: string, flag: string): number {
-  const parsed = Number(value);
-  if (!(parsed > 0)) throw new CommandFailure(`${flag} must be a positive number, got ${value}`);
-  return parsed;
 }

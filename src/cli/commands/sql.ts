@@ -1,7 +1,7 @@
 import { SqlError, copyOptionsFor, type QueryOutput } from '../../sql/engine';
 import { QueryPlanError } from '../../sql/plan';
 import { runSql, type SqlRunReport } from '../../sql/run-sql';
-import { stackOutputs } from '../deployed';
+import { deployedArchive } from '../deployed';
 import { CommandFailure, formatBytes, info } from '../output';
 import { ProgressBar } from '../progress-bar';
 
@@ -55,10 +55,8 @@ export async function sqlCommand(
   const output = outputFor(options, sink);
   let archive: { bucket?: string; prefix?: string } = {};
   if (options.stage) {
-    const outputs = await stackOutputs(options.stage);
-    if (!outputs.ArchiveBucketName)
-      throw new CommandFailure(`stack reservoir-${options.stage} has no ArchiveBucketName output`);
-    archive = { bucket: outputs.ArchiveBucketName, prefix: outputs.ArchivePrefix ?? '' };
+    const { bucket, prefix } = await deployedArchive(options.stage);
+    archive = { bucket, prefix };
   }
   const bar = new ProgressBar('download');
   let started = false;

@@ -5,14 +5,13 @@ import { kinesisClient, s3Client } from '../../aws/clients';
 import { recentExecutions, replayIdOf, type RecentExecution } from '../../aws/execution-history';
 import { KinesisShardReader, KinesisStreamCatalog } from '../../aws/kinesis-adapter';
 import { S3ObjectStore } from '../../aws/s3-adapter';
-import { normalizePrefix } from '../../core/layout';
 import type { ObjectStore } from '../../core/ports';
 import { DEFAULT_TIME_TO_LOSS_ALARM_FRACTION } from '../../core/time-to-loss';
 import { formatEstimate } from '../../core/unarchived-estimate';
 import { readReplayProgress, type ReplayProgressReport } from '../../replay/replay-progress';
 import { collectStatus, type StatusDeps, type StreamStatus } from '../../status/collect-status';
-import { STATE_MACHINE_OUTPUTS, stackOutputs } from '../deployed';
-import { CommandFailure, formatDuration, table } from '../output';
+import { deployedArchive, STATE_MACHINE_OUTPUTS } from '../deployed';
+import { CommandFailure, formatDuration, positiveOption, table } from '../output';
 
 export interface StatusCommandOptions {
   local?: boolean;
@@ -37,7 +36,7 @@ export interface StatusReport {
 /** `reservoir status`: per stream and shard, what is archived, what is not, and time to loss. */
 export async function statusCommand(options: StatusCommandOptions): Promise<StatusReport> {
   const shortFraction = fraction(options.shortFraction);
-  const probeLimit = positiveInt(options.probeLimit ?? '1000', '--probe-limit');
+  const probeLimit = positiveOption(options.probeLimit ?? '1000', '--probe-limit', true);
   const target = options.local ? localTarget() : await deployedTarget(options.stage ?? 'dev');
   const streams = await collectStatus(target.deps, { streams: options.stream, probeLimit, shortFraction });
   const report: StatusReport = {
@@ -51,7 +50,7 @@ export async function statusCommand(options: StatusCommandOptions): Promise<Stat
       target.stateMachines,
       target.deps.store,
       target.deps.prefix,
-      positiveInt(options.executions ?? '5', '--executions'),
+      positiveOption(options.executions ?? '5', '--executions', true),
     );
   }
   process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
@@ -72,9 +71,7 @@ function localTarget(): { deps: StatusDeps; stateMachines?: undefined } {
 }
 
 async function deployedTarget(stage: string) {
-  const outputs = await stackOutputs(stage);
-  const bucket = outputs.ArchiveBucketName;
-  if (!bucket) throw new CommandFailure(`stack reservoir-${stage} has no ArchiveBucketName output`);
+  const { outputs, bucket, prefix } = await deployedArchive(stage);
   const stateMachines = Object.fromEntries(
     Object.entries(STATE_MACHINE_OUTPUTS)
       .map(([name, output]) => [name, outputs[output]] as const)
@@ -84,7 +81,7 @@ async function deployedTarget(stage: string) {
     catalog: new KinesisStreamCatalog(kinesisClient()),
     reader: new KinesisShardReader(kinesisClient()),
     store: new S3ObjectStore(s3Client(), bucket),
-    prefix: normalizePrefix(outputs.ArchivePrefix ?? ''),
+    prefix,
     now: Date.now,
   };
   return { deps, stateMachines };
@@ -188,12 +185,5 @@ function fraction(value: string | undefined): number {
   const parsed = Number(value);
   if (!(parsed > 0 && parsed < 1))
     throw new CommandFailure(`--short-fraction must be between 0 and 1, got ${value}`);
-  return parsed;
-}
-
-function positiveInt(value: string, flag: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1)
-    throw new CommandFailure(`${flag} must be a positive integer, got ${value}`);
   return parsed;
 }
