@@ -62,7 +62,10 @@ export interface ArchiveShardResult {
   records: number;
   objects: number;
   bytes: number;
-  /** MillisBehindLatest of the last read: age of the newest record not archived yet. */
+  /**
+   * Age of the oldest record not archived yet: 0 when caught up or drained; otherwise
+   * MillisBehindLatest of the last read, or the age of the last archived record when that says 0.
+   */
   lagMs: number | null;
   lastSequenceNumber: string | null;
   waitingFor?: string;

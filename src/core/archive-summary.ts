@@ -39,7 +39,7 @@ export interface StreamSummaryRow extends ArchiveTotals {
   stream: string;
   shards: number;
   failedShards: number;
-  /** The largest shard lag: age of the newest record of the stream not archived yet. */
+  /** The largest shard lag: age of the oldest record of the stream not archived yet. */
   lagMs: number | null;
   /** ArchiveShard invocations and GB-seconds of this stream's shards (`reservoir cost` reads it). */
   usage: TaskUsage;
