@@ -10,6 +10,7 @@ import {
   type TaskEvent,
 } from '../../src/local/state-machine-runner';
 import { putAll, telemetryRecord } from '../../src/local/traffic';
+import { GetBucketLifecycleConfigurationCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { AddTagsToStreamCommand, ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { createArchivedStream, useEmulators, waitForActive } from '../support/emulators';
 
@@ -186,6 +187,42 @@ describe('archive state machine (real ASL, real handlers)', () => {
     expect(summary.warnings).toEqual([
       'retention: lifecycle rules not applied (AccessDenied: Access Denied); the archive ran; the next run tries again',
     ]);
+  });
+
+  it('given an S3 without lifecycle support (501 NotImplemented), then ApplyRetention is not retried and the archive runs on with a clear warning', async () => {
+    await createArchivedStream(env.kinesis, 'no-lifecycle', 1);
+    await env.kinesis.send(
+      new AddTagsToStreamCommand({ StreamName: 'no-lifecycle', Tags: { 'reservoir:retention-days': '30' } }),
+    );
+    const send = S3Client.prototype.send;
+    const notImplemented = jest.spyOn(S3Client.prototype, 'send').mockImplementation(function (
+      this: S3Client,
+      command: unknown,
+    ) {
+      if (command instanceof GetBucketLifecycleConfigurationCommand) {
+        return Promise.reject(
+          new S3ServiceException({
+            name: 'NotImplemented',
+            $fault: 'server',
+            $metadata: { httpStatusCode: 501 },
+            message: 'A header you provided implies functionality that is not implemented',
+          }),
+        );
+      }
+      return send.call(this, command as never);
+    } as typeof send);
+    try {
+      const { result, tasks } = run({ streams: ['no-lifecycle'] });
+      const summary = await result;
+      expect(tasks.filter((t) => t.state === 'ApplyRetention').map((t) => t.error?.name)).toEqual([
+        'AwsRequestRejectedError',
+      ]);
+      expect(summary).toMatchObject({ errorName: null, problemCount: 0 });
+      expect(summary.warnings[0]).toContain('NotImplemented');
+      expect(summary.warnings[0]).toContain('HTTP 501');
+    } finally {
+      notImplemented.mockRestore();
+    }
   });
 
   it('given ApplyRetention is throttled once, then the Retry runs it again and the rules are applied', async () => {
