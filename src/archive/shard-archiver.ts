@@ -5,15 +5,26 @@ import {
   DRAINED_CHECKPOINT_TAGS,
   initialCheckpoint,
   isCheckpoint,
+  liveLeaseOfOther,
   markClosed,
   markDrained,
   pendingFor,
   resumePoint,
+  withLease,
+  withoutLease,
   withPending,
   type Checkpoint,
+  type ShardLease,
 } from '../core/checkpoint';
 import { toUserRecords } from '../core/deaggregate';
-import { CorruptStateError, DataGapError, ExpiredIteratorError, ThrottledError } from '../core/errors';
+import {
+  CheckpointConflictError,
+  CorruptStateError,
+  DataGapError,
+  ExpiredIteratorError,
+  ReservoirError,
+  ThrottledError,
+} from '../core/errors';
 import { archiveObjectKey, checkpointKey } from '../core/layout';
 import type { IteratorStart, KinesisRecord, ObjectStore, RecordBatch, ShardReader } from '../core/ports';
 import { compareSequenceNumbers } from '../core/sequence';
@@ -28,6 +39,11 @@ export interface ShardArchiverSettings {
   /** In-process attempts on a throttled GetRecords before giving the retry to the state machine. */
   throttleAttempts: number;
   throttleBaseDelayMs: number;
+  /**
+   * How long a run's hold on a shard lasts without a checkpoint write: longer than one
+   * invocation can take, so only a holder that died loses it.
+   */
+  leaseMs: number;
 }
 
 export interface ShardArchiverDeps {
@@ -49,9 +65,11 @@ export interface ArchiveShardRequest {
   closed: boolean;
   /** Epoch ms after which no new GetRecords call starts (the open block is still written). */
   deadline: number;
+  /** The execution archiving it (the run id): the lease's holder. */
+  holder: string;
 }
 
-export type ArchiveShardStatus = 'caught-up' | 'drained' | 'budget-exhausted' | 'waiting-for-parent';
+export type ArchiveShardStatus = 'caught-up' | 'drained' | 'budget-exhausted' | 'waiting-for-parent' | 'held';
 
 export interface ArchiveShardResult {
   stream: string;
@@ -69,6 +87,9 @@ export interface ArchiveShardResult {
   lagMs: number | null;
   lastSequenceNumber: string | null;
   waitingFor?: string;
+  /** `held`: the execution that holds the shard's lease, and until when. */
+  heldBy?: string;
+  heldUntil?: string;
 }
 
 const CONTENT_TYPE = 'application/x-ndjson';
@@ -76,7 +97,8 @@ const CONTENT_TYPE = 'application/x-ndjson';
 /**
  * Archives one shard from its checkpoint until it is caught up, drained, or the deadline
  * passes. Exactly once in effect: each block's range is recorded as pending (conditional
- * write) before its object is written, and committed (conditional write) only after.
+ * write) before its object is written, and committed (conditional write) only after. A shard
+ * whose lease another live execution holds is left alone and reported `held`.
  */
 export class ShardArchiver {
   constructor(
@@ -105,13 +127,15 @@ class ShardRun {
     private readonly settings: ShardArchiverSettings,
     private readonly deps: ShardArchiverDeps,
     private readonly request: ArchiveShardRequest,
+    /** False for a run that already started over once after losing its lease. */
+    private readonly mayStartOver = true,
   ) {
     this.builder = new BlockBuilder(settings.maxObjectBytes);
     this.key = checkpointKey(settings.prefix, request.stream, request.shardId);
   }
 
   async execute(): Promise<ArchiveShardResult> {
-    const { stream, shardId } = this.request;
+    const { stream } = this.request;
     await this.loadCheckpoint();
     if (this.checkpoint.drained) return this.result('drained', true, 0);
 
@@ -124,6 +148,27 @@ class ShardRun {
       }
     }
 
+    const holder = await this.acquireLease();
+    if (holder) return this.heldResult(holder);
+    try {
+      return await this.read();
+    } catch (error) {
+      if (error instanceof CheckpointConflictError) {
+        // Our lease had expired (a stalled invocation) and another execution took the shard over:
+        // it still holds it, or it is done and the shard is free again.
+        const taker = await this.otherLiveLease();
+        if (taker) return this.heldResult(taker);
+        if (this.mayStartOver) return this.startOver();
+      } else if (!(error instanceof ReservoirError && error.transient)) {
+        // The state machine will not call again in this run: let the next run in at once.
+        await this.releaseLease().catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  private async read(): Promise<ArchiveShardResult> {
+    const { stream, shardId } = this.request;
     if (this.checkpoint.pending && (await this.deps.store.exists(this.checkpoint.pending.key))) {
       // The object of the pending block is durable (a PUT is all or nothing): just count it.
       this.pendingDurable = true;
@@ -141,7 +186,7 @@ class ShardRun {
 
     for (;;) {
       if (this.deps.now() >= this.request.deadline) {
-        await this.finish(false);
+        await this.finish({ drained: false, release: false });
         return this.result('budget-exhausted', false, this.lagWithRecordsLeft(lagMs));
       }
       let batch: RecordBatch;
@@ -158,7 +203,7 @@ class ShardRun {
           await this.deps.sleep(backoffWithJitter(this.settings.throttleBaseDelayMs, throttled));
           continue;
         }
-        if (error instanceof ThrottledError) await this.finish(false);
+        if (error instanceof ThrottledError) await this.finish({ drained: false, release: false });
         throw error;
       }
       lagMs = batch.millisBehindLatest;
@@ -191,7 +236,7 @@ class ShardRun {
         // The end of a closed shard without the pending block's last record: its records are gone.
         // (A last archived record that aged out with nothing after it is no known loss, as below.)
         if (recovery) throw this.gap(this.checkpoint.pending!.firstSequenceNumber, null);
-        await this.finish(true);
+        await this.finish({ drained: true, release: true });
         return this.result('drained', true, 0);
       }
       iterator = batch.nextIterator;
@@ -202,7 +247,7 @@ class ShardRun {
         if (recovery) throw this.gap(this.checkpoint.pending!.firstSequenceNumber, null);
         // A quiet shard whose last archived record has expired shows nothing at all: no record
         // after it is known to exist, so there is no gap to report.
-        await this.finish(false);
+        await this.finish({ drained: false, release: true });
         return this.result('caught-up', true, 0);
       }
     }
@@ -217,6 +262,52 @@ class ShardRun {
     this.checkpoint = stored?.value ?? initialCheckpoint(stream, shardId, parentShardIds);
     this.etag = stored?.etag ?? null;
     this.startTotals = { ...this.checkpoint.totals };
+  }
+
+  /**
+   * Takes (or renews) the shard's lease with a conditional write. Returns the other execution's
+   * lease when that one is live, or when it won the race for the same checkpoint version.
+   */
+  private async acquireLease(): Promise<ShardLease | null> {
+    const other = liveLeaseOfOther(this.checkpoint, this.request.holder, this.nowDate());
+    if (other) return other;
+    try {
+      await this.writeCheckpoint(this.checkpoint);
+      return null;
+    } catch (error) {
+      if (!(error instanceof CheckpointConflictError)) throw error;
+      const winner = await this.otherLiveLease();
+      if (winner) return winner;
+      throw error;
+    }
+  }
+
+  private async otherLiveLease(): Promise<ShardLease | null> {
+    const stored = await this.deps.store.getJson<Checkpoint>(this.key);
+    if (!stored || !isCheckpoint(stored.value)) return null;
+    return liveLeaseOfOther(stored.value, this.request.holder, this.nowDate());
+  }
+
+  private async releaseLease(): Promise<void> {
+    if (this.checkpoint.lease?.holder === this.request.holder) {
+      await this.writeCheckpoint(this.checkpoint, 'release');
+    }
+  }
+
+  /** Reads on from the checkpoint the other execution left; what this run committed still counts. */
+  private async startOver(): Promise<ArchiveShardResult> {
+    const before = this.result('caught-up', true, null);
+    const after = await new ShardRun(this.settings, this.deps, this.request, false).execute();
+    return {
+      ...after,
+      records: before.records + after.records,
+      objects: before.objects + after.objects,
+      bytes: before.bytes + after.bytes,
+    };
+  }
+
+  private heldResult(lease: ShardLease): ArchiveShardResult {
+    return { ...this.result('held', true, null), heldBy: lease.holder, heldUntil: lease.expiresAt };
   }
 
   private userRecords(record: KinesisRecord) {
@@ -265,22 +356,33 @@ class ShardRun {
     return this.pendingDurable ? commitPending(this.checkpoint, this.nowDate()) : this.checkpoint;
   }
 
-  /** Writes the open block, commits, and records the shard's state. */
-  private async finish(drained: boolean): Promise<void> {
+  /**
+   * Writes the open block, commits, and records the shard's state; releases the lease when this
+   * run is done with the shard (not when the state machine will call again).
+   */
+  private async finish({ drained, release }: { drained: boolean; release: boolean }): Promise<void> {
     const open = this.builder.flush();
     if (open) await this.persist(open);
     let next = this.committed();
     if (this.request.closed) next = markClosed(next, this.nowDate());
     if (drained) next = markDrained(next, this.nowDate());
-    await this.writeCheckpoint({ ...next, updatedAt: this.nowDate().toISOString() });
+    await this.writeCheckpoint(
+      { ...next, updatedAt: this.nowDate().toISOString() },
+      release ? 'release' : 'renew',
+    );
   }
 
-  private async writeCheckpoint(next: Checkpoint): Promise<void> {
+  /** Every write of the holder renews its lease, or releases it. */
+  private async writeCheckpoint(next: Checkpoint, lease: 'renew' | 'release' = 'renew'): Promise<void> {
+    const leased =
+      lease === 'release'
+        ? withoutLease(next)
+        : withLease(next, this.request.holder, this.settings.leaseMs, this.nowDate());
     // The write that marks the shard drained is its checkpoint's last: tagged, so that the
     // stream's retention rule can expire it (an open shard's checkpoint is never tagged).
-    const tags = next.drained ? DRAINED_CHECKPOINT_TAGS : undefined;
-    this.etag = await this.deps.store.putJsonIfMatch(this.key, next, this.etag, tags);
-    this.checkpoint = next;
+    const tags = leased.drained ? DRAINED_CHECKPOINT_TAGS : undefined;
+    this.etag = await this.deps.store.putJsonIfMatch(this.key, leased, this.etag, tags);
+    this.checkpoint = leased;
   }
 
   private objectKey(block: Block): string {

@@ -21,7 +21,8 @@ export function archiveProgress(event: TaskEvent): void {
     const result = event.output as ArchiveShardResult;
     info(
       `  ${where}  +${result.records} records  +${result.objects} objects  ${formatBytes(result.bytes)}  ${result.status}` +
-        (result.waitingFor ? ` (${result.waitingFor})` : ''),
+        (result.waitingFor ? ` (${result.waitingFor})` : '') +
+        (result.heldBy ? ` by ${result.heldBy}` : ''),
     );
   }
 }
@@ -30,7 +31,7 @@ export function printArchiveSummary(summary: ArchiveSummary): void {
   info('');
   info(
     table(
-      ['stream', 'shards', 'records', 'objects', 'bytes', 'lag', 'failed'],
+      ['stream', 'shards', 'records', 'objects', 'bytes', 'lag', 'failed', 'held'],
       summary.streams.map((s) => [
         s.stream,
         s.shards,
@@ -39,6 +40,7 @@ export function printArchiveSummary(summary: ArchiveSummary): void {
         formatBytes(s.bytes),
         formatDuration(s.lagMs),
         s.failedShards,
+        s.heldShards ?? 0,
       ]),
     ),
   );
@@ -49,7 +51,7 @@ export function printArchiveSummary(summary: ArchiveSummary): void {
         ['shard', 'status', 'records', 'objects', 'bytes', 'lag'],
         summary.shards.map((s) => [
           `${s.stream}/${s.shardId}`,
-          s.status,
+          s.heldBy ? `held by ${s.heldBy}` : s.status,
           s.records,
           s.objects,
           formatBytes(s.bytes),

@@ -23,6 +23,8 @@ export interface ArchiveConfig {
   throttleBaseDelayMs: number;
   /** Upper bound on one ArchiveShard invocation's reading time. */
   shardBudgetMs: number;
+  /** How long a run holds a shard without writing its checkpoint (longer than an invocation). */
+  leaseMs: number;
   /** Kept free of reading at the end of an invocation, to write the last block. */
   shardSafetyMarginMs: number;
   /** Shards per Map page (the page travels in the state payload, capped at 256 KiB). */
@@ -45,7 +47,23 @@ function tombstonesFromEnv(): Record<string, unknown> {
   );
 }
 
+/**
+ * RESERVOIR_SHARD_LEASE_SECONDS (default 20 min): must outlast the longest ArchiveShard
+ * invocation (Lambda's 15 min cap, and the shard budget), or a live holder could lose its shard.
+ */
+function leaseMsFromEnv(shardBudgetMs: number): number {
+  const leaseMs = envInt('RESERVOIR_SHARD_LEASE_SECONDS', 1200, 1) * 1000;
+  if (leaseMs <= shardBudgetMs) {
+    throw new ConfigError(
+      `Environment variable RESERVOIR_SHARD_LEASE_SECONDS (${leaseMs / 1000}) must be longer than ` +
+        `RESERVOIR_SHARD_BUDGET_SECONDS (${shardBudgetMs / 1000}): a lease must outlast an invocation`,
+    );
+  }
+  return leaseMs;
+}
+
 export function loadArchiveConfig(): ArchiveConfig {
+  const shardBudgetMs = envInt('RESERVOIR_SHARD_BUDGET_SECONDS', 600, 1) * 1000;
   return {
     tombstones: tombstonesFromEnv(),
     bucket: envString('RESERVOIR_BUCKET', 'reservoir-archive'),
@@ -58,7 +76,8 @@ export function loadArchiveConfig(): ArchiveConfig {
     minPollIntervalMs: envInt('RESERVOIR_POLL_INTERVAL_MS', 200),
     throttleAttempts: envInt('RESERVOIR_THROTTLE_ATTEMPTS', 6, 1),
     throttleBaseDelayMs: envInt('RESERVOIR_THROTTLE_BASE_DELAY_MS', 250),
-    shardBudgetMs: envInt('RESERVOIR_SHARD_BUDGET_SECONDS', 600, 1) * 1000,
+    shardBudgetMs,
+    leaseMs: leaseMsFromEnv(shardBudgetMs),
     shardSafetyMarginMs: envInt('RESERVOIR_SHARD_SAFETY_MARGIN_SECONDS', 60) * 1000,
     shardsPerPage: envInt('RESERVOIR_SHARDS_PER_PAGE', 500, 1),
   };

@@ -1,7 +1,14 @@
 import type { ArchiveTotals } from './checkpoint';
 
 export type ShardRunStatus =
-  'caught-up' | 'drained' | 'budget-exhausted' | 'waiting-for-parent' | 'failed' | 'not-run';
+  | 'caught-up'
+  | 'drained'
+  | 'budget-exhausted'
+  | 'waiting-for-parent'
+  /** Another live execution holds the shard's lease: it archives the shard, this run skips it. */
+  | 'held'
+  | 'failed'
+  | 'not-run';
 
 /** ArchiveShard invocations of a shard in one run and what Lambda billed for them. */
 export interface TaskUsage {
@@ -22,6 +29,8 @@ export interface ShardRunResult {
   status: ShardRunStatus;
   lagMs: number | null;
   waitingFor?: string;
+  /** `held`: the execution name of the lease's holder. */
+  heldBy?: string;
   error?: { name: string; message: string };
   /** Absent in results recorded before usage was tracked. */
   usage?: TaskUsage;
@@ -32,6 +41,7 @@ export interface ShardSummaryRow extends ArchiveTotals {
   shardId: string;
   status: ShardRunStatus;
   lagMs: number | null;
+  heldBy?: string;
   error?: { name: string; message: string };
 }
 
@@ -39,6 +49,8 @@ export interface StreamSummaryRow extends ArchiveTotals {
   stream: string;
   shards: number;
   failedShards: number;
+  /** Shards another live execution was archiving (not failures). */
+  heldShards: number;
   /** The largest shard lag: age of the oldest record of the stream not archived yet. */
   lagMs: number | null;
   /** ArchiveShard invocations and GB-seconds of this stream's shards (`reservoir cost` reads it). */
@@ -104,6 +116,8 @@ export interface ArchiveSummary {
   shardRowsOmitted: number;
   missingStreams: string[];
   failedShards: number;
+  /** Shards another live execution held (overlapping runs): skipped, not failed. */
+  heldShards: number;
   dataGaps: number;
   /** Failed shards plus missing streams: the state machine fails the run when above 0. */
   problemCount: number;
@@ -192,8 +206,9 @@ export { shardKey as shardResultKey };
 export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
   const rows: ShardSummaryRow[] = input.planned.map(({ stream, shardId, baseline }) => {
     const key = shardKey(stream, shardId);
-    const now = input.totalsNow.get(key) ?? baseline;
     const result = input.results.get(key);
+    // What the holder of a held shard archived meanwhile is the holder's to report.
+    const now = result?.status === 'held' ? baseline : (input.totalsNow.get(key) ?? baseline);
     return {
       stream,
       shardId,
@@ -202,6 +217,7 @@ export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
       objects: now.objects - baseline.objects,
       bytes: now.bytes - baseline.bytes,
       lagMs: result?.lagMs ?? null,
+      ...(result?.heldBy ? { heldBy: result.heldBy } : {}),
       ...(result?.error ? { error: result.error } : {}),
     };
   });
@@ -212,6 +228,7 @@ export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
       stream: row.stream,
       shards: 0,
       failedShards: 0,
+      heldShards: 0,
       records: 0,
       objects: 0,
       bytes: 0,
@@ -227,6 +244,7 @@ export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
     stream.objects += row.objects;
     stream.bytes += row.bytes;
     if (row.status === 'failed' || row.status === 'not-run') stream.failedShards += 1;
+    if (row.status === 'held') stream.heldShards += 1;
     if (row.lagMs !== null) stream.lagMs = Math.max(stream.lagMs ?? 0, row.lagMs);
     byStream.set(row.stream, stream);
   }
@@ -273,6 +291,7 @@ export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
     retention: retentionOutcome(input.retention),
     warnings: retentionWarnings(retentionOutcome(input.retention)),
     failedShards: failed.length,
+    heldShards: rows.filter((row) => row.status === 'held').length,
     dataGaps: gaps.length,
     problemCount: problems.length,
     errorName,

@@ -22,6 +22,20 @@ export interface ArchiveTotals {
   bytes: number;
 }
 
+/**
+ * Which archive execution is working on the shard, until when. Overlapping runs are normal (a
+ * backfill or a backlog outlasts the schedule's interval): a run that finds another's live lease
+ * leaves the shard alone and reports it `held`. A holder that died stops renewing, and once its
+ * lease has expired the next run takes the shard over; the conditional checkpoint write decides
+ * who wins when two try at once. Every checkpoint write of the holder renews it.
+ */
+export interface ShardLease {
+  /** The holder's execution name (the archive run id). */
+  holder: string;
+  /** ISO-8601 time after which another run may take the shard over. */
+  expiresAt: string;
+}
+
 export interface Checkpoint {
   version: 1;
   stream: string;
@@ -36,6 +50,8 @@ export interface Checkpoint {
   drained: boolean;
   totals: ArchiveTotals;
   updatedAt: string;
+  /** Absent in checkpoints written before leases existed, and null when released. */
+  lease?: ShardLease | null;
 }
 
 export function initialCheckpoint(stream: string, shardId: string, parentShardIds: string[]): Checkpoint {
@@ -106,6 +122,21 @@ export function markClosed(checkpoint: Checkpoint, now: Date): Checkpoint {
   return checkpoint.shardState === 'closed'
     ? checkpoint
     : { ...checkpoint, shardState: 'closed', updatedAt: now.toISOString() };
+}
+
+/** The lease of another execution that is still live at `now`, if any. */
+export function liveLeaseOfOther(checkpoint: Checkpoint, holder: string, now: Date): ShardLease | null {
+  const lease = checkpoint.lease;
+  if (!lease || lease.holder === holder) return null;
+  return Date.parse(lease.expiresAt) > now.getTime() ? lease : null;
+}
+
+export function withLease(checkpoint: Checkpoint, holder: string, leaseMs: number, now: Date): Checkpoint {
+  return { ...checkpoint, lease: { holder, expiresAt: new Date(now.getTime() + leaseMs).toISOString() } };
+}
+
+export function withoutLease(checkpoint: Checkpoint): Checkpoint {
+  return { ...checkpoint, lease: null };
 }
 
 /** Where reading resumes, and which record must be there for the range to be gap-free. */

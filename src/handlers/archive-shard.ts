@@ -28,7 +28,11 @@ export const handler = taskHandler(
     const { archiver, config } = archiveRuntime();
     const remaining = context.getRemainingTimeInMillis() - config.shardSafetyMarginMs;
     const budget = Math.max(1_000, Math.min(config.shardBudgetMs, remaining));
-    const result = await archiver.archive({ ...event.item, deadline: Date.now() + budget });
+    const result = await archiver.archive({
+      ...event.item,
+      deadline: Date.now() + budget,
+      holder: event.runId,
+    });
     recordArchiveProgress(metrics, {
       stream: result.stream,
       shardId: result.shardId,

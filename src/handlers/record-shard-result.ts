@@ -44,6 +44,7 @@ export const handler = taskHandler(passThrough<RecordShardResultEvent>, async (e
         status: event.result!.status,
         lagMs: event.result!.lagMs,
         ...(event.result!.waitingFor ? { waitingFor: event.result!.waitingFor } : {}),
+        ...(event.result!.heldBy ? { heldBy: event.result!.heldBy } : {}),
       };
   const usage = event.result?.usage ?? event.usage;
   if (usage) record.usage = usage;

@@ -16,6 +16,11 @@ export interface ShardStatus {
   checkpointUpdatedAt: string | null;
   /** A block written but not yet committed (the next run commits or rebuilds it). */
   pendingBlock: boolean;
+  /**
+   * The archive execution holding the shard, and until when; `live: false` once that lease has
+   * expired without being released (its holder died: the next run takes the shard over).
+   */
+  lease: { holder: string; expiresAt: string; live: boolean } | null;
   newestArchivedArrival: string | null;
   unarchived: Pick<UnarchivedEstimate, 'count' | 'kind'>;
   lagSeconds: number;
@@ -100,7 +105,7 @@ async function streamStatus(deps: StatusDeps, options: StatusOptions, stream: st
     }),
   );
   for (const [shardId, checkpoint] of checkpoints) {
-    if (!listed.has(shardId)) rows.push(goneShard(shardId, checkpoint));
+    if (!listed.has(shardId)) rows.push(goneShard(shardId, checkpoint, deps.now()));
   }
   rows.sort((a, b) => a.shardId.localeCompare(b.shardId, 'en', { numeric: true }));
   return summarize(stream, retentionHours, tags[ARCHIVE_TAG]?.trim() ?? null, rows, options);
@@ -112,7 +117,9 @@ async function goneStreamStatus(
   options: StatusOptions,
   stream: string,
 ): Promise<StreamStatus> {
-  const rows = [...(await streamCheckpoints(deps, stream))].map(([shardId, cp]) => goneShard(shardId, cp));
+  const rows = [...(await streamCheckpoints(deps, stream))].map(([shardId, cp]) =>
+    goneShard(shardId, cp, deps.now()),
+  );
   return { ...summarize(stream, 24, null, rows, options), timeToLossSeconds: null };
 }
 
@@ -140,6 +147,7 @@ async function shardStatus(
     checkpointSequenceNumber: checkpoint?.lastSequenceNumber ?? null,
     checkpointUpdatedAt: checkpoint ? checkpoint.updatedAt : null,
     pendingBlock: Boolean(checkpoint?.pending),
+    lease: leaseStatus(checkpoint, deps.now()),
     newestArchivedArrival: isoOrNull(checkpoint?.lastArrivalTimestamp ?? null),
   };
   const threshold = options.shortFraction ?? DEFAULT_TIME_TO_LOSS_ALARM_FRACTION;
@@ -188,7 +196,13 @@ async function shardStatus(
   }
 }
 
-function goneShard(shardId: string, checkpoint: Checkpoint): ShardStatus {
+function leaseStatus(checkpoint: Checkpoint | null, now: number): ShardStatus['lease'] {
+  const lease = checkpoint?.lease;
+  if (!lease) return null;
+  return { ...lease, live: Date.parse(lease.expiresAt) > now };
+}
+
+function goneShard(shardId: string, checkpoint: Checkpoint, now: number): ShardStatus {
   return {
     shardId,
     state: 'gone',
@@ -196,6 +210,7 @@ function goneShard(shardId: string, checkpoint: Checkpoint): ShardStatus {
     checkpointSequenceNumber: checkpoint.lastSequenceNumber,
     checkpointUpdatedAt: checkpoint.updatedAt,
     pendingBlock: Boolean(checkpoint.pending),
+    lease: leaseStatus(checkpoint, now),
     newestArchivedArrival: isoOrNull(checkpoint.lastArrivalTimestamp),
     unarchived: { count: 0, kind: 'exact' },
     lagSeconds: 0,

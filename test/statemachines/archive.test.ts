@@ -209,7 +209,7 @@ describe('archive state machine (real ASL, real handlers)', () => {
           }),
         );
       }
-      return send.call(this, command as never);
+      return (send as (this: S3Client, c: unknown) => Promise<unknown>).call(this, command);
     } as typeof send);
     try {
       const { result, tasks } = run({ streams: ['no-lifecycle'] });

@@ -48,6 +48,7 @@ describe('archive summary', () => {
         stream: 'a',
         shards: 2,
         failedShards: 0,
+        heldShards: 0,
         records: 12,
         objects: 2,
         bytes: 120,
@@ -58,6 +59,7 @@ describe('archive summary', () => {
         stream: 'b',
         shards: 1,
         failedShards: 0,
+        heldShards: 0,
         records: 0,
         objects: 0,
         bytes: 0,
@@ -83,6 +85,17 @@ describe('archive summary', () => {
     expect(summary.failureMessage).toContain('a/s1: DataGapError: gap on a/s1');
     expect(summary.failureMessage).toContain('b/s0: did not run');
     expect(summary.totals.records).toBe(12);
+  });
+
+  it('given a shard another live execution holds, then it is reported held by that execution, counts none of its records, and the run stays green', () => {
+    const summary = summarize([
+      { stream: 'a', shardId: 's0', status: 'held', lagMs: null, heldBy: 'archive-orders-1' },
+      { stream: 'a', shardId: 's1', status: 'caught-up', lagMs: 0 },
+      { stream: 'b', shardId: 's0', status: 'caught-up', lagMs: 0 },
+    ]);
+    expect(summary).toMatchObject({ errorName: null, problemCount: 0, failedShards: 0, heldShards: 1 });
+    expect(summary.shards[0]).toMatchObject({ status: 'held', heldBy: 'archive-orders-1', records: 0 });
+    expect(summary.streams[0]).toMatchObject({ stream: 'a', heldShards: 1, records: 7 });
   });
 
   it('given a listed stream that does not exist, then the run fails with StreamNotFoundError', () => {

@@ -42,7 +42,10 @@ describe('the bucket lifecycle adapter', () => {
   it('given the bucket does not exist, when S3 answers NoSuchBucket (also a 404), then it is an error, not "no rules"', async () => {
     s3.on(GetBucketLifecycleConfigurationCommand).rejects(s3Error('NoSuchBucket', 404));
 
-    await expect(lifecycle.getLifecycle()).rejects.toMatchObject({ name: 'NoSuchBucket' });
+    await expect(lifecycle.getLifecycle()).rejects.toMatchObject({
+      name: 'AwsRequestRejectedError',
+      awsErrorCode: 'NoSuchBucket',
+    });
   });
 
   it('given S3 answers 503, then a retryable ServiceUnavailableError', async () => {

@@ -1,8 +1,8 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { ShardArchiver, type ShardArchiverSettings } from '../../src/archive/shard-archiver';
-import type { Checkpoint } from '../../src/core/checkpoint';
-import { CheckpointConflictError, DataGapError, ThrottledError } from '../../src/core/errors';
+import { initialCheckpoint, type Checkpoint } from '../../src/core/checkpoint';
+import { DataGapError, ThrottledError } from '../../src/core/errors';
 import { checkpointKey, parseArchiveObjectKey } from '../../src/core/layout';
 import { parseRecordLines } from '../../src/core/record-line';
 import { kinesisRecord, MemoryObjectStore, MemoryShard } from '../support/fakes';
@@ -17,12 +17,14 @@ const settings: ShardArchiverSettings = {
   minPollIntervalMs: 0,
   throttleAttempts: 3,
   throttleBaseDelayMs: 0,
+  leaseMs: 20 * 60_000,
 };
 
 function archiverFor(
   shard: MemoryShard,
   store: MemoryObjectStore,
   overrides: Partial<ShardArchiverSettings> = {},
+  now: () => number = Date.now,
 ) {
   const gaps: DataGapError[] = [];
   const archiver = new ShardArchiver(
@@ -31,7 +33,7 @@ function archiverFor(
       reader: shard,
       store,
       compress: (body) => gzipSync(body),
-      now: Date.now,
+      now,
       sleep: async () => undefined,
       onGap: (gap) => gaps.push(gap),
     },
@@ -45,6 +47,7 @@ const request = {
   parentShardIds: [],
   closed: false,
   deadline: Number.MAX_SAFE_INTEGER,
+  holder: 'run-1',
 };
 
 /** Every line of every archive object: what a reader of the archive sees. */
@@ -130,24 +133,31 @@ describe('shard archiver', () => {
     );
   });
 
-  it('for any interleaving of two overlapping executions, the archive holds every record exactly once', async () => {
+  it('for any interleaving of three overlapping executions, none fails, the others report the shard held by the one archiving it, and every record is archived once', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 30 }),
-        fc.integer({ min: 1, max: 5 }),
-        fc.integer({ min: 1, max: 5 }),
-        async (count, a, b) => {
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 3, maxLength: 3 }),
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 3, maxLength: 3 }),
+        async (count, batchSizes, delays) => {
           const shard = shardWith(count);
           const store = new MemoryObjectStore();
-          shard.batchSize = a;
-          const first = archiverFor(shard, store).archiver.archive(request);
-          shard.batchSize = b;
-          const second = archiverFor(shard, store).archiver.archive(request);
-          const outcomes = await Promise.allSettled([first, second]);
-          for (const outcome of outcomes) {
-            if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(CheckpointConflictError);
+          const runs = ['run-a', 'run-b', 'run-c'].map(async (holder, i) => {
+            for (let tick = 0; tick < delays[i]!; tick++) await Promise.resolve();
+            shard.batchSize = batchSizes[i]!;
+            return archiverFor(shard, store).archiver.archive({ ...request, holder });
+          });
+          const results = await Promise.all(runs);
+          for (const result of results) {
+            expect(['caught-up', 'held']).toContain(result.status);
+            if (result.status === 'held') {
+              expect(['run-a', 'run-b', 'run-c']).toContain(result.heldBy);
+              expect(result.records).toBe(0);
+            }
           }
-          await archiverFor(shard, store).archiver.archive(request);
+          expect(results.filter((r) => r.status === 'caught-up').length).toBeGreaterThan(0);
+          // Every run released the shard: the next run archives whatever is left.
+          await archiverFor(shard, store).archiver.archive({ ...request, holder: 'run-d' });
           expectExactlyOnce(shard, store);
         },
       ),
@@ -155,12 +165,122 @@ describe('shard archiver', () => {
     );
   });
 
+  it('given another execution holds a live lease, then the shard is reported held by it and nothing is read or written', async () => {
+    const shard = shardWith(10);
+    const store = new MemoryObjectStore();
+    const key = checkpointKey('', 's', request.shardId);
+    const expiresAt = new Date(Date.now() + 60_000).toISOString();
+    await store.putJsonIfMatch(
+      key,
+      { ...initialCheckpoint('s', request.shardId, []), lease: { holder: 'archive-busy', expiresAt } },
+      null,
+    );
+    const writes = store.writes;
+    const result = await archiverFor(shard, store).archiver.archive(request);
+    expect(result).toMatchObject({
+      status: 'held',
+      done: true,
+      heldBy: 'archive-busy',
+      heldUntil: expiresAt,
+      records: 0,
+    });
+    expect(shard.getRecordsCalls).toBe(0);
+    expect(store.writes).toBe(writes);
+  });
+
+  it('given the holder died and its lease expired, then the next run takes the shard over and archives every record once', async () => {
+    const shard = shardWith(10);
+    const store = new MemoryObjectStore();
+    let clock = Date.now();
+    // The dead run wrote its lease and a pending block, then stopped.
+    await archiverFor(shard, store, {}, () => clock).archiver.archive({
+      ...request,
+      holder: 'archive-dead',
+      deadline: 0,
+    });
+    clock += settings.leaseMs - 1;
+    const early = await archiverFor(shard, store, {}, () => clock).archiver.archive(request);
+    expect(early).toMatchObject({ status: 'held', heldBy: 'archive-dead' });
+    clock += 2;
+    const late = await archiverFor(shard, store, {}, () => clock).archiver.archive(request);
+    expect(late.status).toBe('caught-up');
+    expectExactlyOnce(shard, store);
+    const checkpoint = (await store.getJson<Checkpoint>(checkpointKey('', 's', request.shardId)))!.value;
+    expect(checkpoint.lease).toBeNull();
+  });
+
+  /** A reader that lets another run archive the shard in the middle of this run's reads. */
+  function stallingShard(shard: MemoryShard, meanwhile: () => Promise<unknown>): MemoryShard {
+    const stalled = new (class extends MemoryShard {
+      private stalledOnce = false;
+      override async getRecords(iterator: string, limit: number) {
+        if (!this.stalledOnce && this.getRecordsCalls === 2) {
+          this.stalledOnce = true;
+          await meanwhile();
+        }
+        return super.getRecords(iterator, limit);
+      }
+    })();
+    stalled.records = shard.records;
+    stalled.batchSize = shard.batchSize;
+    return stalled;
+  }
+
+  it('given a stalled holder whose expired lease another run took over, when it writes again, then it stops and reports the shard held by that run', async () => {
+    const shard = shardWith(30);
+    shard.batchSize = 5;
+    const store = new MemoryObjectStore();
+    let clock = Date.now();
+    const taker = archiverFor(shard, store, { maxObjectBytes: 100 }, () => clock).archiver;
+    const stalled = stallingShard(shard, () => {
+      clock += settings.leaseMs + 1;
+      // The taker is still at it: its budget ran out with records left, it holds the lease.
+      return taker.archive({ ...request, holder: 'run-2', deadline: 0 });
+    });
+    const result = await archiverFor(stalled, store, {}, () => clock).archiver.archive(request);
+    expect(result).toMatchObject({ status: 'held', heldBy: 'run-2' });
+    let next = await taker.archive({ ...request, holder: 'run-2' });
+    while (!next.done) next = await taker.archive({ ...request, holder: 'run-2' });
+    expectExactlyOnce(shard, store);
+  });
+
+  it('given a stalled holder whose shard another run archived and released meanwhile, then it starts over from the new checkpoint and finishes the shard', async () => {
+    const shard = shardWith(30);
+    shard.batchSize = 5;
+    const store = new MemoryObjectStore();
+    let clock = Date.now();
+    const stalled = stallingShard(shard, () => {
+      clock += settings.leaseMs + 1;
+      shard.records.push(kinesisRecord('k', 'while stalled', start + 1));
+      return archiverFor(shard, store, {}, () => clock).archiver.archive({ ...request, holder: 'run-2' });
+    });
+    shard.records.push(kinesisRecord('k', 'after', start + 2));
+    const result = await archiverFor(stalled, store, {}, () => clock).archiver.archive(request);
+    expect(result.status).toBe('caught-up');
+    expectExactlyOnce(shard, store);
+  });
+
+  it('given a run failed with a DataGapError, then it released the lease: the next run reports the gap, not a hold', async () => {
+    const shard = shardWith(10);
+    const store = new MemoryObjectStore();
+    await archiverFor(shard, store).archiver.archive({ ...request, holder: 'first' });
+    shard.records.push(kinesisRecord('k', 'lost', start + 1));
+    shard.records.push(kinesisRecord('k', 'kept', start + 2));
+    shard.trimmedBefore = shard.records.length - 1;
+    await expect(
+      archiverFor(shard, store).archiver.archive({ ...request, holder: 'second' }),
+    ).rejects.toBeInstanceOf(DataGapError);
+    await expect(
+      archiverFor(shard, store).archiver.archive({ ...request, holder: 'third' }),
+    ).rejects.toBeInstanceOf(DataGapError);
+  });
+
   it('given a pending block whose object exists, when re-run, then the block is counted without rewriting it', async () => {
     const shard = shardWith(10, 1000);
     const store = new MemoryObjectStore();
     const { archiver } = archiverFor(shard, store, { maxObjectBytes: 10_000 });
-    // writes: 1 = intent, 2 = object; crash before the commit
-    store.crashAfterWrites = 2;
+    // writes: 1 = lease, 2 = intent, 3 = object; crash before the commit
+    store.crashAfterWrites = 3;
     await expect(archiver.archive(request)).rejects.toThrow('simulated crash');
     store.crashAfterWrites = null;
     const result = await archiver.archive(request);
@@ -172,7 +292,7 @@ describe('shard archiver', () => {
     const shard = shardWith(10, 1000);
     const store = new MemoryObjectStore();
     const { archiver } = archiverFor(shard, store, { maxObjectBytes: 10_000 });
-    store.crashAfterWrites = 1; // the intent is written, the object is not
+    store.crashAfterWrites = 2; // the lease and the intent are written, the object is not
     await expect(archiver.archive(request)).rejects.toThrow('simulated crash');
     store.crashAfterWrites = null;
     await expect(archiver.archive({ ...request, deadline: 0 })).resolves.toMatchObject({

@@ -1,5 +1,6 @@
 import { formatStatus, type StatusReport } from '../../src/cli/commands/status';
 import { estimateUnarchived, formatEstimate } from '../../src/core/unarchived-estimate';
+import type { ShardStatus } from '../../src/status/collect-status';
 
 const now = Date.UTC(2026, 10, 22, 12);
 
@@ -74,13 +75,19 @@ describe('estimateUnarchived', () => {
 });
 
 describe('formatStatus', () => {
-  const shard = (shardId: string, timeToLossSeconds: number, timeToLossShort: boolean) => ({
+  const shard = (
+    shardId: string,
+    timeToLossSeconds: number,
+    timeToLossShort: boolean,
+    lease: ShardStatus['lease'] = null,
+  ) => ({
     shardId,
     state: 'open' as const,
     drained: false,
     checkpointSequenceNumber: '49650000000000000000000000000000000000000000000000000001',
     checkpointUpdatedAt: null,
     pendingBlock: false,
+    lease,
     newestArchivedArrival: '2026-11-22T11:00:00.000Z',
     unarchived: { count: 12, kind: 'exact' as const },
     lagSeconds: 86_400 - timeToLossSeconds,
@@ -111,6 +118,36 @@ describe('formatStatus', () => {
     expect(lines[0]).toMatch(/^! orders .*time to loss 4\.0 h/);
     expect(lines.find((line) => line.includes('shardId-000000000001'))).toMatch(/^! /);
     expect(lines.find((line) => line.includes('shardId-000000000000'))).toMatch(/^ {2}shardId/);
+  });
+
+  it('given shards held by another execution, or whose holder died, then the state says so', () => {
+    const held = {
+      ...report,
+      streams: [
+        {
+          ...report.streams[0]!,
+          shards: [
+            shard('shardId-000000000000', 80_000, false, {
+              holder: 'archive-orders-1',
+              expiresAt: '2026-11-22T12:20:00.000Z',
+              live: true,
+            }),
+            shard('shardId-000000000001', 80_000, false, {
+              holder: 'archive-dead',
+              expiresAt: '2026-11-22T09:00:00.000Z',
+              live: false,
+            }),
+          ],
+        },
+      ],
+    };
+    const lines = formatStatus(held, false).split('\n');
+    expect(lines.find((line) => line.includes('shardId-000000000000'))).toContain(
+      'open, held by archive-orders-1 until 2026-11-22T12:20:00.000Z',
+    );
+    expect(lines.find((line) => line.includes('shardId-000000000001'))).toContain(
+      'lease of archive-dead expired (the next run takes over)',
+    );
   });
 
   it('colours them red on a terminal', () => {

@@ -9,7 +9,12 @@ import type { ObjectStore } from '../../core/ports';
 import { DEFAULT_TIME_TO_LOSS_ALARM_FRACTION } from '../../core/time-to-loss';
 import { formatEstimate } from '../../core/unarchived-estimate';
 import { readReplayProgress, type ReplayProgressReport } from '../../replay/replay-progress';
-import { collectStatus, type StatusDeps, type StreamStatus } from '../../status/collect-status';
+import {
+  collectStatus,
+  type ShardStatus,
+  type StatusDeps,
+  type StreamStatus,
+} from '../../status/collect-status';
 import { deployedArchive, STATE_MACHINE_OUTPUTS } from '../deployed';
 import { CommandFailure, formatDuration, positiveOption, table } from '../output';
 
@@ -128,7 +133,7 @@ export function formatStatus(
     );
     const rows = stream.shards.map((shard) => [
       `${shard.timeToLossShort ? '!' : ' '} ${shard.shardId}`,
-      shard.drained ? `${shard.state}, drained` : shard.state,
+      shardState(shard),
       shard.checkpointSequenceNumber ? abbreviate(shard.checkpointSequenceNumber) : '-',
       shard.newestArchivedArrival ?? '-',
       shard.probeError ? '?' : formatEstimate(shard.unarchived),
@@ -186,4 +191,13 @@ function fraction(value: string | undefined): number {
   if (!(parsed > 0 && parsed < 1))
     throw new CommandFailure(`--short-fraction must be between 0 and 1, got ${value}`);
   return parsed;
+}
+
+/** open / closed / gone, drained, and which execution holds the shard (overlapping runs). */
+function shardState(shard: ShardStatus): string {
+  const parts: string[] = [shard.state];
+  if (shard.drained) parts.push('drained');
+  if (shard.lease?.live) parts.push(`held by ${shard.lease.holder} until ${shard.lease.expiresAt}`);
+  else if (shard.lease) parts.push(`lease of ${shard.lease.holder} expired (the next run takes over)`);
+  return parts.join(', ');
 }
