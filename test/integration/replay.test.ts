@@ -188,7 +188,7 @@ describe('replay on the emulators', () => {
   it('given a target that throttles as AWS does, then nothing is lost and every key keeps its order, record by record', async () => {
     const proxy = await startThrottledKinesis({
       upstream: env.emulators.kinesisEndpoint,
-      recordsPerSecond: 150,
+      recordsPerSecond: 60,
       bytesPerSecond: 256 * 1024,
     });
     const direct = process.env.AWS_ENDPOINT_URL_KINESIS!;
