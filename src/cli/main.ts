@@ -12,6 +12,7 @@ import {
 } from './commands/query-window';
 import { replayCommand } from './commands/replay';
 import { sqlCommand } from './commands/sql';
+import { announceLocalTarget } from './local-target';
 import { CommandFailure } from './output';
 import { benchCommand } from '../../bench/run';
 
@@ -19,9 +20,15 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 /** The `reservoir` command line. */
 export function buildProgram(): Command {
-  const program = new Command('reservoir').description(
-    'Archive, query and replay Amazon Kinesis Data Streams.',
-  );
+  const program = new Command('reservoir')
+    .description('Archive, query and replay Amazon Kinesis Data Streams.')
+    .option('--verbose', "also print the handlers' JSON logs (as POWERTOOLS_LOG_LEVEL=INFO does)");
+  // Every command that works against local endpoints says where first (stderr), and fails fast
+  // when they do not answer. `sql` without --stage reads the bucket those variables point to.
+  program.hook('preAction', async (_program, action) => {
+    const options = action.opts() as { local?: boolean; stage?: string };
+    if (options.local || (action.name() === 'sql' && !options.stage)) await announceLocalTarget();
+  });
   const local = program.command('local').description('embedded emulators for running on one machine');
   local
     .command('up')
@@ -214,7 +221,16 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * The handlers run in this process and log JSON for CloudWatch: a command prints its own one-line
+ * reason instead, and the handlers' logs only with --verbose or an explicit POWERTOOLS_LOG_LEVEL.
+ */
+function quietHandlerLogs(argv: string[]): void {
+  process.env.POWERTOOLS_LOG_LEVEL ??= argv.includes('--verbose') ? 'INFO' : 'SILENT';
+}
+
 export async function main(argv: string[]): Promise<void> {
+  quietHandlerLogs(argv);
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {

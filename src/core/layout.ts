@@ -49,6 +49,16 @@ export function checkpointStreamPrefix(prefix: string, stream: string): string {
   return `${normalizePrefix(prefix)}checkpoints/stream=${stream}/`;
 }
 
+export function checkpointsPrefix(prefix: string): string {
+  return `${normalizePrefix(prefix)}checkpoints/`;
+}
+
+/** The streams that have checkpoints, from the keys under checkpointsPrefix(), sorted. */
+export function streamsOfCheckpointKeys(keys: string[]): string[] {
+  const names = keys.map((key) => /checkpoints\/stream=([^/]+)\//.exec(key)?.[1]);
+  return [...new Set(names.filter((name): name is string => Boolean(name)))].sort();
+}
+
 /** Working files of one execution (plans, per-shard results, summary); expire by lifecycle. */
 export function runPrefix(prefix: string, workflow: string, runId: string): string {
   return `${normalizePrefix(prefix)}runs/${workflow}/${runId}/`;

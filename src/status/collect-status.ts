@@ -1,7 +1,7 @@
 import { ARCHIVE_TAG } from '../archive/discover';
 import type { Checkpoint } from '../core/checkpoint';
 import { mapWithConcurrency } from '../core/concurrency';
-import { checkpointStreamPrefix, normalizePrefix } from '../core/layout';
+import { checkpointsPrefix, checkpointStreamPrefix, streamsOfCheckpointKeys } from '../core/layout';
 import type { IteratorStart, ObjectStore, ShardReader, StreamCatalog } from '../core/ports';
 import { DEFAULT_TIME_TO_LOSS_ALARM_FRACTION, isTimeToLossShort, shardExposure } from '../core/time-to-loss';
 import { estimateUnarchived, type UnarchivedEstimate } from '../core/unarchived-estimate';
@@ -60,8 +60,6 @@ export interface StatusOptions {
   shortFraction?: number;
 }
 
-const CHECKPOINT_STREAM = /checkpoints\/stream=([^/]+)\//;
-
 /**
  * Per stream and shard: where the checkpoint is, what is still only in the stream, and how
  * long until Kinesis deletes it. Reads checkpoints from S3 and probes each shard that is not
@@ -82,9 +80,8 @@ async function archivedStreams(deps: StatusDeps, existing: Set<string>): Promise
     const mode = (await deps.catalog.listTags(stream))[ARCHIVE_TAG]?.trim().toUpperCase();
     if (mode === 'ALL' || mode === 'LATEST') names.add(stream);
   }
-  for (const key of await deps.store.listKeys(`${normalizePrefix(deps.prefix)}checkpoints/`)) {
-    const match = CHECKPOINT_STREAM.exec(key);
-    if (match) names.add(match[1]!);
+  for (const name of streamsOfCheckpointKeys(await deps.store.listKeys(checkpointsPrefix(deps.prefix)))) {
+    names.add(name);
   }
   return [...names].sort();
 }

@@ -148,7 +148,7 @@ async function dryRun(request: ReplayRequest, options: ReplayOptions): Promise<R
   if (!options.local)
     throw new CommandFailure('--dry-run runs the validation and planning steps in-process: add --local');
   const context = { getRemainingTimeInMillis: () => 900_000 } as never;
-  const validated = (await handlers.validateReplay!(request, context)) as { replayId: string };
+  const validated = (await handlers.validateReplay!({ request }, context)) as { replayId: string };
   const plan = (await handlers.planReplay!({ replayId: validated.replayId }, context)) as ReplayPlanSummary;
   const { store, config } = replayRuntime();
   const stored = await store.getJson<{ objectKeys: string[] }>(
