@@ -8,18 +8,19 @@
 // body keeps ${AWS::Region}, ${AWS::Partition} and ${AWS::AccountId} for !Sub.
 'use strict';
 
+const { timeToLossAlarmPercent } = require('./parameters.cjs');
+
 const NAMESPACE = 'Reservoir';
 const STATE_MACHINES = ['archive', 'replay', 'compact', 'query-window'];
 
-function perStream(service, metric, stat, label) {
+/**
+ * One metric math expression: a SEARCH over the Stream dimension, one line per stream. A widget's
+ * `metrics` is an array of arrays; an expression is an array holding one object.
+ */
+function perStream(service, metric, stat) {
   const search = `SEARCH('{${NAMESPACE},Stream,service} MetricName="${metric}" service="${service}"', '${stat}', 300)`;
-  return [
-    {
-      expression: search,
-      id: metric.replace(/[^a-zA-Z0-9]/g, '').replace(/^./, (c) => c.toLowerCase()),
-      label,
-    },
-  ];
+  const id = metric.replace(/[^a-zA-Z0-9]/g).replace(/^./, (c) => c.toLowerCase());
+  return [[{ expression: search, id }]];
 }
 
 function graph(title, metrics, extra = {}) {
@@ -60,35 +61,35 @@ function dashboard(stage, timeToLossAlarmPercent) {
     },
     graph(
       'Archive lag per stream (s): age of the oldest record not archived yet',
-      perStream(service, 'ArchiveLagSeconds', 'Maximum', ''),
+      perStream(service, 'ArchiveLagSeconds', 'Maximum'),
       { stat: 'Maximum' },
     ),
     graph(
       'Time to loss per stream (s): until Kinesis deletes unarchived records',
-      perStream(service, 'TimeToLossSeconds', 'Minimum', ''),
+      perStream(service, 'TimeToLossSeconds', 'Minimum'),
       { stat: 'Minimum' },
     ),
     graph(
       'Time to loss, % of retention (alarm below the line)',
-      perStream(service, 'TimeToLossPercent', 'Minimum', ''),
+      perStream(service, 'TimeToLossPercent', 'Minimum'),
       {
         stat: 'Minimum',
         yAxis: { left: { min: 0, max: 100 } },
         annotations: { horizontal: [{ label: 'alarm', value: timeToLossAlarmPercent }] },
       },
     ),
-    graph('Records archived per stream', perStream(service, 'RecordsArchived', 'Sum', ''), { stat: 'Sum' }),
-    graph('Bytes archived per stream (gzip)', perStream(service, 'BytesArchived', 'Sum', ''), {
+    graph('Records archived per stream', perStream(service, 'RecordsArchived', 'Sum'), { stat: 'Sum' }),
+    graph('Bytes archived per stream (gzip)', perStream(service, 'BytesArchived', 'Sum'), {
       stat: 'Sum',
     }),
-    graph('Data gaps per stream', perStream(service, 'DataGaps', 'Sum', ''), { stat: 'Sum' }),
-    graph('Records replayed per target stream', perStream(service, 'RecordsReplayed', 'Sum', ''), {
+    graph('Data gaps per stream', perStream(service, 'DataGaps', 'Sum'), { stat: 'Sum' }),
+    graph('Records replayed per target stream', perStream(service, 'RecordsReplayed', 'Sum'), {
       stat: 'Sum',
     }),
-    graph('Replay throttled retries per target stream', perStream(service, 'ThrottledRetries', 'Sum', ''), {
+    graph('Replay throttled retries per target stream', perStream(service, 'ThrottledRetries', 'Sum'), {
       stat: 'Sum',
     }),
-    graph('Compaction: records read per stream', perStream(service, 'CompactionRecords', 'Sum', ''), {
+    graph('Compaction: records read per stream', perStream(service, 'CompactionRecords', 'Sum'), {
       stat: 'Sum',
     }),
     graph(
@@ -99,7 +100,7 @@ function dashboard(stage, timeToLossAlarmPercent) {
           metric,
           'StateMachineArn',
           stateMachineArn(stage, name),
-          { label: `${name} ${metric.replace('Executions', '').toLowerCase()}` },
+          { label: `${name} ${metric.replace('Executions').toLowerCase()}` },
         ]),
       ),
       { stat: 'Sum' },
@@ -131,14 +132,7 @@ function dashboard(stage, timeToLossAlarmPercent) {
 module.exports = {
   body: async ({ resolveVariable }) => {
     const stage = await resolveVariable('sls:stage');
-    const percent = Number(await resolveVariable('param:timeToLossAlarmPercent'));
-    if (!(percent > 0 && percent < 100)) {
-      const failure = new Error(
-        `parameter timeToLossAlarmPercent: must be a number between 0 and 100, got ${percent}`,
-      );
-      failure.stack = failure.message;
-      throw failure;
-    }
+    const percent = await timeToLossAlarmPercent({ resolveVariable });
     return JSON.stringify(dashboard(stage, percent));
   },
   dashboard,

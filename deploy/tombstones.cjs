@@ -12,6 +12,7 @@
 const { require: tsxRequire } = require('tsx/cjs/api');
 
 const { validateFilter } = tsxRequire('../src/core/filter-pattern.ts', module.filename);
+const { parameterError } = require('./parameters.cjs');
 
 const PARAMETER = 'latestTombstones';
 // Kinesis stream names.
@@ -19,10 +20,7 @@ const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 const EXAMPLE = `e.g. --param '${PARAMETER}={"orders":{"data":{"op":["delete"]}}}'`;
 
 function fail(message) {
-  // The framework prints the stack of what a variable resolver throws: keep it to the message.
-  const failure = new Error(`parameter ${PARAMETER}: ${message}`);
-  failure.stack = failure.message;
-  throw failure;
+  throw parameterError(PARAMETER, message);
 }
 
 function parse(value) {

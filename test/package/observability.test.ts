@@ -1,9 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { METRIC } from '../../src/telemetry/workflow-metrics';
-import { OFFLINE_SLS_ENV } from '../support/sls-offline';
+import { ALL_PARAMETERS, packagedTemplate } from '../support/packaged-template';
 
 /**
  * The observability part of the template `sls package` compiles (offline): X-Ray, Powertools
@@ -15,38 +11,21 @@ interface Resource {
   Properties: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 interface Template {
+  Parameters: Record<string, { Default?: unknown }>;
   Conditions: Record<string, unknown>;
   Resources: Record<string, Resource>;
   Outputs: Record<string, { Value: unknown }>;
 }
 
-const root = join(__dirname, '..', '..');
-const TOPIC = 'arn:aws:sns:us-east-1:123456789012:ops-pager';
-const dirs: string[] = [];
+const TOPIC = ALL_PARAMETERS.alarmTopicArn!;
 let template: Template;
+/** Every parameter set: among them alarmTopicArn and timeToLossAlarmPercent=40. */
 let withTopic: Template;
 
-function slsPackage(...params: string[]): Template {
-  const dir = mkdtempSync(join(tmpdir(), 'reservoir-observability-'));
-  dirs.push(dir);
-  execFileSync(
-    'npx',
-    ['sls', 'package', '--stage', 'dev', '--package', dir, ...params.flatMap((p) => ['--param', p])],
-    {
-      cwd: root,
-      env: OFFLINE_SLS_ENV,
-      timeout: 300_000,
-      stdio: 'pipe',
-    },
-  );
-  return JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
-}
-
 beforeAll(() => {
-  template = slsPackage();
-  withTopic = slsPackage(`alarmTopicArn=${TOPIC}`, 'timeToLossAlarmPercent=40');
+  template = packagedTemplate<Template>();
+  withTopic = packagedTemplate<Template>(ALL_PARAMETERS);
 }, 600_000);
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 const ofType = (type: string, t: Template = template) =>
   Object.entries(t.Resources).filter(([, resource]) => resource.Type === type);
@@ -86,13 +65,13 @@ describe('observability in the packaged template', () => {
       expect({ id, days: group.Properties.RetentionInDays }).toEqual({ id, days: 30 });
   });
 
-  it('creates the SNS topic when none is given, encrypted, and every alarm notifies it', () => {
+  it('creates the SNS topic when none is given (its encryption: alarm-topic.test.ts), and every alarm notifies it', () => {
     expect(template.Resources.AlarmTopic).toMatchObject({
       Type: 'AWS::SNS::Topic',
       Condition: 'CreateAlarmTopic',
-      Properties: { KmsMasterKeyId: 'alias/aws/sns' },
     });
-    expect(template.Conditions.CreateAlarmTopic).toEqual({ 'Fn::Equals': ['', ''] });
+    expect(template.Parameters.AlarmTopicArn!.Default).toBe('');
+    expect(template.Conditions.CreateAlarmTopic).toEqual({ 'Fn::Equals': [{ Ref: 'AlarmTopicArn' }, ''] });
     const alarms = ofType('AWS::CloudWatch::Alarm');
     expect(alarms.map(([id]) => id).sort()).toEqual([
       'ArchiveFailedAlarm',
@@ -105,18 +84,18 @@ describe('observability in the packaged template', () => {
     ]);
     for (const [, resource] of alarms) {
       expect(resource.Properties.AlarmActions).toEqual([
-        { 'Fn::If': ['CreateAlarmTopic', { Ref: 'AlarmTopic' }, ''] },
+        { 'Fn::If': ['CreateAlarmTopic', { Ref: 'AlarmTopic' }, { Ref: 'AlarmTopicArn' }] },
       ]);
     }
   });
 
   it('uses the topic given as a parameter instead of creating one', () => {
-    expect(withTopic.Conditions.CreateAlarmTopic).toEqual({ 'Fn::Equals': [TOPIC, ''] });
+    expect(withTopic.Parameters.AlarmTopicArn!.Default).toBe(TOPIC);
     expect(alarm('DataGapAlarm', withTopic).AlarmActions).toEqual([
-      { 'Fn::If': ['CreateAlarmTopic', { Ref: 'AlarmTopic' }, TOPIC] },
+      { 'Fn::If': ['CreateAlarmTopic', { Ref: 'AlarmTopic' }, { Ref: 'AlarmTopicArn' }] },
     ]);
     expect(withTopic.Outputs.AlarmTopicArn!.Value).toEqual({
-      'Fn::If': ['CreateAlarmTopic', { Ref: 'AlarmTopic' }, TOPIC],
+      'Fn::If': ['CreateAlarmTopic', { Ref: 'AlarmTopic' }, { Ref: 'AlarmTopicArn' }],
     });
   });
 
@@ -153,7 +132,7 @@ describe('observability in the packaged template', () => {
     };
     for (const [id, machine] of Object.entries(machines)) {
       const metrics = alarm(id).Metrics as { Id: string; Expression?: string; MetricStat?: any }[]; // eslint-disable-line @typescript-eslint/no-explicit-any
-      expect(metrics[0]!.Expression).toBe('failed + timedOut');
+      expect(metrics[0]!.Expression).toBe('FILL(failed, 0) + FILL(timedOut, 0)');
       expect(
         metrics.slice(1).map((m) => [m.MetricStat.Metric.MetricName, m.MetricStat.Metric.Dimensions]),
       ).toEqual([
