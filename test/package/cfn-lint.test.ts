@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 
+import { describeWithTool } from '../support/external-tools';
 import { ALL_PARAMETERS, packagedTemplatePath } from '../support/packaged-template';
 
 /**
@@ -50,8 +51,6 @@ const IN_STATE_MACHINE_DEFINITIONS: Accepted[] = [
   },
 ];
 
-const cfnLintInstalled = spawnSync('cfn-lint', ['--version']).status === 0;
-
 function cfnLint(templatePath: string): Finding[] {
   const run = spawnSync('cfn-lint', ['--format', 'json', '--include-checks', 'I', '--', templatePath], {
     encoding: 'utf8',
@@ -67,15 +66,9 @@ const matches = (finding: Finding, accepted: Accepted[]) =>
   accepted.some((a) => a.rule === finding.Rule.Id && a.path.test(where(finding)));
 const describeFinding = (finding: Finding) => `${finding.Rule.Id} ${where(finding)}: ${finding.Message}`;
 
-describe('cfn-lint on the packaged template', () => {
-  if (!cfnLintInstalled) {
-    it('is skipped: cfn-lint is not installed (under CI=true this fails)', () => {
-      if (process.env.CI === 'true') throw new Error('cfn-lint is not installed (pip install cfn-lint)');
-      console.warn('test/package/cfn-lint.test.ts: cfn-lint is not installed, its checks were skipped');
-    });
-    return;
-  }
+const describeWithCfnLint = describeWithTool('cfn-lint', ['--version'], 'cfn-lint on the packaged template');
 
+describeWithCfnLint('cfn-lint on the packaged template', () => {
   const findings: Record<string, Finding[]> = {};
   beforeAll(() => {
     findings.defaults = cfnLint(packagedTemplatePath());
