@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { CompactionSummary } from '../../compaction/cleanup';
 import { ExecutionFailedError, runLocalStateMachine, type TaskEvent } from '../../local/state-machine-runner';
+import { archiveLocation } from '../archive-location';
+import { requireKnownStreams } from '../known-streams';
 import { CommandFailure, formatBytes, info } from '../output';
 import { ProgressBar } from '../progress-bar';
 
@@ -31,6 +33,7 @@ function parseJson(flag: string, text: string | undefined): unknown {
 /** `reservoir compact`: materialises the last record per key of a stream under --out, without replaying it. */
 export async function compactCommand(options: CompactOptions): Promise<CompactOutput> {
   if (!options.local) throw new CommandFailure('reservoir compact runs in-process for now: add --local');
+  await requireKnownStreams([options.stream], await archiveLocation(options));
   const out = options.out ? (options.out.endsWith('/') ? options.out : `${options.out}/`) : undefined;
   const request = Object.fromEntries(
     Object.entries({

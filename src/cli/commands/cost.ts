@@ -1,9 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { archiveRuntime } from '../../archive/runtime';
-import { kinesisClient, s3Client } from '../../aws/clients';
-import { KinesisStreamCatalog } from '../../aws/kinesis-adapter';
-import { S3ObjectStore } from '../../aws/s3-adapter';
 import {
   checkPriceTable,
   estimateStreamCost,
@@ -11,7 +7,8 @@ import {
   type StreamCostEstimate,
 } from '../../core/cost-model';
 import { measureStream, recentArchiveSummaries, type MeasureDeps } from '../../cost/measure-stream';
-import { deployedArchive } from '../deployed';
+import { archiveLocation } from '../archive-location';
+import { requireKnownStreams } from '../known-streams';
 import { CommandFailure, formatBytes, positiveOption, table } from '../output';
 
 export interface CostCommandOptions {
@@ -39,7 +36,9 @@ export const DEFAULT_PRICES = join(__dirname, '../../../pricing/us-east-1.json')
 /** `reservoir cost`: a monthly estimate per archived stream, beside Firehose and long retention. */
 export async function costCommand(options: CostCommandOptions): Promise<CostReport> {
   const prices = loadPrices(options.prices ?? DEFAULT_PRICES);
-  const deps = options.local ? localDeps() : await deployedDeps(options.stage ?? 'dev');
+  const location = await archiveLocation(options);
+  await requireKnownStreams(options.stream, location);
+  const deps: MeasureDeps = { ...location, now: Date.now };
   const summaries = await recentArchiveSummaries(deps.store, deps.prefix, RECENT_RUNS);
   const streams = options.stream?.length
     ? options.stream
@@ -77,21 +76,6 @@ export function loadPrices(path: string): PriceTable {
   } catch (error) {
     throw new CommandFailure(`${path}: ${(error as Error).message}`);
   }
-}
-
-function localDeps(): MeasureDeps {
-  const { store, catalog, config } = archiveRuntime();
-  return { store, catalog, prefix: config.prefix, now: Date.now };
-}
-
-async function deployedDeps(stage: string): Promise<MeasureDeps> {
-  const { bucket, prefix } = await deployedArchive(stage);
-  return {
-    store: new S3ObjectStore(s3Client(), bucket),
-    catalog: new KinesisStreamCatalog(kinesisClient()),
-    prefix,
-    now: Date.now,
-  };
 }
 
 export function formatCost(report: CostReport): string {

@@ -8,7 +8,9 @@ import { replayRunFiles } from '../../replay/run-files';
 import { replayRuntime } from '../../replay/runtime';
 import { handlers } from '../../handlers/registry';
 import { formatReplayProgress, readReplayProgress } from '../../replay/replay-progress';
+import { archiveLocation } from '../archive-location';
 import { followDeployedExecution } from '../deployed';
+import { requireKnownStreams } from '../known-streams';
 import { CommandFailure, formatBytes, info } from '../output';
 import { ProgressBar } from '../progress-bar';
 
@@ -90,6 +92,7 @@ export function buildReplayRequest(
 /** `reservoir replay`: runs the replay state machine locally (--local) or on AWS, with a progress bar. */
 export async function replayCommand(options: ReplayOptions): Promise<ReplaySummary | ReplayPlanSummary> {
   const request = buildReplayRequest(options);
+  await requireKnownStreams([request.stream], await archiveLocation(options));
   request.replayId ??= generateReplayId(request.stream, new Date(), randomUUID().slice(0, 8));
   if (options.dryRun) return dryRun(request, options);
   const summary = options.local ? await runLocally(request) : await runDeployed(request, options);

@@ -1,7 +1,8 @@
 import { SqlError, copyOptionsFor, type QueryOutput } from '../../sql/engine';
 import { QueryPlanError } from '../../sql/plan';
 import { runSql, type SqlRunReport } from '../../sql/run-sql';
-import { deployedArchive } from '../deployed';
+import { archiveLocation } from '../archive-location';
+import { requireKnownStreams } from '../known-streams';
 import { CommandFailure, formatBytes, info } from '../output';
 import { ProgressBar } from '../progress-bar';
 
@@ -53,11 +54,9 @@ export async function sqlCommand(
   sink: TextSink = stdoutSink,
 ): Promise<SqlRunReport> {
   const output = outputFor(options, sink);
-  let archive: { bucket?: string; prefix?: string } = {};
-  if (options.stage) {
-    const { bucket, prefix } = await deployedArchive(options.stage);
-    archive = { bucket, prefix };
-  }
+  const location = await archiveLocation({ local: !options.stage, stage: options.stage });
+  await requireKnownStreams(options.stream, location);
+  const archive = options.stage ? { bucket: location.bucket, prefix: location.prefix } : {};
   const bar = new ProgressBar('download');
   let started = false;
   try {

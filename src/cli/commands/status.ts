@@ -1,10 +1,8 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { archiveRuntime } from '../../archive/runtime';
-import { kinesisClient, s3Client } from '../../aws/clients';
+import { kinesisClient } from '../../aws/clients';
 import { recentExecutions, replayIdOf, type RecentExecution } from '../../aws/execution-history';
-import { KinesisShardReader, KinesisStreamCatalog } from '../../aws/kinesis-adapter';
-import { S3ObjectStore } from '../../aws/s3-adapter';
+import { KinesisShardReader } from '../../aws/kinesis-adapter';
 import type { ObjectStore } from '../../core/ports';
 import { DEFAULT_TIME_TO_LOSS_ALARM_FRACTION } from '../../core/time-to-loss';
 import { formatEstimate } from '../../core/unarchived-estimate';
@@ -15,7 +13,9 @@ import {
   type StatusDeps,
   type StreamStatus,
 } from '../../status/collect-status';
-import { deployedArchive, STATE_MACHINE_OUTPUTS } from '../deployed';
+import { archiveLocation } from '../archive-location';
+import { STATE_MACHINE_OUTPUTS } from '../deployed';
+import { requireKnownStreams } from '../known-streams';
 import { CommandFailure, formatDuration, positiveOption, table } from '../output';
 
 export interface StatusCommandOptions {
@@ -42,7 +42,8 @@ export interface StatusReport {
 export async function statusCommand(options: StatusCommandOptions): Promise<StatusReport> {
   const shortFraction = fraction(options.shortFraction);
   const probeLimit = positiveOption(options.probeLimit ?? '1000', '--probe-limit', true);
-  const target = options.local ? localTarget() : await deployedTarget(options.stage ?? 'dev');
+  const target = await statusTarget(options);
+  await requireKnownStreams(options.stream, target.location);
   const streams = await collectStatus(target.deps, { streams: options.stream, probeLimit, shortFraction });
   const report: StatusReport = {
     generatedAt: new Date().toISOString(),
@@ -62,34 +63,25 @@ export async function statusCommand(options: StatusCommandOptions): Promise<Stat
   return report;
 }
 
-function localTarget(): { deps: StatusDeps; stateMachines?: undefined } {
-  const { catalog, store, config } = archiveRuntime();
-  return {
-    deps: {
-      catalog,
-      store,
-      prefix: config.prefix,
-      reader: new KinesisShardReader(kinesisClient()),
-      now: Date.now,
-    },
-  };
-}
-
-async function deployedTarget(stage: string) {
-  const { outputs, bucket, prefix } = await deployedArchive(stage);
-  const stateMachines = Object.fromEntries(
-    Object.entries(STATE_MACHINE_OUTPUTS)
-      .map(([name, output]) => [name, outputs[output]] as const)
-      .filter((entry): entry is readonly [string, string] => Boolean(entry[1])),
-  );
+/** Where status reads (the archive and Kinesis), and on AWS the state machines it lists. */
+async function statusTarget(options: StatusCommandOptions) {
+  const location = await archiveLocation(options);
   const deps: StatusDeps = {
-    catalog: new KinesisStreamCatalog(kinesisClient()),
+    catalog: location.catalog,
+    store: location.store,
+    prefix: location.prefix,
     reader: new KinesisShardReader(kinesisClient()),
-    store: new S3ObjectStore(s3Client(), bucket),
-    prefix,
     now: Date.now,
   };
-  return { deps, stateMachines };
+  const outputs = location.outputs;
+  const stateMachines = outputs
+    ? Object.fromEntries(
+        Object.entries(STATE_MACHINE_OUTPUTS)
+          .map(([name, output]) => [name, outputs[output]] as const)
+          .filter((entry): entry is readonly [string, string] => Boolean(entry[1])),
+      )
+    : undefined;
+  return { location, deps, stateMachines };
 }
 
 async function executionsWithProgress(
