@@ -221,16 +221,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-/**
- * The handlers run in this process and log JSON for CloudWatch: a command prints its own one-line
- * reason instead, and the handlers' logs only with --verbose or an explicit POWERTOOLS_LOG_LEVEL.
- */
-function quietHandlerLogs(argv: string[]): void {
-  process.env.POWERTOOLS_LOG_LEVEL ??= argv.includes('--verbose') ? 'INFO' : 'SILENT';
-}
-
 export async function main(argv: string[]): Promise<void> {
-  quietHandlerLogs(argv);
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
