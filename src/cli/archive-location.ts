@@ -22,12 +22,14 @@ export interface ArchiveLocation {
 export async function archiveLocation(options: {
   local?: boolean;
   stage?: string;
+  /** What else the command can do when the stack is missing (default: use --local). */
+  alternative?: string;
 }): Promise<ArchiveLocation> {
   if (options.local) {
     const { store, catalog, config } = archiveRuntime();
     return { store, catalog, bucket: config.bucket, prefix: config.prefix };
   }
-  const { outputs, bucket, prefix } = await deployedArchive(options.stage ?? 'dev');
+  const { outputs, bucket, prefix } = await deployedArchive(options.stage ?? 'dev', options.alternative);
   return {
     store: new S3ObjectStore(s3Client(), bucket),
     catalog: new KinesisStreamCatalog(kinesisClient()),

@@ -24,15 +24,22 @@ export const STATE_MACHINE_OUTPUTS = {
   queryWindow: 'QueryWindowStateMachineArn',
 } as const;
 
-/** The deployed stack's outputs (serverless.yml declares them). */
-export async function stackOutputs(stage: string): Promise<Record<string, string>> {
+/**
+ * The deployed stack's outputs (serverless.yml declares them). `alternative` ends the message of
+ * a missing stack: what else the command can do (only commands that have --local suggest it).
+ */
+export async function stackOutputs(
+  stage: string,
+  alternative = 'or use --local',
+): Promise<Record<string, string>> {
   const cloudformation = new CloudFormationClient({ requestHandler: new NodeHttpHandler() });
   const stackName = `reservoir-${stage}`;
   const output = await cloudformation
     .send(new DescribeStacksCommand({ StackName: stackName }))
     .catch((error: Error) => {
       throw new CommandFailure(
-        `cannot read stack ${stackName}: ${error.message} (deploy with \`npx sls deploy --stage ${stage}\`, or use --local)`,
+        `cannot read stack ${stackName}: ${error.message} (deploy with \`npx sls deploy --stage ${stage}\`` +
+          `${alternative ? `, ${alternative}` : ''})`,
       );
     });
   const outputs = output.Stacks?.[0]?.Outputs ?? [];
@@ -42,8 +49,9 @@ export async function stackOutputs(stage: string): Promise<Record<string, string
 /** The deployed stack's outputs with its archive bucket and (normalized) key prefix. */
 export async function deployedArchive(
   stage: string,
+  alternative?: string,
 ): Promise<{ outputs: Record<string, string>; bucket: string; prefix: string }> {
-  const outputs = await stackOutputs(stage);
+  const outputs = await stackOutputs(stage, alternative);
   const bucket = outputs.ArchiveBucketName;
   if (!bucket) throw new CommandFailure(`stack reservoir-${stage} has no ArchiveBucketName output`);
   return { outputs, bucket, prefix: normalizePrefix(outputs.ArchivePrefix ?? '') };

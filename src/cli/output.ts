@@ -1,3 +1,5 @@
+import { parseTimeBound } from '../core/time-bound';
+
 /** Terminal output helpers: progress and tables go to stderr so stdout stays machine-readable. */
 export function info(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -40,6 +42,15 @@ export function positiveOption(value: string, flag: string, integer = false): nu
   if (integer ? !Number.isInteger(parsed) || parsed < 1 : !(parsed > 0))
     throw new CommandFailure(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`);
   return parsed;
+}
+
+/** A time flag (or request field) as the ISO-8601 instant the request schemas require. */
+export function timeOption(value: string | undefined, flag: string): string | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseTimeBound(value);
+  if (Number.isNaN(ms))
+    throw new CommandFailure(`${flag}: not a date (2026-11-21) or an ISO-8601 instant: "${value}"`);
+  return new Date(ms).toISOString();
 }
 
 /** Fails the command with a one-line reason and a non-zero exit code. */

@@ -97,6 +97,8 @@ export async function startEmulators(options: EmulatorOptions): Promise<LocalEmu
       AWS_ENDPOINT_URL_KINESIS: kinesisEndpoint,
       AWS_ENDPOINT_URL_S3: s3Endpoint,
       AWS_REGION: region,
+      // The AWS CLI v1 reads AWS_DEFAULT_REGION only.
+      AWS_DEFAULT_REGION: region,
       AWS_ACCESS_KEY_ID: 'S3RVER',
       AWS_SECRET_ACCESS_KEY: 'S3RVER',
       RESERVOIR_BUCKET: bucket,

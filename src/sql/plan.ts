@@ -2,6 +2,7 @@ import { isAbsolute, join } from 'node:path';
 import { archiveStreamPrefix, parseArchiveObjectKey, type ArchiveObjectRef } from '../core/layout';
 import { hourOverlaps, partitionPrefixes } from '../core/replay-plan';
 import { compareSequenceNumbers } from '../core/sequence';
+import { parseTimeBound } from '../core/time-bound';
 
 /**
  * Pure planning of `reservoir sql`: which partitions to list, which objects to fetch, where they
@@ -24,8 +25,7 @@ export class QueryPlanError extends Error {
 }
 
 function parseInstant(flag: string, text: string): number {
-  // A date alone (2026-11-21) is midnight UTC; anything Date.parse reads with a zone is accepted.
-  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
+  const ms = parseTimeBound(text);
   if (Number.isNaN(ms)) throw new QueryPlanError(`${flag}: not an ISO-8601 instant: "${text}"`);
   return ms;
 }

@@ -3,7 +3,7 @@ import type { CompactionSummary } from '../../compaction/cleanup';
 import { ExecutionFailedError, runLocalStateMachine, type TaskEvent } from '../../local/state-machine-runner';
 import { archiveLocation } from '../archive-location';
 import { requireKnownStreams } from '../known-streams';
-import { CommandFailure, formatBytes, info } from '../output';
+import { CommandFailure, formatBytes, info, timeOption } from '../output';
 import { ProgressBar } from '../progress-bar';
 
 export interface CompactOptions {
@@ -38,8 +38,8 @@ export async function compactCommand(options: CompactOptions): Promise<CompactOu
   const request = Object.fromEntries(
     Object.entries({
       stream: options.stream,
-      from: options.from,
-      to: options.to,
+      from: timeOption(options.from, '--from'),
+      to: timeOption(options.to, '--to'),
       filter: parseJson('--filter', options.filter),
       filterStage: options.filterStage,
       tombstone: parseJson('--tombstone', options.tombstone),

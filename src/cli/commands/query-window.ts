@@ -186,7 +186,8 @@ interface Deployment {
 }
 
 async function deployment(stage = process.env.RESERVOIR_STAGE ?? 'dev'): Promise<Deployment> {
-  const outputs = await stackOutputs(stage);
+  // Query windows exist only on AWS (EMR): there is no --local to suggest.
+  const outputs = await stackOutputs(stage, '');
   const stateMachineArn = outputs.QueryWindowStateMachineArn;
   const bucket = outputs.ArchiveBucketName;
   if (!stateMachineArn || !bucket)

@@ -11,7 +11,7 @@ import { formatReplayProgress, readReplayProgress } from '../../replay/replay-pr
 import { archiveLocation } from '../archive-location';
 import { followDeployedExecution } from '../deployed';
 import { requireKnownStreams } from '../known-streams';
-import { CommandFailure, formatBytes, info } from '../output';
+import { CommandFailure, formatBytes, info, timeOption } from '../output';
 import { ProgressBar } from '../progress-bar';
 
 export interface ReplayOptions {
@@ -74,8 +74,8 @@ export function buildReplayRequest(
   const flags: Record<string, unknown> = {
     stream: options.stream,
     target: options.target,
-    from: options.from,
-    to: options.to,
+    from: timeOption(options.from ?? base.from, '--from'),
+    to: timeOption(options.to ?? base.to, '--to'),
     filter,
     annotations: annotations ? { ...(base.annotations ?? {}), ...annotations } : undefined,
     format: options.format,

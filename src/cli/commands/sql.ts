@@ -54,7 +54,11 @@ export async function sqlCommand(
   sink: TextSink = stdoutSink,
 ): Promise<SqlRunReport> {
   const output = outputFor(options, sink);
-  const location = await archiveLocation({ local: !options.stage, stage: options.stage });
+  const location = await archiveLocation({
+    local: !options.stage,
+    stage: options.stage,
+    alternative: 'or leave out --stage to read the bucket RESERVOIR_BUCKET names',
+  });
   await requireKnownStreams(options.stream, location);
   const archive = options.stage ? { bucket: location.bucket, prefix: location.prefix } : {};
   const bar = new ProgressBar('download');
