@@ -124,6 +124,18 @@ const failWith = (name: string, message: string): Override => {
   };
 };
 
+/** Run options under which `functionName`'s handler throws `error` instead of running. */
+function failingHandler(functionName: string, error: Error): Partial<LocalRunOptions> {
+  return {
+    wrap: (name, handler) =>
+      name === functionName
+        ? async () => {
+            throw error;
+          }
+        : handler,
+  };
+}
+
 function start(
   executionName: string,
   input: object,
@@ -524,14 +536,7 @@ describe('queryWindow state machine (real ASL and handlers, EMR tasks overridden
       windowId,
       INPUT,
       {},
-      {
-        wrap: (name, handler) =>
-          name === 'cleanupQueryWindow'
-            ? async () => {
-                throw new ServiceUnavailableError('S3 is down');
-              }
-            : handler,
-      },
+      failingHandler('cleanupQueryWindow', new ServiceUnavailableError('S3 is down')),
     );
     await waitForPhase(windowId, 'open');
     await close(windowId, run.tokens);
@@ -743,14 +748,7 @@ describe('queryWindow state machine (real ASL and handlers, EMR tasks overridden
         windowId,
         INPUT,
         {},
-        {
-          wrap: (name, handler) =>
-            name === 'snapshotLiveShard'
-              ? async () => {
-                  throw new ValidationError('snapshot refused');
-                }
-              : handler,
-        },
+        failingHandler('snapshotLiveShard', new ValidationError('snapshot refused')),
       );
       const error = await failure(run.result);
 
