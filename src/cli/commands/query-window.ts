@@ -157,6 +157,8 @@ export function phaseOf(state: string | undefined): string {
     case 'IsWindowCluster':
     case 'TerminateFoundCluster':
     case 'OtherCluster':
+    case 'Closed':
+    case 'TimedOut':
     case 'TerminateCluster':
       return 'terminating the cluster';
     default:
