@@ -1474,7 +1474,7 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
         [['States.ALL'], 'TerminateCluster'],
       ]);
       for (const ended of ['Closed', 'TimedOut'])
-        expect(states[ended]).toEqual({
+        expect(states[ended]).toMatchObject({
           Type: 'Pass',
           Result: ended === 'Closed' ? 'closed' : 'timed-out',
           ResultPath: '$.ended',
