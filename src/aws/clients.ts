@@ -1,3 +1,4 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -10,6 +11,7 @@ import { telemetry } from '../telemetry/powertools';
  */
 let kinesis: KinesisClient | undefined;
 let s3: S3Client | undefined;
+let ec2: EC2Client | undefined;
 
 function httpHandler(): NodeHttpHandler {
   return new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 60_000 });
@@ -32,6 +34,12 @@ export function s3Client(): S3Client {
   return s3;
 }
 
+/** Only PrepareQueryWindow uses it (the tags of the window's subnet, VPC and security groups). */
+export function ec2Client(): EC2Client {
+  ec2 ??= traced(new EC2Client({ requestHandler: httpHandler(), maxAttempts: 5 }));
+  return ec2;
+}
+
 /** X-Ray subsegments for every SDK call inside Lambda; outside it the client is unchanged. */
 function traced<T>(client: T): T {
   return telemetry().tracer.captureAWSv3Client(client);
@@ -41,6 +49,8 @@ function traced<T>(client: T): T {
 export function resetClients(): void {
   kinesis?.destroy();
   s3?.destroy();
+  ec2?.destroy();
   kinesis = undefined;
   s3 = undefined;
+  ec2 = undefined;
 }

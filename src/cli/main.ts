@@ -180,7 +180,10 @@ export function buildProgram(): Command {
     .option('--master-type <type>', 'master instance type (default m5.xlarge)')
     .option('--core-type <type>', 'core instance type (default m5.xlarge)')
     .option('--core-count <n>', 'core instances (default 2; 0: master only)')
-    .option('--subnet <id>', 'subnet of the cluster')
+    .option(
+      '--subnet <id>',
+      'subnet of the cluster (required): it and its VPC tagged for-use-with-amazon-emr-managed-policies=true',
+    )
     .option('--key-name <name>', 'EC2 key pair for SSH')
     .option('--security-group <id>', 'additional security group of the master (repeatable)', collect)
     .option('--security-configuration <name>', 'EMR security configuration')

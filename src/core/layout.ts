@@ -64,6 +64,16 @@ export function runPrefix(prefix: string, workflow: string, runId: string): stri
   return `${normalizePrefix(prefix)}runs/${workflow}/${runId}/`;
 }
 
+/**
+ * Where the Distributed Maps of a workflow write their children's results (ResultWriter):
+ * Step Functions adds {mapRunId}/manifest.json and the result files below it. Under runs/, so the
+ * bucket's lifecycle rule expires them with the other working files. statemachines/*.asl.yml
+ * spell it as ${ArchivePrefix}runs/map-results/{workflow} (ResultWriter.Prefix has no trailing /).
+ */
+export function mapResultsPrefix(prefix: string, workflow: 'archive' | 'replay' | 'compact'): string {
+  return `${normalizePrefix(prefix)}runs/map-results/${workflow}/`;
+}
+
 export interface ArchiveObjectRef {
   stream: string;
   dt: string;

@@ -4,16 +4,17 @@ import { configureDrillScript, installDrillScript } from '../query-window/script
 import { passThrough, taskHandler } from './shared/task-handler';
 
 /**
- * PrepareQueryWindow: validates the request (schemas/query-window-input.schema.json), finds the
+ * PrepareQueryWindow: validates the request (schemas/query-window-input.schema.json), checks the
+ * tags of its subnet, VPC and security groups (src/query-window/network.ts), finds the
  * streams and the shards whose tail is not archived, writes the window's scripts to its run files
  * and returns the EMR parameters. Nothing is started yet: a failure here costs nothing.
  */
 export const handler = taskHandler(
   passThrough<{ request: unknown; windowId: string; startedAt: string }>,
   async (event) => {
-    const { store, catalog, config } = queryWindowRuntime();
+    const { store, catalog, network, config } = queryWindowRuntime();
     return prepareQueryWindow(
-      { store, catalog, ...config, installDrillScript, configureDrillScript },
+      { store, catalog, network, ...config, installDrillScript, configureDrillScript },
       event.request,
       event.windowId,
       event.startedAt,

@@ -26,6 +26,29 @@ export const STATE_MACHINE_FILES: Record<string, string> = { CompactStateMachine
 export const START_EXECUTION_SYNC = 'arn:aws:states:::states:startExecution.sync:2';
 
 /**
+ * The pseudo parameters a local run gives `Fn::Sub`. The ASL files write service integration ARNs
+ * as `Fn::Sub: arn:${AWS::Partition}:states:::…` so that one template deploys to aws, aws-cn and
+ * aws-us-gov (cfn-lint I3042); locally the partition is `aws`, as in the local ARNs above.
+ */
+export const LOCAL_PSEUDO_PARAMETERS: Readonly<Record<string, string>> = {
+  'AWS::Partition': 'aws',
+  'AWS::Region': 'us-east-1',
+  'AWS::AccountId': '000000000000',
+};
+
+/** A `Fn::Sub` string with the local pseudo parameters; any other variable is an error, not a silent literal. */
+export function substituteLocally(template: string): string {
+  return template.replace(/\$\{([^}!][^}]*)\}/g, (_, name: string) => {
+    const value = LOCAL_PSEUDO_PARAMETERS[name];
+    if (value === undefined)
+      throw new Error(
+        `Fn::Sub variable \${${name}} has no local value (only ${Object.keys(LOCAL_PSEUDO_PARAMETERS).join(', ')})`,
+      );
+    return value;
+  });
+}
+
+/**
  * Step Functions reads a Task's TimeoutSecondsPath from the state's input; aws-local-stepfunctions
  * reads it from the effective input (after Parameters). Locally, a Task with both gets the value
  * through this extra Parameters field, which the runner removes before the Task sees its input.
@@ -41,8 +64,9 @@ export function localFunctionArn(functionName: string): string {
 }
 
 /**
- * Reads statemachines/{name}.asl.yml as serverless.yml does (`${file()}`), resolving the one
- * CloudFormation intrinsic the files use for Task resources, and nothing else.
+ * Reads statemachines/{name}.asl.yml as serverless.yml does (`${file()}`), resolving the
+ * CloudFormation intrinsics the files use - `Fn::GetAtt` of a function, `Ref` of a state machine,
+ * `Fn::Sub` with pseudo parameters - and nothing else.
  */
 export function loadLocalDefinition(name: string): LocalDefinition {
   const raw = parse(readFileSync(join(STATE_MACHINES_DIR, `${name}.asl.yml`), 'utf8'), {
@@ -60,6 +84,8 @@ export function loadLocalDefinition(name: string): LocalDefinition {
       if (stateName) taskFunctions.set(stateName, getAtt[0]);
       return localFunctionArn(getAtt[0]);
     }
+    const sub = node['Fn::Sub'];
+    if (typeof sub === 'string' && Object.keys(node).length === 1) return substituteLocally(sub);
     const ref = node['Ref'];
     if (typeof ref === 'string' && STATE_MACHINE_FILES[ref]) {
       if (stateName) taskStateMachines.set(stateName, STATE_MACHINE_FILES[ref]);
@@ -80,11 +106,21 @@ export function loadLocalDefinition(name: string): LocalDefinition {
   const resolveState = (state: string, def: Json): Json => {
     if (!def || typeof def !== 'object' || Array.isArray(def)) return def;
     const out: { [key: string]: Json } = {};
-    const nested = def['Resource'] === START_EXECUTION_SYNC;
-    if (def['Type'] === 'Task' && typeof def['Resource'] === 'string' && !nested)
-      taskResources.set(state, def['Resource']);
-    for (const [key, value] of Object.entries(def))
+    const raw = def['Resource'];
+    const resource = raw === undefined ? undefined : resolve(raw);
+    const nested = resource === START_EXECUTION_SYNC;
+    const lambda = raw !== null && typeof raw === 'object' && 'Fn::GetAtt' in raw;
+    if (def['Type'] === 'Task' && typeof resource === 'string' && !nested && !lambda)
+      taskResources.set(state, resource);
+    for (const [key, value] of Object.entries(def)) {
+      // A Distributed Map's ResultWriter sends the children's outputs to S3 so that they do not
+      // count toward the 256 KiB state limit. aws-local-stepfunctions (3.x) has no ResultWriter:
+      // it ignores the field and returns the outputs in memory, where no such limit applies. It is
+      // left out so that its CloudFormation references (the bucket, ${ArchivePrefix}) need no
+      // local value; every Map that has one discards its result (ResultPath: null) anyway.
+      if (key === 'ResultWriter' && def['Type'] === 'Map') continue;
       out[key] = resolve(value, key === 'Resource' || (nested && key === 'Parameters') ? state : undefined);
+    }
     const parameters = out['Parameters'];
     if (
       def['Type'] === 'Task' &&

@@ -7,6 +7,7 @@ import { DRILL_PORTS, drillRecordsViews, storagePluginsOverrideText, type DrillS
 import { bashScriptStep, clusterParameters, hiveScriptStep, type ClusterParameters } from './emr';
 import { archiveRoot, bucketPath, queryWindowFiles, s3Uri } from './files';
 import { createTablesScript, kinesisTablesScript } from './hiveql';
+import { checkClusterNetwork, type NetworkCatalog } from './network';
 import { resolveQueryWindow, type ResolvedQueryWindow } from './request';
 import { writeStatus } from './window';
 
@@ -38,6 +39,7 @@ export interface PreparedQueryWindow {
 export interface PrepareDeps {
   store: ObjectStore;
   catalog: StreamCatalog;
+  network: NetworkCatalog;
   bucket: string;
   prefix: string;
   region: string;
@@ -102,7 +104,8 @@ async function liveShards(
 }
 
 /**
- * PrepareQueryWindow: resolves the request, finds the streams and the shards to snapshot,
+ * PrepareQueryWindow: resolves the request, checks its subnet, VPC and security groups carry the
+ * tag EMR's managed service policy needs, finds the streams and the shards to snapshot,
  * writes the window's scripts (HiveQL, Drill's plugins and views, the bootstrap action, the
  * Drill step) under its run files, and returns the EMR parameters that reference them.
  */
@@ -120,6 +123,7 @@ export async function prepareQueryWindow(
     defaultMinutes: deps.defaultMinutes,
     drillVersion: deps.drillVersion,
   });
+  await checkClusterNetwork(deps.network, window.instances);
   const { store, bucket } = deps;
   const prefix = normalizePrefix(deps.prefix);
   const files = queryWindowFiles(prefix, windowId);

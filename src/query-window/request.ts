@@ -10,7 +10,8 @@ export interface QueryWindowInput {
   drillVersion?: string;
   live?: 'auto' | 'snapshot' | 'none';
   kinesisTables?: boolean;
-  instances?: InstancesInput;
+  /** Required for its subnetId (see src/query-window/network.ts). */
+  instances: InstancesInput;
   securityConfiguration?: string;
 }
 
@@ -18,7 +19,8 @@ export interface InstancesInput {
   masterInstanceType?: string;
   coreInstanceType?: string;
   coreInstanceCount?: number;
-  subnetId?: string;
+  /** Tagged for-use-with-amazon-emr-managed-policies=true, as its VPC (checked by PrepareQueryWindow). */
+  subnetId: string;
   ec2KeyName?: string;
   emrManagedMasterSecurityGroup?: string;
   emrManagedSlaveSecurityGroup?: string;

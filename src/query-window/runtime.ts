@@ -1,10 +1,12 @@
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { kinesisClient, s3Client } from '../aws/clients';
+import { ec2Client, kinesisClient, s3Client } from '../aws/clients';
+import { Ec2NetworkCatalog } from '../aws/ec2-network';
 import { KinesisShardReader, KinesisStreamCatalog } from '../aws/kinesis-adapter';
 import { S3ObjectStore } from '../aws/s3-adapter';
 import type { ObjectStore, ShardReader, StreamCatalog } from '../core/ports';
 import { loadQueryWindowConfig, type QueryWindowConfig } from './config';
+import type { NetworkCatalog } from './network';
 import { TaskNoLongerWaitingError, type TaskTokenSender } from './window';
 
 /** Config and adapters of the query window handlers, built once per process. */
@@ -13,6 +15,8 @@ export interface QueryWindowRuntime {
   store: ObjectStore;
   reader: ShardReader;
   catalog: StreamCatalog;
+  /** The window's subnet, VPC and security groups (tests replace it: EC2 has no local emulator). */
+  network: NetworkCatalog;
   sender: TaskTokenSender;
 }
 
@@ -44,6 +48,7 @@ export function queryWindowRuntime(): QueryWindowRuntime {
     store: new S3ObjectStore(s3Client(), config.bucket),
     reader: new KinesisShardReader(kinesisClient()),
     catalog: new KinesisStreamCatalog(kinesisClient()),
+    network: new Ec2NetworkCatalog(ec2Client()),
     sender: new SfnTaskTokenSender(new SFNClient({ requestHandler: new NodeHttpHandler(), maxAttempts: 5 })),
   };
   return runtime;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { compactionFiles } from '../../src/core/compaction-spec';
-import { runPrefix } from '../../src/core/layout';
+import { mapResultsPrefix, runPrefix } from '../../src/core/layout';
 import { generationPrefix, snapshotPointerKey } from '../../src/core/snapshot';
 import { OFFLINE_SLS_ENV } from '../support/sls-offline';
 import { zipEntry } from '../support/zip';
@@ -468,9 +468,23 @@ function substituted(value: unknown, substitutions: Record<string, unknown>): un
   return placeholder === undefined ? undefined : substitutions[placeholder];
 }
 
+/**
+ * A value of the definition as the deployed state machine sees it: the plugin's "${placeholder}"
+ * replaced by its substitution, and the definition's own Fn::Sub (the DefinitionString is one)
+ * applied - in partition aws of the fake pseudo parameters.
+ */
+function deployed(value: unknown, substitutions: Record<string, unknown>, t: Template = template): unknown {
+  const replaced = substituted(value, substitutions);
+  if (replaced !== undefined) return resolve(t, replaced);
+  if (typeof value === 'string') return sub(t, value);
+  if (Array.isArray(value)) return value.map((v) => deployed(v, substitutions, t));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deployed(v, substitutions, t)]));
+}
+
 /** Tasks that run a nested state machine execution (arn:aws:states:::states:startExecution...). */
-function isNestedExecution(task: AslState): boolean {
-  return /^arn:aws:states:::states:startExecution/.test(task.Resource ?? '');
+function isNestedExecution(task: AslState, substitutions: Record<string, unknown>): boolean {
+  return /^arn:aws:states:::states:startExecution/.test(String(deployed(task.Resource, substitutions)));
 }
 
 /** The Lambda function (logical id) of each Lambda Task, by state name. */
@@ -478,7 +492,7 @@ function lambdaTasks(stateMachine: [string, Resource]): Map<string, string | und
   const { asl, substitutions } = definitionOf(stateMachine);
   return new Map(
     [...allStates(asl.States)]
-      .filter(([, s]) => s.Type === 'Task' && !isNestedExecution(s))
+      .filter(([, s]) => s.Type === 'Task' && !isNestedExecution(s, substitutions))
       .map(([name, s]) => [name, getAttTarget(substituted(s.Resource, substitutions))]),
   );
 }
@@ -488,7 +502,7 @@ function nestedExecutionTasks(stateMachine: [string, Resource]): Map<string, unk
   const { asl, substitutions } = definitionOf(stateMachine);
   return new Map(
     [...allStates(asl.States)]
-      .filter(([, s]) => s.Type === 'Task' && isNestedExecution(s))
+      .filter(([, s]) => s.Type === 'Task' && isNestedExecution(s, substitutions))
       .map(([name, s]) => [name, substituted(s.Parameters?.StateMachineArn, substitutions)]),
   );
 }
@@ -1406,7 +1420,7 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
     it('when its definition is read, then the EMR work is native service integrations around the four functions', () => {
       const { asl, substitutions } = definitionOf(queryWindow());
       const states = allStates(asl.States);
-      const resourceOf = (name: string) => states.get(name)?.Resource;
+      const resourceOf = (name: string) => deployed(states.get(name)?.Resource, substitutions);
 
       expect(asl.StartAt).toBe('PrepareQueryWindow');
       expect(resourceOf('CreateCluster')).toBe('arn:aws:states:::elasticmapreduce:createCluster.sync');
@@ -1446,12 +1460,20 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       expect(paths.length).toBeGreaterThan(10);
       for (const path of paths)
         expect({ path, terminates: path.includes('TerminateCluster') }).toEqual({ path, terminates: true });
-      // WaitForClose: closed (Next), timed out (States.Timeout) and failed (States.ALL) all terminate.
-      expect(states.WaitForClose!.Next).toBe('TerminateCluster');
+      // WaitForClose: closed (Next), timed out (States.Timeout) and failed (States.ALL) all
+      // terminate; Closed and TimedOut are Pass states with a fixed Result (they cannot fail).
+      expect(states.WaitForClose!.Next).toBe('Closed');
       expect(states.WaitForClose!.Catch!.map((c) => [c.ErrorEquals, c.Next])).toEqual([
-        [['States.Timeout'], 'TerminateCluster'],
+        [['States.Timeout'], 'TimedOut'],
         [['States.ALL'], 'TerminateCluster'],
       ]);
+      for (const ended of ['Closed', 'TimedOut'])
+        expect(states[ended]).toMatchObject({
+          Type: 'Pass',
+          Result: ended === 'Closed' ? 'closed' : 'timed-out',
+          ResultPath: '$.ended',
+          Next: 'TerminateCluster',
+        });
       expect((states.WaitForClose as { TimeoutSecondsPath?: string }).TimeoutSecondsPath).toBe(
         '$.window.timeoutSeconds',
       );
@@ -1574,6 +1596,10 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
           's3:GetObject': [BUCKET_OBJECTS('checkpoints'), BUCKET_OBJECTS('archive'), WINDOW_FILES].sort(),
           's3:PutObject': [WINDOW_FILES],
           's3:ListBucket': [BUCKET],
+          // The tags of the window's subnet, VPC and security groups (AWS requires "*").
+          'ec2:DescribeSubnets': ['*'],
+          'ec2:DescribeVpcs': ['*'],
+          'ec2:DescribeSecurityGroups': ['*'],
         },
         snapshotLiveShard: {
           'kinesis:GetShardIterator': [STREAMS],
@@ -1642,6 +1668,116 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       expect(JSON.stringify(resourcesOfType('AWS::Events::Rule').map(([, r]) => r.Properties))).not.toContain(
         `"${stateMachineId}"`,
       );
+    });
+  });
+
+  describe('given every state machine (partition, Distributed Map results)', () => {
+    const stateMachines = () => resourcesOfType('AWS::StepFunctions::StateMachine');
+    const WORKFLOWS: Record<string, 'archive' | 'replay' | 'compact'> = {
+      [STATE_MACHINE_NAME]: 'archive',
+      [REPLAY_STATE_MACHINE_NAME]: 'replay',
+      [COMPACT_STATE_MACHINE_NAME]: 'compact',
+    };
+
+    it('when its definition and substitutions are read, then every ARN takes its partition from AWS::Partition (cfn-lint I3042)', () => {
+      for (const [id, stateMachine] of stateMachines()) {
+        const text = JSON.stringify(stateMachine.Properties!.DefinitionString);
+        const hardCoded = text.match(/arn:(?!\$\{AWS::Partition\})[^"\\]*/g) ?? [];
+
+        expect({ id, hardCoded }).toEqual({ id, hardCoded: [] });
+        // The ${AWS::Partition} of a plain string in the definition is CloudFormation's to fill.
+        expect(Object.keys(stateMachine.Properties!.DefinitionString as object)).toEqual(['Fn::Sub']);
+      }
+    });
+
+    it('when the roles grant lambda:InvokeFunction, then only on the stack’s functions (and on the startExecution integration ARN, which no function has)', () => {
+      // serverless-step-functions takes a Task whose Resource is a Fn::Sub for a Lambda Task: the
+      // grant it derives names the integration's ARN, which is not a function's.
+      const integration = 'arn:aws:states:::states:startExecution.sync:2';
+      for (const [id] of stateMachines().filter(([, r]) => getAttTarget(r.Properties!.RoleArn))) {
+        const invoked = resolvedResourcesAllowing(`${id}Role`, 'lambda:InvokeFunction', template).map((arn) =>
+          arn.replace(/:\*$/, ''),
+        );
+        const functions = new Set(ALL_FUNCTIONS.map((name) => `${lambdaLogicalId(name)}.Arn`));
+
+        expect({ id, other: invoked.filter((arn) => !functions.has(arn) && arn !== integration) }).toEqual({
+          id,
+          other: [],
+        });
+      }
+    });
+
+    it('when its Distributed Maps are read, then each writes its children’s results to S3 under {prefix}runs/map-results/{workflow}/, not into the state', () => {
+      let maps = 0;
+      for (const stateMachine of stateMachines()) {
+        const name = stateMachine[1].Properties!.StateMachineName as string;
+        const { asl, substitutions } = definitionOf(stateMachine);
+        for (const [state, definition] of allStates(asl.States)) {
+          if (definition.ItemProcessor?.ProcessorConfig?.Mode !== 'DISTRIBUTED') continue;
+          maps += 1;
+          const writer = (
+            definition as { ResultWriter?: { Resource: string; Parameters: Record<string, unknown> } }
+          ).ResultWriter;
+
+          expect({ name, state, writer: writer && deployed(writer, substitutions) }).toEqual({
+            name,
+            state,
+            writer: {
+              Resource: 'arn:aws:states:::s3:putObject',
+              Parameters: {
+                Bucket: 'ref:ArchiveBucket',
+                Prefix: mapResultsPrefix('', WORKFLOWS[name]!).replace(/\/$/, ''),
+              },
+            },
+          });
+        }
+      }
+      expect(maps).toBe(4);
+    });
+
+    it('when the roles of those state machines write to S3, then exactly what ResultWriter needs, on exactly its prefix', () => {
+      // AWS's "IAM policies for using Distributed Map states": PutObject, GetObject,
+      // ListMultipartUploadParts and AbortMultipartUpload on the results' prefix.
+      const RESULT_WRITER = [
+        's3:AbortMultipartUpload',
+        's3:GetObject',
+        's3:ListMultipartUploadParts',
+        's3:PutObject',
+      ];
+      for (const stateMachine of [archiveStateMachine(), replayStateMachine(), compactStateMachine()]) {
+        const name = stateMachine[1].Properties!.StateMachineName as string;
+        const role = stateMachineRole(stateMachine);
+        const s3 = roleStatements(role)
+          .filter((st) => st.Effect === 'Allow')
+          .flatMap((st) =>
+            actions(st)
+              .filter((a) => a.startsWith('s3:'))
+              .map((action) => ({ action, st })),
+          );
+        const granted = Object.fromEntries(
+          RESULT_WRITER.map((action) => [
+            action,
+            s3
+              .filter((g) => g.action === action)
+              .flatMap((g) => resolvedArns(template, g.st.Resource))
+              .map((arn) => arn.replace('arn:aws:s3:::ref:ArchiveBucket', 'ArchiveBucket.Arn')),
+          ]),
+        );
+
+        expect({ name, actions: [...new Set(s3.map((g) => g.action))].sort() }).toEqual({
+          name,
+          actions: RESULT_WRITER,
+        });
+        expect({ name, granted }).toEqual({
+          name,
+          granted: Object.fromEntries(
+            RESULT_WRITER.map((action) => [
+              action,
+              [objectArn(`${mapResultsPrefix('', WORKFLOWS[name]!)}*`)],
+            ]),
+          ),
+        });
+      }
     });
   });
 

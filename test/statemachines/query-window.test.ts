@@ -18,6 +18,7 @@ import {
 } from '../../src/local/state-machine-runner';
 import { putAll, telemetryRecord } from '../../src/local/traffic';
 import { queryWindowFiles } from '../../src/query-window/files';
+import { EMR_MANAGED_TAG, type NetworkCatalog, type TaggedResource } from '../../src/query-window/network';
 import { queryWindowRuntime } from '../../src/query-window/runtime';
 import {
   closeQueryWindow,
@@ -35,7 +36,13 @@ import { createArchivedStream, useEmulators } from '../support/emulators';
  * then waits, like Step Functions, until its token is sent back through a local TaskTokenSender.
  */
 
-const env = useEmulators({ RESERVOIR_STAGE: 'test', RESERVOIR_DRILL_VERSION: '1.21.2' });
+// EC2 has no local emulator: the network is a fake (below); the endpoint only makes sure that a
+// call that missed the fake fails on loopback instead of reaching AWS.
+const env = useEmulators({
+  RESERVOIR_STAGE: 'test',
+  RESERVOIR_DRILL_VERSION: '1.21.2',
+  AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:9',
+});
 
 const STREAM = 'qw-orders';
 const CLUSTER_ID = 'j-3QWTEST0001';
@@ -51,6 +58,37 @@ const INPUT = {
     additionalMasterSecurityGroups: ['sg-0123456789abcdef0'],
   },
 };
+
+const TAGGED = { [EMR_MANAGED_TAG.key]: EMR_MANAGED_TAG.value };
+const VPC = 'vpc-0a1b2c3d4e5f60718';
+const UNTAGGED_VPC_SUBNET = 'subnet-0fedcba9876543210';
+const UNTAGGED_GROUP = 'sg-0bbbbbbbbbbbbbbbb';
+
+/** The account's subnets, VPCs and security groups as EC2 would describe them. */
+class FakeNetwork implements NetworkCatalog {
+  subnets = new Map([
+    [INPUT.instances.subnetId, { id: INPUT.instances.subnetId, vpcId: VPC, tags: TAGGED }],
+    [UNTAGGED_VPC_SUBNET, { id: UNTAGGED_VPC_SUBNET, vpcId: 'vpc-0000000000000000a', tags: TAGGED }],
+  ]);
+  vpcs = new Map<string, TaggedResource>([
+    [VPC, { id: VPC, tags: TAGGED }],
+    ['vpc-0000000000000000a', { id: 'vpc-0000000000000000a', tags: { Name: 'legacy' } }],
+  ]);
+  groups = new Map<string, TaggedResource>([
+    ['sg-0123456789abcdef0', { id: 'sg-0123456789abcdef0', tags: TAGGED }],
+    [UNTAGGED_GROUP, { id: UNTAGGED_GROUP, tags: {} }],
+  ]);
+
+  async subnet(id: string) {
+    return this.subnets.get(id) ?? null;
+  }
+  async vpc(id: string) {
+    return this.vpcs.get(id) ?? null;
+  }
+  async securityGroups(ids: string[]) {
+    return ids.flatMap((id) => this.groups.get(id) ?? []);
+  }
+}
 
 /** Step Functions' side of task tokens, in process: tokens waiting for SendTaskSuccess. */
 class LocalTokens implements TaskTokenSender {
@@ -85,6 +123,18 @@ const failWith = (name: string, message: string): Override => {
     throw error;
   };
 };
+
+/** Run options under which `functionName`'s handler throws `error` instead of running. */
+function failingHandler(functionName: string, error: Error): Partial<LocalRunOptions> {
+  return {
+    wrap: (name, handler) =>
+      name === functionName
+        ? async () => {
+            throw error;
+          }
+        : handler,
+  };
+}
 
 function start(
   executionName: string,
@@ -142,13 +192,13 @@ function start(
     // Retries without their real pauses.
     retryIntervalOverrides: Object.fromEntries(
       [
+        'PrepareQueryWindow',
         'WaitForClose',
         'TerminateCluster',
         'TerminateFoundCluster',
-        'CreateTables',
         'FindCluster',
         'DescribeCluster',
-        'ConfigureDrill',
+        'CleanupQueryWindow',
       ].map((state) => [state, 0]),
     ),
     ...options,
@@ -199,6 +249,7 @@ describe('queryWindow state machine (real ASL and handlers, EMR tasks overridden
   const tailSequences = new Set<string>();
 
   beforeAll(async () => {
+    queryWindowRuntime().network = new FakeNetwork();
     const kinesis = env.kinesis;
     await createArchivedStream(kinesis, STREAM, 2);
     await putAll(
@@ -443,6 +494,7 @@ describe('queryWindow state machine (real ASL and handlers, EMR tasks overridden
         ended: 'closed',
         streams: [STREAM],
         endpoints: expect.objectContaining({ clusterId: CLUSTER_ID, masterAddress: MASTER }),
+        cleanup: { phase: 'closed', removed: expect.any(Number) },
       });
       expect(await keysUnder(queryWindowFiles('', windowId).live)).toEqual([]);
       expect(await keysUnder(queryWindowFiles('', windowId).token)).toEqual([]);
@@ -452,6 +504,49 @@ describe('queryWindow state machine (real ASL and handlers, EMR tasks overridden
     it('when closed again, then nothing is sent', async () => {
       expect(await close(windowId, run.tokens)).toBe('already-closed');
     });
+
+    it('then every $.window path the state machine reads exists in what PrepareQueryWindow returned (a missing one would be States.Runtime, which no Catch sees)', () => {
+      const prepared = run.tasks.find((t) => t.state === 'PrepareQueryWindow' && t.output)!.output;
+      const definition = JSON.stringify(loadLocalDefinition('query-window').definition);
+      // Read only behind IsPresent (ChooseClusterSecurity).
+      const optional = new Set(['$.window.cluster.securityConfiguration']);
+      const paths = [...new Set(definition.match(/\$\.window(\.[A-Za-z0-9_]+)+/g))].filter(
+        (p) => !optional.has(p),
+      );
+      const missing = paths.filter(
+        (path) =>
+          path
+            .split('.')
+            .slice(2)
+            .reduce<unknown>(
+              (node, key) =>
+                node && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined,
+              prepared,
+            ) === undefined,
+      );
+
+      expect(paths.length).toBeGreaterThan(15);
+      expect(missing).toEqual([]);
+    });
+  });
+
+  it('given a window closed normally whose cleanup fails, then it still ends closed, with the cleanup’s error, and its cluster terminated', async () => {
+    const windowId = 'qw-cleanup-fails';
+    const run = start(
+      windowId,
+      INPUT,
+      {},
+      failingHandler('cleanupQueryWindow', new ServiceUnavailableError('S3 is down')),
+    );
+    await waitForPhase(windowId, 'open');
+    await close(windowId, run.tokens);
+
+    expect(await run.result).toMatchObject({
+      windowId,
+      ended: 'closed',
+      cleanup: { Error: 'ServiceUnavailableError', Cause: expect.stringContaining('S3 is down') },
+    });
+    expect(run.sent.TerminateCluster).toEqual([{ ClusterId: CLUSTER_ID }]);
   });
 
   it('given a window that reaches its duration, then the timeout terminates the cluster', async () => {
@@ -598,6 +693,46 @@ describe('queryWindow state machine (real ASL and handlers, EMR tasks overridden
   });
 
   describe('given a failure before the cluster exists, then no EMR task runs', () => {
+    it('no subnet is named: the request is refused naming instances.subnetId', async () => {
+      const run = start('qw-no-subnet', { streams: [STREAM] });
+      const error = await failure(run.result);
+
+      expect(error.error).toBe(ValidationError.name);
+      expect(error.causeText).toContain('field instances: is required');
+      expect(Object.keys(run.sent)).toEqual([]);
+    });
+
+    it.each([
+      [
+        'qw-vpc-untagged',
+        'the subnet’s VPC is not tagged',
+        { subnetId: UNTAGGED_VPC_SUBNET },
+        `field instances.subnetId: the subnet's VPC vpc-0000000000000000a is not tagged ${EMR_MANAGED_TAG.key}=true`,
+      ],
+      [
+        'qw-subnet-missing',
+        'the subnet does not exist',
+        { subnetId: 'subnet-00000000000000000' },
+        'field instances.subnetId: subnet subnet-00000000000000000 does not exist',
+      ],
+      [
+        'qw-sg-untagged',
+        'a security group is not tagged',
+        { subnetId: INPUT.instances.subnetId, additionalMasterSecurityGroups: [UNTAGGED_GROUP] },
+        `field instances.additionalMasterSecurityGroups[0]: security group ${UNTAGGED_GROUP} is not tagged ${EMR_MANAGED_TAG.key}=true`,
+      ],
+    ])(
+      '%s: %s, so PrepareQueryWindow refuses the window naming the field, the resource and the tag',
+      async (windowId, _, instances, message) => {
+        const run = start(windowId, { streams: [STREAM], instances });
+        const error = await failure(run.result);
+
+        expect(error.error).toBe(ValidationError.name);
+        expect(error.causeText).toContain(message);
+        expect(Object.keys(run.sent)).toEqual([]);
+      },
+    );
+
     it('an invalid request fails in PrepareQueryWindow, naming the field', async () => {
       const run = start('qw-invalid', { ...INPUT, instances: { coreInstanceCount: -1 } });
       const error = await failure(run.result);
@@ -613,14 +748,7 @@ describe('queryWindow state machine (real ASL and handlers, EMR tasks overridden
         windowId,
         INPUT,
         {},
-        {
-          wrap: (name, handler) =>
-            name === 'snapshotLiveShard'
-              ? async () => {
-                  throw new ValidationError('snapshot refused');
-                }
-              : handler,
-        },
+        failingHandler('snapshotLiveShard', new ValidationError('snapshot refused')),
       );
       const error = await failure(run.result);
 

@@ -49,7 +49,10 @@ describe('reservoir query-window (CLI)', () => {
         additionalMasterSecurityGroups: ['sg-0123456789abcdef0'],
       },
     });
-    expect(buildQueryWindowInput({})).toEqual({});
+    expect(buildQueryWindowInput({ subnet: 'subnet-0123456789abcdef0' })).toEqual({
+      instances: { subnetId: 'subnet-0123456789abcdef0' },
+    });
+    expect(() => buildQueryWindowInput({})).toThrow(/field instances: is required/);
   });
 
   it('when the flags make an invalid request, then the command fails before anything is started, naming the field', () => {

@@ -15,7 +15,9 @@ const context = {
   defaultMinutes: 240,
   drillVersion: '1.21.2',
 };
-const resolve = (input: unknown) => resolveQueryWindow(input, context);
+const SUBNET = 'subnet-0123456789abcdef0';
+/** Resolves a request that names the (required) subnet unless it names its own instances. */
+const resolve = (input: object) => resolveQueryWindow({ instances: { subnetId: SUBNET }, ...input }, context);
 
 function rejection(input: unknown): string {
   try {
@@ -37,7 +39,7 @@ const DEPS = {
 };
 
 describe('query window input and EMR parameters', () => {
-  it('when the input is empty, then every default applies', () => {
+  it('when the input names only the subnet, then every default applies', () => {
     expect(resolve({})).toEqual({
       windowId: 'qw-1',
       openedAt: context.openedAt,
@@ -48,9 +50,21 @@ describe('query window input and EMR parameters', () => {
       liveSnapshot: true,
       kinesisTables: false,
       streams: null,
-      instances: { masterInstanceType: 'm5.xlarge', coreInstanceType: 'm5.xlarge', coreInstanceCount: 2 },
+      instances: {
+        subnetId: SUBNET,
+        masterInstanceType: 'm5.xlarge',
+        coreInstanceType: 'm5.xlarge',
+        coreInstanceCount: 2,
+      },
       securityConfiguration: null,
     });
+  });
+
+  it('when the input names no subnet, then it is refused naming instances.subnetId', () => {
+    expect(rejection({})).toContain('field instances: is required');
+    expect(rejection({ instances: { coreInstanceCount: 3 } })).toContain(
+      'field instances.subnetId: is required',
+    );
   });
 
   it.each<[string, unknown, string]>([
@@ -120,14 +134,18 @@ describe('query window input and EMR parameters', () => {
   });
 
   it('when the deployment’s Drill version is not a release number, then the window is refused', () => {
-    expect(() => resolveQueryWindow({}, { ...context, drillVersion: 'latest' })).toThrow(
-      /drillVersion "latest"/,
-    );
+    expect(() =>
+      resolveQueryWindow({ instances: { subnetId: SUBNET } }, { ...context, drillVersion: 'latest' }),
+    ).toThrow(/drillVersion "latest"/);
   });
 
   it('when the execution name cannot name a window, then it is refused', () => {
-    expect(() => resolveQueryWindow({}, { ...context, windowId: 'has space' })).toThrow(ValidationError);
-    expect(() => resolveQueryWindow({}, { ...context, windowId: 'x'.repeat(81) })).toThrow(/execution name/);
+    expect(() =>
+      resolveQueryWindow({ instances: { subnetId: SUBNET } }, { ...context, windowId: 'has space' }),
+    ).toThrow(ValidationError);
+    expect(() =>
+      resolveQueryWindow({ instances: { subnetId: SUBNET } }, { ...context, windowId: 'x'.repeat(81) }),
+    ).toThrow(/execution name/);
   });
 
   it('when Instances are built, then the groups and the optional fields come from the input, and the cluster waits for steps', () => {

@@ -69,7 +69,7 @@ describe('query window scripts (deploy/emr)', () => {
 
   it('when the bootstrap action gets the arguments the state machine passes, then they pass its checks (and it stops off EMR)', () => {
     const window = resolveQueryWindow(
-      {},
+      { instances: { subnetId: 'subnet-0123456789abcdef0' } },
       { windowId: 'qw-1', openedAt: 0, defaultMinutes: 240, drillVersion: '1.21.2' },
     );
     const [action] = clusterParameters(window, {

@@ -74,11 +74,11 @@ export function buildQueryWindowInput(
   options: QueryWindowOpenOptions,
   readStdin: () => string = () => readFileSync(0, 'utf8'),
 ): QueryWindowInput {
-  let base: QueryWindowInput = {};
+  let base: Partial<QueryWindowInput> = {};
   if (options.request) {
     const text = options.request === '-' ? readStdin() : readFileSync(options.request, 'utf8');
     try {
-      base = JSON.parse(text) as QueryWindowInput;
+      base = JSON.parse(text) as Partial<QueryWindowInput>;
     } catch (error) {
       throw new CommandFailure(`--request: not JSON (${(error as Error).message})`);
     }
@@ -94,7 +94,8 @@ export function buildQueryWindowInput(
       additionalMasterSecurityGroups: options.securityGroup,
     }),
   };
-  const input: QueryWindowInput = {
+  // Assembled from flags and a file, checked by the schema below (instances.subnetId is required).
+  const input: Record<string, unknown> = {
     ...base,
     ...defined({
       streams: options.stream,
@@ -156,6 +157,8 @@ export function phaseOf(state: string | undefined): string {
     case 'IsWindowCluster':
     case 'TerminateFoundCluster':
     case 'OtherCluster':
+    case 'Closed':
+    case 'TimedOut':
     case 'TerminateCluster':
       return 'terminating the cluster';
     default:
