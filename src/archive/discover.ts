@@ -146,7 +146,10 @@ async function discoverRetention(
   // (e.g. DescribeStreamSummary not allowed), Kinesis' maximum is assumed: longer, never wrong.
   const policies = await mapWithConcurrency(found, 4, async (policy) => {
     try {
-      return { ...policy, streamRetentionHours: await catalog.retentionHours(policy.stream) };
+      return {
+        ...policy,
+        streamRetentionHours: (await catalog.describeStream(policy.stream)).retentionHours,
+      };
     } catch (error) {
       problems.push(
         `stream ${policy.stream}: retention period unknown (${(error as Error).message}); ` +

@@ -3,6 +3,8 @@ import { checkpointKey } from '../core/layout';
 import type { ObjectStore, StreamCatalog } from '../core/ports';
 import { lineageWaves, listedParents, pages } from '../core/shard-lineage';
 import { mapWithConcurrency } from '../core/concurrency';
+import type { RecreatedStream } from '../core/stream-epoch';
+import { retireEarlierEpochs } from './epochs';
 import { archiveRunFiles } from './run-files';
 
 /** One shard's work item: what the ArchiveShard task receives (kept small: it rides in state). */
@@ -13,6 +15,8 @@ export interface ShardWorkItem {
   closed: boolean;
   /** The stream's retention period: the clock of its time-to-loss metric. */
   retentionHours: number;
+  /** Which stream of this name (StreamCreationTimestamp, epoch ms): recorded in the checkpoint. */
+  streamCreatedAt: number;
 }
 
 export interface PlannedShard extends ShardWorkItem {
@@ -26,6 +30,8 @@ export interface ArchivePlan {
   createdAt: string;
   streams: string[];
   missingStreams: string[];
+  /** Streams found recreated: their earlier checkpoints were moved aside before planning. */
+  recreated: RecreatedStream[];
   shards: PlannedShard[];
   pageCount: number;
 }
@@ -51,9 +57,12 @@ export async function planArchiveRun(
 ): Promise<PlanSummary> {
   const files = archiveRunFiles(deps.prefix, runId);
   const waves: ShardWorkItem[][] = [];
+  const recreated: RecreatedStream[] = [];
   for (const stream of streams) {
     const shards = await deps.catalog.listShards(stream);
-    const retentionHours = await deps.catalog.retentionHours(stream);
+    const { retentionHours, createdAt: streamCreatedAt } = await deps.catalog.describeStream(stream);
+    const retired = await retireEarlierEpochs(deps.store, deps.prefix, stream, streamCreatedAt);
+    if (retired) recreated.push(retired);
     const listed = new Set(shards.map((shard) => shard.shardId));
     lineageWaves(shards).forEach((wave, index) => {
       for (const shard of wave) {
@@ -63,6 +72,7 @@ export async function planArchiveRun(
           parentShardIds: listedParents(shard, listed),
           closed: shard.endingSequenceNumber !== undefined,
           retentionHours,
+          streamCreatedAt,
         });
       }
     });
@@ -85,6 +95,7 @@ export async function planArchiveRun(
     createdAt: new Date().toISOString(),
     streams,
     missingStreams,
+    recreated,
     shards: planned,
     pageCount: shardPages.length,
   };

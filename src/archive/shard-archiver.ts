@@ -26,6 +26,7 @@ import {
   ThrottledError,
 } from '../core/errors';
 import { archiveObjectKey, checkpointKey } from '../core/layout';
+import { isFromEarlierEpoch } from '../core/stream-epoch';
 import type { IteratorStart, KinesisRecord, ObjectStore, RecordBatch, ShardReader } from '../core/ports';
 import { compareSequenceNumbers } from '../core/sequence';
 
@@ -67,6 +68,8 @@ export interface ArchiveShardRequest {
   deadline: number;
   /** The execution archiving it (the run id): the lease's holder. */
   holder: string;
+  /** Which stream of this name (StreamCreationTimestamp): recorded in the checkpoint. */
+  streamCreatedAt?: number;
 }
 
 export type ArchiveShardStatus = 'caught-up' | 'drained' | 'budget-exhausted' | 'waiting-for-parent' | 'held';
@@ -260,6 +263,15 @@ class ShardRun {
       throw new CorruptStateError(`Checkpoint ${this.key} is not a reservoir checkpoint`);
     }
     this.checkpoint = stored?.value ?? initialCheckpoint(stream, shardId, parentShardIds);
+    const { streamCreatedAt } = this.request;
+    if (stored && streamCreatedAt !== undefined && isFromEarlierEpoch(stored.value, streamCreatedAt)) {
+      // ListShards moves an earlier stream's checkpoints aside before planning: only a run
+      // planned before a recreation gets here.
+      throw new CorruptStateError(
+        `Checkpoint ${this.key} belongs to an earlier stream named ${stream} (deleted and created again); ` +
+          'the next archive run moves it aside and starts a new epoch',
+      );
+    }
     this.etag = stored?.etag ?? null;
     this.startTotals = { ...this.checkpoint.totals };
   }
@@ -374,10 +386,17 @@ class ShardRun {
 
   /** Every write of the holder renews its lease, or releases it. */
   private async writeCheckpoint(next: Checkpoint, lease: 'renew' | 'release' = 'renew'): Promise<void> {
+    const stamped = {
+      ...next,
+      updatedAt: this.nowDate().toISOString(),
+      ...(this.request.streamCreatedAt !== undefined
+        ? { streamCreatedAt: this.request.streamCreatedAt }
+        : {}),
+    };
     const leased =
       lease === 'release'
-        ? withoutLease(next)
-        : withLease(next, this.request.holder, this.settings.leaseMs, this.nowDate());
+        ? withoutLease(stamped)
+        : withLease(stamped, this.request.holder, this.settings.leaseMs, this.nowDate());
     // The write that marks the shard drained is its checkpoint's last: tagged, so that the
     // stream's retention rule can expire it (an open shard's checkpoint is never tagged).
     const tags = leased.drained ? DRAINED_CHECKPOINT_TAGS : undefined;

@@ -17,6 +17,7 @@ import type {
   ShardDescription,
   ShardReader,
   StreamCatalog,
+  StreamSummary,
 } from '../core/ports';
 import { callAws } from './errors';
 
@@ -98,14 +99,19 @@ export class KinesisStreamCatalog implements StreamCatalog {
     return tags;
   }
 
-  async retentionHours(stream: string): Promise<number> {
+  async describeStream(stream: string): Promise<StreamSummary> {
     const output = await callAws(`DescribeStreamSummary ${stream}`, () =>
       this.client.send(new DescribeStreamSummaryCommand({ StreamName: stream })),
     );
-    const hours = output.StreamDescriptionSummary?.RetentionPeriodHours;
-    if (hours === undefined)
-      throw new Error(`DescribeStreamSummary ${stream} returned no RetentionPeriodHours`);
-    return hours;
+    const summary = output.StreamDescriptionSummary;
+    if (summary?.RetentionPeriodHours === undefined || !summary.StreamCreationTimestamp)
+      throw new Error(
+        `DescribeStreamSummary ${stream} returned no RetentionPeriodHours or StreamCreationTimestamp`,
+      );
+    return {
+      retentionHours: summary.RetentionPeriodHours,
+      createdAt: summary.StreamCreationTimestamp.getTime(),
+    };
   }
 
   /** Every shard still within retention, open and closed (ShardFilter defaults to that). */

@@ -1,3 +1,4 @@
+import type { RecreatedStream } from './stream-epoch';
 import type { ArchiveTotals } from './checkpoint';
 
 export type ShardRunStatus =
@@ -121,6 +122,8 @@ export interface ArchiveSummary {
   dataGaps: number;
   /** Failed shards plus missing streams: the state machine fails the run when above 0. */
   problemCount: number;
+  /** Streams this run found deleted and created again: archived as a new epoch. */
+  recreated: RecreatedStream[];
   /** LATEST streams: the snapshot generation this run made current, or why it did not. */
   snapshots: SnapshotOutcome[];
   retention: RetentionOutcome | null;
@@ -143,6 +146,8 @@ export interface SummaryInput {
   totalsNow: Map<string, ArchiveTotals>;
   results: Map<string, ShardRunResult>;
   missingStreams: string[];
+  /** Streams ListShards found recreated (their earlier checkpoints moved aside). */
+  recreated?: RecreatedStream[];
   /** ApplyRetention's result or the error its Catch recorded (`$.retention` of the execution). */
   retention?: unknown;
   /** LatestSnapshots' results: a commit per LATEST stream, or `{stream, error}` from its Catch. */
@@ -287,9 +292,18 @@ export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
     shards: rows,
     shardRowsOmitted: 0,
     missingStreams: input.missingStreams,
+    recreated: input.recreated ?? [],
     snapshots,
     retention: retentionOutcome(input.retention),
-    warnings: retentionWarnings(retentionOutcome(input.retention)),
+    warnings: [
+      ...(input.recreated ?? []).map(
+        (r) =>
+          `${r.stream}: the stream was deleted and created again (now created ${r.createdAt}); archived as a new ` +
+          `epoch from its trim horizon; ${r.retiredCheckpoints} checkpoint(s) of the earlier stream kept under ` +
+          `${r.retiredPrefix}; its archive objects are untouched`,
+      ),
+      ...retentionWarnings(retentionOutcome(input.retention)),
+    ],
     failedShards: failed.length,
     heldShards: rows.filter((row) => row.status === 'held').length,
     dataGaps: gaps.length,

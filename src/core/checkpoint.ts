@@ -52,6 +52,11 @@ export interface Checkpoint {
   updatedAt: string;
   /** Absent in checkpoints written before leases existed, and null when released. */
   lease?: ShardLease | null;
+  /**
+   * The stream's StreamCreationTimestamp (epoch ms): which stream of this name the checkpoint
+   * belongs to (core/stream-epoch.ts). Absent in checkpoints written before it was recorded.
+   */
+  streamCreatedAt?: number;
 }
 
 export function initialCheckpoint(stream: string, shardId: string, parentShardIds: string[]): Checkpoint {

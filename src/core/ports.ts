@@ -46,12 +46,21 @@ export interface ShardDescription {
   endingSequenceNumber?: string;
 }
 
+export interface StreamSummary {
+  retentionHours: number;
+  /**
+   * Epoch ms of StreamCreationTimestamp: a stream deleted and created again under the same name
+   * (and so the same ARN) is told apart by it.
+   */
+  createdAt: number;
+}
+
 export interface StreamCatalog {
   listStreamNames(): Promise<string[]>;
   listTags(stream: string): Promise<Record<string, string>>;
   listShards(stream: string): Promise<ShardDescription[]>;
-  /** The stream's retention period in hours (DescribeStreamSummary). */
-  retentionHours(stream: string): Promise<number>;
+  /** DescribeStreamSummary: the retention period, and when this stream (of this name) was created. */
+  describeStream(stream: string): Promise<StreamSummary>;
 }
 
 export interface StoredJson<T> {

@@ -43,6 +43,7 @@ export const handler = taskHandler(
       totalsNow,
       results,
       missingStreams: plan.value.missingStreams,
+      recreated: plan.value.recreated,
       retention: event.retention,
       snapshots: event.snapshots,
       now: new Date(),

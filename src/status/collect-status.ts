@@ -4,6 +4,7 @@ import { mapWithConcurrency } from '../core/concurrency';
 import { checkpointsPrefix, checkpointStreamPrefix, streamsOfCheckpointKeys } from '../core/layout';
 import type { IteratorStart, ObjectStore, ShardReader, StreamCatalog } from '../core/ports';
 import { DEFAULT_TIME_TO_LOSS_ALARM_FRACTION, isTimeToLossShort, shardExposure } from '../core/time-to-loss';
+import { isFromEarlierEpoch } from '../core/stream-epoch';
 import { estimateUnarchived, type UnarchivedEstimate } from '../core/unarchived-estimate';
 
 export interface ShardStatus {
@@ -40,6 +41,11 @@ export interface StreamStatus {
   timeToLossSeconds: number | null;
   timeToLossShort: boolean;
   newestArchivedArrival: string | null;
+  /**
+   * Set when the stream was deleted and created again since its checkpoints were written (the
+   * next archive run moves them aside and archives the new stream as a new epoch).
+   */
+  recreated?: { createdAt: string } | null;
   shards: ShardStatus[];
 }
 
@@ -87,12 +93,17 @@ async function archivedStreams(deps: StatusDeps, existing: Set<string>): Promise
 }
 
 async function streamStatus(deps: StatusDeps, options: StatusOptions, stream: string): Promise<StreamStatus> {
-  const [shards, retentionHours, tags, checkpoints] = await Promise.all([
+  const [shards, { retentionHours, createdAt }, tags, stored] = await Promise.all([
     deps.catalog.listShards(stream),
-    deps.catalog.retentionHours(stream),
+    deps.catalog.describeStream(stream),
     deps.catalog.listTags(stream),
     streamCheckpoints(deps, stream),
   ]);
+  // An earlier stream's checkpoints say nothing about this one: its shards start unarchived.
+  const checkpoints = new Map(
+    [...stored].filter(([, checkpoint]) => !isFromEarlierEpoch(checkpoint, createdAt)),
+  );
+  const recreated = checkpoints.size < stored.size ? { createdAt: new Date(createdAt).toISOString() } : null;
   const listed = new Set(shards.map((shard) => shard.shardId));
   const rows = await mapWithConcurrency(shards, 8, (shard) =>
     shardStatus(deps, options, stream, retentionHours, {
@@ -105,7 +116,10 @@ async function streamStatus(deps: StatusDeps, options: StatusOptions, stream: st
     if (!listed.has(shardId)) rows.push(goneShard(shardId, checkpoint, deps.now()));
   }
   rows.sort((a, b) => a.shardId.localeCompare(b.shardId, 'en', { numeric: true }));
-  return summarize(stream, retentionHours, tags[ARCHIVE_TAG]?.trim() ?? null, rows, options);
+  return {
+    ...summarize(stream, retentionHours, tags[ARCHIVE_TAG]?.trim() ?? null, rows, options),
+    recreated,
+  };
 }
 
 /** A stream that no longer exists but whose checkpoints are still in the archive. */

@@ -352,10 +352,10 @@ class FakeCatalog implements StreamCatalog {
   async listShards(): Promise<ShardDescription[]> {
     return [];
   }
-  async retentionHours(stream: string) {
+  async describeStream(stream: string) {
     const hours = this.retention[stream];
     if (hours === undefined) throw new Error('AccessDeniedException');
-    return hours;
+    return { retentionHours: hours, createdAt: 0 };
   }
 }
 

@@ -123,6 +123,14 @@ export function formatStatus(
         stream.timeToLossShort,
       ),
     );
+    if (stream.recreated)
+      out.push(
+        alert(
+          `! ${stream.stream} was deleted and created again (${stream.recreated.createdAt}): its checkpoints are ` +
+            "the earlier stream's; the next archive run moves them aside and starts a new epoch",
+          true,
+        ),
+      );
     const rows = stream.shards.map((shard) => [
       `${shard.timeToLossShort ? '!' : ' '} ${shard.shardId}`,
       shardState(shard),
