@@ -79,6 +79,9 @@ export class FileObjectStore implements ObjectStore {
   async exists(key: string): Promise<boolean> {
     return (await this.getObject(key)) !== null;
   }
+  async firstKey(prefix: string): Promise<string | null> {
+    return (await this.listKeys(prefix)).sort()[0] ?? null;
+  }
   async listKeys(prefix: string): Promise<string[]> {
     const base = prefix.slice(0, prefix.lastIndexOf('/') + 1);
     const keys: string[] = [];

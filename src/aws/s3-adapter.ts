@@ -117,6 +117,13 @@ export class S3ObjectStore implements ObjectStore {
     return (await this.listObjects(prefix)).map((object) => object.key);
   }
 
+  async firstKey(prefix: string): Promise<string | null> {
+    const output = await callAws(`ListObjectsV2 s3://${this.bucket}/${prefix}`, () =>
+      this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, MaxKeys: 1 })),
+    );
+    return output.Contents?.[0]?.Key ?? null;
+  }
+
   async listObjects(prefix: string): Promise<{ key: string; bytes: number }[]> {
     const objects: { key: string; bytes: number }[] = [];
     let token: string | undefined;

@@ -66,6 +66,15 @@ export function buildProgram(): Command {
     .option('--probe-limit <n>', 'records read per shard to count what is not archived yet', '1000')
     .option('--short-fraction <f>', "flag time to loss under this share of the stream's retention", '0.25')
     .option('--executions <n>', 'recent executions listed per state machine (AWS mode)', '5')
+    .option(
+      '--check',
+      'exit 2 when anything is unhealthy (failing shards, time to loss, no recent run): for cron and CI',
+    )
+    .option(
+      '--max-run-age <time>',
+      'no finished archive run for longer than this is a problem (e.g. 90m, 3h)',
+      '2h',
+    )
     .option('--json', 'print the report as JSON on stdout')
     .option('--stage <stage>', 'deployed stage (without --local)', 'dev')
     .action(async (options) => {

@@ -44,6 +44,14 @@ export function positiveOption(value: string, flag: string, integer = false): nu
   return parsed;
 }
 
+/** Minutes of a duration flag: "4h", "90m", "1h30m" or plain minutes ("90"). */
+export function parseDuration(text: string, flag = '--duration'): number {
+  const match = /^(?:(\d+)h)?(?:(\d+)m?)?$/.exec(text.trim());
+  if (!match || (!match[1] && !match[2]))
+    throw new CommandFailure(`${flag}: expected e.g. 4h, 90m or 1h30m, got "${text}"`);
+  return Number(match[1] ?? 0) * 60 + Number(match[2] ?? 0);
+}
+
 /** A time flag (or request field) as the ISO-8601 instant the request schemas require. */
 export function timeOption(value: string | undefined, flag: string): string | undefined {
   if (value === undefined) return undefined;

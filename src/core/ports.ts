@@ -85,6 +85,8 @@ export interface ObjectStore {
   getObject(key: string): Promise<Uint8Array | null>;
   exists(key: string): Promise<boolean>;
   listKeys(prefix: string): Promise<string[]>;
+  /** The first key under the prefix in S3's (lexicographic) order, with one request; null when none. */
+  firstKey(prefix: string): Promise<string | null>;
   listObjects(prefix: string): Promise<{ key: string; bytes: number }[]>;
   deleteKeys(keys: string[]): Promise<void>;
 }

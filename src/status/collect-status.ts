@@ -1,7 +1,14 @@
 import { ARCHIVE_TAG } from '../archive/discover';
 import type { Checkpoint } from '../core/checkpoint';
 import { mapWithConcurrency } from '../core/concurrency';
-import { checkpointsPrefix, checkpointStreamPrefix, streamsOfCheckpointKeys } from '../core/layout';
+import {
+  archiveStreamPrefix,
+  checkpointsPrefix,
+  checkpointStreamPrefix,
+  parseArchiveObjectKey,
+  streamsOfCheckpointKeys,
+} from '../core/layout';
+import { snapshotPointerKey, type SnapshotPointer } from '../core/snapshot';
 import type { IteratorStart, ObjectStore, ShardReader, StreamCatalog } from '../core/ports';
 import { DEFAULT_TIME_TO_LOSS_ALARM_FRACTION, isTimeToLossShort, shardExposure } from '../core/time-to-loss';
 import { isFromEarlierEpoch } from '../core/stream-epoch';
@@ -46,6 +53,10 @@ export interface StreamStatus {
    * next archive run moves them aside and archives the new stream as a new epoch).
    */
   recreated?: { createdAt: string } | null;
+  /** The hour of the oldest archive object (the archive runs from it to newestArchivedArrival). */
+  oldestArchivedHour?: string | null;
+  /** LATEST streams: the current snapshot generation and how old it is. */
+  snapshot?: { generation: string; createdAt: string; ageSeconds: number } | null;
   shards: ShardStatus[];
 }
 
@@ -119,6 +130,7 @@ async function streamStatus(deps: StatusDeps, options: StatusOptions, stream: st
   return {
     ...summarize(stream, retentionHours, tags[ARCHIVE_TAG]?.trim() ?? null, rows, options),
     recreated,
+    ...(await archiveExtent(deps, stream)),
   };
 }
 
@@ -131,7 +143,33 @@ async function goneStreamStatus(
   const rows = [...(await streamCheckpoints(deps, stream))].map(([shardId, cp]) =>
     goneShard(shardId, cp, deps.now()),
   );
-  return { ...summarize(stream, 24, null, rows, options), timeToLossSeconds: null };
+  return {
+    ...summarize(stream, 24, null, rows, options),
+    timeToLossSeconds: null,
+    ...(await archiveExtent(deps, stream)),
+  };
+}
+
+/** Where the archive starts (one listing request) and, for LATEST streams, the snapshot's age. */
+async function archiveExtent(
+  deps: StatusDeps,
+  stream: string,
+): Promise<Pick<StreamStatus, 'oldestArchivedHour' | 'snapshot'>> {
+  const [first, pointer] = await Promise.all([
+    deps.store.firstKey(archiveStreamPrefix(deps.prefix, stream)),
+    deps.store.getJson<SnapshotPointer>(snapshotPointerKey(deps.prefix, stream)),
+  ]);
+  const ref = first ? parseArchiveObjectKey(first) : null;
+  return {
+    oldestArchivedHour: ref ? `${ref.dt}T${ref.hr}:00:00.000Z` : null,
+    snapshot: pointer
+      ? {
+          generation: pointer.value.generation,
+          createdAt: pointer.value.createdAt,
+          ageSeconds: seconds(deps.now() - Date.parse(pointer.value.createdAt)),
+        }
+      : null,
+  };
 }
 
 async function streamCheckpoints(deps: StatusDeps, stream: string): Promise<Map<string, Checkpoint>> {

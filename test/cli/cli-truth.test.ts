@@ -136,3 +136,22 @@ describe('a failing command', () => {
     expect(run.stderr).toContain('"level":"ERROR"');
   });
 });
+
+describe('reservoir status --check', () => {
+  it('given a fresh archive run and healthy shards, then it exits 0 and says health ok', async () => {
+    const run = await reservoir(['status', '--local', '--check', '--stream', 'orders']);
+    expect(run.stderr).not.toContain('reservoir:');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('health: ok');
+    expect(run.stdout).toMatch(/archive from \d{4}-\d{2}-\d{2}T\d{2}:00:00.000Z to /);
+  });
+
+  it('given no archive run within --max-run-age, then it exits 2 and names the problem (for cron)', async () => {
+    const run = await reservoir(['status', '--local', '--check', '--max-run-age', '0m', '--json']);
+    expect(run.code).toBe(2);
+    const report = JSON.parse(run.stdout) as { problems: string[] };
+    expect(report.problems).toEqual([
+      expect.stringMatching(/^no archive run finished for \d+ min \(last: cli-archive-1/),
+    ]);
+  });
+});

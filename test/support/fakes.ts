@@ -56,6 +56,9 @@ export class MemoryObjectStore implements ObjectStore {
   async exists(key: string): Promise<boolean> {
     return this.objects.has(key);
   }
+  async firstKey(prefix: string): Promise<string | null> {
+    return (await this.listKeys(prefix))[0] ?? null;
+  }
   async listKeys(prefix: string): Promise<string[]> {
     return [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort();
   }

@@ -2,11 +2,10 @@ import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import {
   buildQueryWindowInput,
   generateWindowId,
-  parseDuration,
   phaseOf,
   progressOf,
 } from '../../src/cli/commands/query-window';
-import { CommandFailure } from '../../src/cli/output';
+import { CommandFailure, parseDuration } from '../../src/cli/output';
 import { loadLocalDefinition } from '../../src/local/asl-definition';
 import { WINDOW_ID_PATTERN } from '../../src/query-window/request';
 

@@ -98,6 +98,8 @@ describe('formatStatus', () => {
     generatedAt: new Date(now).toISOString(),
     mode: 'local',
     shortFraction: 0.25,
+    lastArchiveRun: { runId: 'archive-1', finishedAt: '2026-11-22T11:00:00.000Z', failedShards: [] },
+    problems: [],
     streams: [
       {
         stream: 'orders',

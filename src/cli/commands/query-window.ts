@@ -22,7 +22,7 @@ import {
 import { SfnTaskTokenSender } from '../../query-window/runtime';
 import { closeQueryWindow, readStatus, type WindowStatus } from '../../query-window/window';
 import { stackOutputs } from '../deployed';
-import { CommandFailure, formatDuration, info, table } from '../output';
+import { CommandFailure, formatDuration, info, parseDuration, table } from '../output';
 
 /**
  * `reservoir query-window open|close|status`: the deployed queryWindow state machine (AWS only:
@@ -59,14 +59,6 @@ export interface QueryWindowCloseOptions {
 export interface QueryWindowStatusOptions {
   stage?: string;
   json?: boolean;
-}
-
-/** "4h", "90m", "1h30m" or plain minutes ("90"). */
-export function parseDuration(text: string): number {
-  const match = /^(?:(\d+)h)?(?:(\d+)m?)?$/.exec(text.trim());
-  if (!match || (!match[1] && !match[2]))
-    throw new CommandFailure(`--duration: expected e.g. 4h, 90m or 1h30m, got "${text}"`);
-  return Number(match[1] ?? 0) * 60 + Number(match[2] ?? 0);
 }
 
 /** The request from --request (a file, or - for stdin) with the flags laid over it, validated. */

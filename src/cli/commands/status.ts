@@ -6,6 +6,8 @@ import { KinesisShardReader } from '../../aws/kinesis-adapter';
 import type { ObjectStore } from '../../core/ports';
 import { DEFAULT_TIME_TO_LOSS_ALARM_FRACTION } from '../../core/time-to-loss';
 import { formatEstimate } from '../../core/unarchived-estimate';
+import { recentArchiveSummaries } from '../../cost/measure-stream';
+import { healthProblems, lastArchiveRun, type LastArchiveRun } from '../../status/health';
 import { readReplayProgress, type ReplayProgressReport } from '../../replay/replay-progress';
 import {
   collectStatus,
@@ -16,7 +18,7 @@ import {
 import { archiveLocation } from '../archive-location';
 import { STATE_MACHINE_OUTPUTS } from '../deployed';
 import { requireKnownStreams } from '../known-streams';
-import { CommandFailure, formatDuration, positiveOption, table } from '../output';
+import { CommandFailure, formatDuration, parseDuration, positiveOption, table } from '../output';
 
 export interface StatusCommandOptions {
   local?: boolean;
@@ -26,7 +28,14 @@ export interface StatusCommandOptions {
   probeLimit?: string;
   shortFraction?: string;
   executions?: string;
+  /** Exit 2 when anything is unhealthy (for cron and CI). */
+  check?: boolean;
+  /** How long without a finished archive run is a problem, e.g. 2h (default: 2h, for the hourly schedule). */
+  maxRunAge?: string;
 }
+
+/** The exit code of `status --check` when it finds problems. */
+export const UNHEALTHY_EXIT_CODE = 2;
 
 export interface StatusReport {
   generatedAt: string;
@@ -34,6 +43,10 @@ export interface StatusReport {
   /** Time-to-loss under this share of a stream's retention is flagged (the alarm's default). */
   shortFraction: number;
   streams: StreamStatus[];
+  /** The newest finished archive run, as health is judged from it. */
+  lastArchiveRun: LastArchiveRun | null;
+  /** What is unhealthy, one line each (see src/status/health.ts); empty when all is well. */
+  problems: string[];
   /** AWS mode: the newest executions of each state machine. */
   executions?: (RecentExecution & { replay?: ReplayProgressReport })[];
 }
@@ -44,12 +57,17 @@ export async function statusCommand(options: StatusCommandOptions): Promise<Stat
   const probeLimit = positiveOption(options.probeLimit ?? '1000', '--probe-limit', true);
   const target = await statusTarget(options);
   await requireKnownStreams(options.stream, target.location);
+  const maxRunAgeMs = parseDuration(options.maxRunAge ?? '2h', '--max-run-age') * 60_000;
   const streams = await collectStatus(target.deps, { streams: options.stream, probeLimit, shortFraction });
+  const [newest] = await recentArchiveSummaries(target.deps.store, target.deps.prefix, 1);
+  const lastRun = lastArchiveRun(newest);
   const report: StatusReport = {
     generatedAt: new Date().toISOString(),
     mode: options.local ? 'local' : 'aws',
     shortFraction,
     streams,
+    lastArchiveRun: lastRun,
+    problems: healthProblems({ streams, lastRun, now: Date.now(), maxRunAgeMs }),
   };
   if (target.stateMachines) {
     report.executions = await executionsWithProgress(
@@ -60,6 +78,7 @@ export async function statusCommand(options: StatusCommandOptions): Promise<Stat
     );
   }
   process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
+  if (options.check && report.problems.length > 0) process.exitCode = UNHEALTHY_EXIT_CODE;
   return report;
 }
 
@@ -123,6 +142,12 @@ export function formatStatus(
         stream.timeToLossShort,
       ),
     );
+    out.push(
+      `  archive from ${stream.oldestArchivedHour ?? '-'} to ${stream.newestArchivedArrival ?? '-'}` +
+        (stream.snapshot
+          ? `; LATEST snapshot ${stream.snapshot.generation}, ${formatSeconds(stream.snapshot.ageSeconds)} old`
+          : ''),
+    );
     if (stream.recreated)
       out.push(
         alert(
@@ -153,6 +178,17 @@ export function formatStatus(
   }
   if (report.streams.length === 0)
     out.push('no archived streams (tag one reservoir:archive=ALL, or run an archive)', '');
+  const run = report.lastArchiveRun;
+  out.push(
+    run ? `last archive run: ${run.runId}, finished ${run.finishedAt}` : 'no archive run has finished yet',
+  );
+  if (report.problems.length === 0) out.push('health: ok', '');
+  else
+    out.push(
+      alert(`health: ${report.problems.length} problem(s)`, true),
+      ...report.problems.map((p) => `  - ${p}`),
+      '',
+    );
   if (report.executions) {
     out.push('recent executions');
     out.push(
