@@ -12,6 +12,8 @@ export interface SnapshotCommit {
   records: number;
   /** Objects of the previous generation removed. */
   removed: number;
+  /** When the tombstone pattern applied differs from the run's configuration: what happened. */
+  tombstoneNote?: string;
 }
 
 /**
@@ -49,6 +51,7 @@ export async function commitSnapshot(
     keys: result.keys - result.tombstoned,
     records: result.records,
     createdAt: now.toISOString(),
+    ...(plan.tombstone !== undefined ? { tombstone: plan.tombstone } : {}),
   };
   try {
     await store.putJsonIfMatch(pointerKey, pointer, plan.baseEtag);
@@ -66,5 +69,6 @@ export async function commitSnapshot(
     keys: pointer.keys,
     records: result.records,
     removed: previous.length,
+    ...(plan.tombstoneNote ? { tombstoneNote: plan.tombstoneNote } : {}),
   };
 }

@@ -12,6 +12,7 @@ import {
   generationPrefix,
   objectsPastWatermark,
   snapshotPointerKey,
+  snapshotTombstone,
   type NewArchiveObject,
   type SnapshotPlan,
   type SnapshotPointer,
@@ -84,7 +85,8 @@ export async function startCompaction(
       toMs,
       filter: request.filter,
       filterStage: request.filterStage ?? 'before',
-      tombstone: request.tombstone,
+      // A snapshot keeps applying the pattern its current generation was made with.
+      tombstone: (request.snapshot ? snapshot?.tombstone : undefined) ?? request.tombstone,
       outPrefix: request.snapshot
         ? generationPrefix(deps.config.prefix, request.stream, runId)
         : (request.outPrefix ?? defaultOutPrefix(deps.config.prefix, request.stream, runId)),
@@ -109,7 +111,7 @@ async function snapshotInputs(
   request: CompactionRequest,
   runId: string,
   toMs: number,
-): Promise<{ inputs: { key: string; bytes: number }[] } | null> {
+): Promise<{ inputs: { key: string; bytes: number }[]; tombstone: unknown } | null> {
   const { store, config } = deps;
   const pointer = await store.getJson<SnapshotPointer>(snapshotPointerKey(config.prefix, request.stream));
   if (!pointer && request.fromSnapshot) return null;
@@ -131,6 +133,7 @@ async function snapshotInputs(
     ...generation.filter((o) => outputs.has(o.key)),
     ...fresh.map(({ key, bytes }) => ({ key, bytes })),
   ];
+  const tombstone = snapshotTombstone(request.tombstone, base?.tombstone);
   if (request.snapshot) {
     const plan: SnapshotPlan = {
       stream: request.stream,
@@ -139,8 +142,10 @@ async function snapshotInputs(
       baseEtag: pointer?.etag ?? null,
       base,
       ...advanceWatermark(base, fresh),
+      ...(tombstone.tombstone !== undefined ? { tombstone: tombstone.tombstone } : {}),
+      ...(tombstone.note ? { tombstoneNote: tombstone.note } : {}),
     };
     await store.putJson(snapshotPlanKey(config.prefix, runId), plan);
   }
-  return { inputs };
+  return { inputs, tombstone: tombstone.tombstone };
 }

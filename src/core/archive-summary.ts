@@ -75,6 +75,8 @@ export interface SnapshotOutcome {
   generation?: string;
   keys?: number;
   records?: number;
+  /** The tombstone pattern applied differs from the run's configuration (see snapshotTombstone). */
+  tombstoneNote?: string;
   error?: { name: string; message: string };
 }
 
@@ -90,6 +92,7 @@ export function snapshotOutcomes(raw: unknown): SnapshotOutcome[] {
       generation: String(item.generation),
       keys: Number(item.keys),
       records: Number(item.records),
+      ...(typeof item.tombstoneNote === 'string' ? { tombstoneNote: item.tombstoneNote } : {}),
     };
   });
 }
@@ -301,6 +304,9 @@ export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
           `${r.stream}: the stream was deleted and created again (now created ${r.createdAt}); archived as a new ` +
           `epoch from its trim horizon; ${r.retiredCheckpoints} checkpoint(s) of the earlier stream kept under ` +
           `${r.retiredPrefix}; its archive objects are untouched`,
+      ),
+      ...snapshots.flatMap((s) =>
+        s.tombstoneNote ? [`${s.stream}: LATEST snapshot: ${s.tombstoneNote}`] : [],
       ),
       ...retentionWarnings(retentionOutcome(input.retention)),
     ],

@@ -1,3 +1,4 @@
+import { canonicalJson } from './canonical-json';
 import { hourStart } from './layout';
 import { compareSequenceNumbers } from './sequence';
 
@@ -24,6 +25,12 @@ export interface SnapshotPointer {
   keys: number;
   records: number;
   createdAt: string;
+  /**
+   * The tombstone pattern this generation was made with (absent: none). Stored with the snapshot
+   * so that a later run without the deployment's setting keeps applying it, and never brings
+   * deleted keys back.
+   */
+  tombstone?: unknown;
 }
 
 /** What a snapshot run planned: committed by CommitSnapshot once the compaction has finished. */
@@ -36,6 +43,10 @@ export interface SnapshotPlan {
   base: SnapshotPointer | null;
   watermark: Record<string, string>;
   newestHourStart: number;
+  /** The tombstone pattern the run applies (see snapshotTombstone). */
+  tombstone?: unknown;
+  /** Why it differs from the run's configuration, for the archive summary. */
+  tombstoneNote?: string;
 }
 
 export function latestPrefix(prefix: string, stream: string): string {
@@ -85,4 +96,34 @@ export function advanceWatermark(
     newestHourStart = Math.max(newestHourStart, hourStart(Date.parse(`${o.dt}T${o.hr}:00:00Z`)));
   }
   return { watermark, newestHourStart };
+}
+
+/**
+ * The tombstone pattern a snapshot run applies: the configured one, or, when the run has none
+ * configured, the one the current generation was made with, so that a run started without the
+ * setting (RESERVOIR_TOMBSTONES, the latestTombstones parameter) never resurrects deleted keys.
+ * A note says when configuration and snapshot disagree.
+ */
+export function snapshotTombstone(
+  configured: unknown,
+  stored: unknown,
+): { tombstone?: unknown; note?: string } {
+  if (configured === undefined && stored === undefined) return {};
+  if (configured === undefined) {
+    return {
+      tombstone: stored,
+      note:
+        `no tombstone pattern is configured for this run; the snapshot's own (${canonicalJson(stored)}) ` +
+        'was applied, so no deleted key came back (set latestTombstones to change it)',
+    };
+  }
+  if (stored !== undefined && canonicalJson(stored) !== canonicalJson(configured)) {
+    return {
+      tombstone: configured,
+      note:
+        `tombstone pattern changed from ${canonicalJson(stored)} to ${canonicalJson(configured)}; ` +
+        'keys deleted under the old one stay deleted, newer records are judged by the new one',
+    };
+  }
+  return { tombstone: configured };
 }

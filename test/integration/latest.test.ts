@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { AddTagsToStreamCommand, ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { readWholeArchive } from '../../src/archive/archive-reader';
-import { archiveRuntime } from '../../src/archive/runtime';
+import { archiveRuntime, resetArchiveRuntime } from '../../src/archive/runtime';
 import type { ArchiveSummary } from '../../src/core/archive-summary';
 import { parseRecordLines, type RecordLine } from '../../src/core/record-line';
 import { snapshotPointerKey, type SnapshotPointer } from '../../src/core/snapshot';
@@ -125,5 +125,35 @@ describe('LATEST archive mode on the emulators', () => {
     // A run with nothing new keeps the same content.
     await archive();
     expect((await readSnapshot()).state).toEqual(two.state);
+    expect(two.pointer.tombstone).toEqual({ data: { type: ['delete'] } });
+
+    // A run started without the tombstone setting applies the snapshot's own: no key comes back.
+    const configured = process.env.RESERVOIR_TOMBSTONES;
+    delete process.env.RESERVOIR_TOMBSTONES;
+    resetArchiveRuntime();
+    try {
+      const live = [...two.state.keys()].slice(0, 2);
+      await putAll(kinesis, STREAM, [
+        ...Array.from({ length: 20 }, (_, i) => telemetryRecord(3000 + i)),
+        deletion(live[0]!),
+        deletion(live[1]!),
+      ]);
+      const unconfigured = await archive();
+      expect(unconfigured.errorName).toBeNull();
+      expect(unconfigured.warnings).toEqual([
+        expect.stringContaining(
+          `${STREAM}: LATEST snapshot: no tombstone pattern is configured for this run`,
+        ),
+      ]);
+      lines = (await readWholeArchive(store, config.prefix, STREAM)).lines.map((l) => l.line);
+      const three = await readSnapshot();
+      // Deleted keys stay deleted (unless written again since): the tombstones still apply.
+      expect(three.state).toEqual(expectedSnapshot(lines, order));
+      expect(three.state.has(live[0]!)).toBe(false);
+      expect(three.pointer.keys).toBe(three.state.size);
+    } finally {
+      process.env.RESERVOIR_TOMBSTONES = configured;
+      resetArchiveRuntime();
+    }
   });
 });
