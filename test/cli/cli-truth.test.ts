@@ -155,3 +155,31 @@ describe('reservoir status --check', () => {
     ]);
   });
 });
+
+describe('a resumed replay', () => {
+  it('given a replay id run before, then it says it resumed and what the earlier run had done', async () => {
+    const args = [
+      'replay',
+      '--local',
+      '--stream',
+      'orders',
+      '--replay-id',
+      'cli-resume',
+      '--to',
+      '2099-01-01',
+    ];
+    const first = await reservoir(args);
+    expect(first.code).toBe(0);
+    expect(first.stderr).not.toMatch(/resuming|resumed:/);
+    expect(lines(first.stderr).at(-1)).toMatch(/put 30, throttled retries/);
+
+    const again = await reservoir(args);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain(
+      'resuming replay cli-resume: 1/1 work items done and 30 records put by earlier runs',
+    );
+    expect(lines(again.stderr).at(-1)).toMatch(
+      /put 30 \(resumed: 30 of them put and 1 work items done by earlier runs, 0 put now\)/,
+    );
+  });
+});

@@ -92,12 +92,22 @@ export function buildReplayRequest(
 /** `reservoir replay`: runs the replay state machine locally (--local) or on AWS, with a progress bar. */
 export async function replayCommand(options: ReplayOptions): Promise<ReplaySummary | ReplayPlanSummary> {
   const request = buildReplayRequest(options);
-  await requireKnownStreams([request.stream], await archiveLocation(options));
+  const location = await archiveLocation(options);
+  await requireKnownStreams([request.stream], location);
   request.replayId ??= generateReplayId(request.stream, new Date(), randomUUID().slice(0, 8));
   if (options.dryRun) return dryRun(request, options);
+  // A replay id run before resumes: what its earlier runs did is not this run's work.
+  const earlier = await readReplayProgress(location.store, location.prefix, request.replayId);
+  if (earlier.planned)
+    info(
+      `resuming replay ${request.replayId}: ${earlier.itemsDone}/${earlier.items} work items done and ` +
+        `${earlier.put} records put by earlier runs`,
+    );
   const summary = options.local ? await runLocally(request) : await runDeployed(request, options);
-  if (options.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-  else printReplaySummary(summary);
+  const resumed = earlier.planned ? { put: earlier.put, completedItems: earlier.itemsDone } : null;
+  if (options.json)
+    process.stdout.write(`${JSON.stringify({ ...summary, resumedFrom: resumed }, null, 2)}\n`);
+  else printReplaySummary(summary, resumed);
   return summary;
 }
 
@@ -172,10 +182,18 @@ async function dryRun(request: ReplayRequest, options: ReplayOptions): Promise<R
   return plan;
 }
 
-export function printReplaySummary(summary: ReplaySummary): void {
+/** The summary counts the whole replay; after a resume, it says how much of it earlier runs did. */
+export function printReplaySummary(
+  summary: ReplaySummary,
+  resumedFrom: { put: number; completedItems: number } | null = null,
+): void {
+  const earlier = resumedFrom
+    ? ` (resumed: ${resumedFrom.put} of them put and ${resumedFrom.completedItems} work items done by earlier runs, ` +
+      `${summary.put - resumedFrom.put} put now)`
+    : '';
   info(
     `replay ${summary.replayId}: ${summary.stream} -> ${summary.target} (${summary.format}): read ${summary.read}, ` +
-      `matched ${summary.matched}, put ${summary.put}, throttled retries ${summary.throttledRetries}; ` +
+      `matched ${summary.matched}, put ${summary.put}${earlier}, throttled retries ${summary.throttledRetries}; ` +
       `${summary.completedItems}/${summary.items} work items complete; summary: ${summary.summaryKey}`,
   );
 }
