@@ -38,6 +38,11 @@ export interface StreamVolume {
   /** Mean billed size of a record in Firehose (rounded up per record). */
   firehoseBilledBytesPerRecord: number;
   runsPerMonth: number;
+  /**
+   * Where runsPerMonth came from: `given` (--runs-per-month), or the spacing of `runs` recent runs
+   * spanning `spanHours` (one run alone: the hourly schedule is assumed).
+   */
+  runHistory: { source: 'given' } | { source: 'observed'; runs: number; spanHours: number };
   /** Per run, from recent run summaries: ArchiveShard invocations and their GB-seconds. */
   perRun: { archiveShardInvocations: number; archiveShardGbSeconds: number };
 }
@@ -58,6 +63,8 @@ export interface CostColumn {
 export interface StreamCostEstimate {
   stream: string;
   volume: StreamVolume;
+  /** Why the estimate is weak (too little history): shown beside it, never hidden. */
+  caveats: string[];
   reservoir: CostColumn;
   firehose: CostColumn;
   kinesisRetention: CostColumn;
@@ -90,6 +97,7 @@ export function estimateStreamCost(volume: StreamVolume, prices: PriceTable): St
   return {
     stream: volume.stream,
     volume,
+    caveats: estimateCaveats(volume),
     reservoir: reservoirColumn(volume, prices),
     firehose: firehoseColumn(volume, prices),
     kinesisRetention: kinesisRetentionColumn(volume, prices),
@@ -232,4 +240,27 @@ export function checkPriceTable(value: unknown): PriceTable {
   }
   if (problems.length > 0) throw new RangeError(`Invalid price table: ${problems.join('; ')}`);
   return table;
+}
+
+/**
+ * What makes an estimate weak: a monthly figure extrapolated from under a day of archive, or a
+ * run frequency from under a day of runs. The estimate is still given, marked with these.
+ */
+export function estimateCaveats(v: StreamVolume): string[] {
+  const caveats: string[] = [];
+  if (v.historyDays < 1) {
+    caveats.push(
+      `the archive holds ${(v.historyDays * 24).toFixed(1)} h of history: monthly volume is extrapolated from under a day`,
+    );
+  }
+  const runs = v.runHistory;
+  if (runs.source === 'observed' && runs.runs < 2) {
+    caveats.push('only one archive run seen: the hourly schedule is assumed (pass --runs-per-month)');
+  } else if (runs.source === 'observed' && runs.spanHours < 24) {
+    caveats.push(
+      `run frequency from ${runs.runs} runs over ${runs.spanHours.toFixed(1)} h (under a day): ` +
+        'pass --runs-per-month, or estimate again after a day of scheduled runs',
+    );
+  }
+  return caveats;
 }

@@ -88,10 +88,19 @@ export async function measureStream(
     monthlyRawBytes: monthlyRecords * (sample.records ? sample.rawBytes / sample.records : 0),
     firehoseBilledBytesPerRecord: sample.records ? sample.firehoseBytes / sample.records : 0,
     runsPerMonth: options.runsPerMonth ?? runsPerMonthOf(ran),
+    runHistory: options.runsPerMonth ? { source: 'given' } : { source: 'observed', ...runSpan(ran) },
     perRun: {
       archiveShardInvocations: mean(rows.map((row) => row.usage?.invocations ?? 0)),
       archiveShardGbSeconds: mean(rows.map((row) => row.usage?.gbSeconds ?? 0)),
     },
+  };
+}
+
+function runSpan(runs: ArchiveSummary[]): { runs: number; spanHours: number } {
+  const times = runs.map((run) => Date.parse(run.finishedAt));
+  return {
+    runs: runs.length,
+    spanHours: times.length ? (Math.max(...times) - Math.min(...times)) / HOUR_MS : 0,
   };
 }
 

@@ -100,5 +100,10 @@ describe('reservoir status --local --json on the emulators', () => {
     expect(estimate.reservoir.total).toBeGreaterThan(0);
     expect(estimate.firehose.total).toBeGreaterThan(0);
     expect(report.prices.asOf).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    // Minutes of archive and one run: the estimate says how little it stands on.
+    expect(estimate.caveats).toEqual([
+      expect.stringMatching(/^the archive holds \d+\.\d h of history: monthly volume is extrapolated/),
+      'only one archive run seen: the hourly schedule is assumed (pass --runs-per-month)',
+    ]);
   });
 });

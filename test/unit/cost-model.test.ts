@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   archiveRunTransitions,
   checkPriceTable,
+  estimateCaveats,
   estimateStreamCost,
   firehoseBilledBytes,
   type StreamVolume,
@@ -24,6 +25,7 @@ const volume: StreamVolume = {
   monthlyRawBytes: 10 * GIB,
   firehoseBilledBytesPerRecord: 5120,
   runsPerMonth: 730,
+  runHistory: { source: 'observed', runs: 20, spanHours: 72 },
   perRun: { archiveShardInvocations: 2, archiveShardGbSeconds: 1 },
 };
 
@@ -92,5 +94,30 @@ describe('formatCost', () => {
     expect(text).toMatch(/Data Firehose\s+total per month/);
     expect(text).toMatch(/Kinesis retention\s+total per month/);
     expect(text).toContain(`as of ${prices.asOf}`);
+  });
+});
+
+describe('estimate caveats', () => {
+  it('given days of archive and runs, then none', () => {
+    expect(estimateCaveats(volume)).toEqual([]);
+  });
+
+  it('given minutes of history, then the estimate is marked as extrapolated, with how much history it used', () => {
+    const young: StreamVolume = {
+      ...volume,
+      historyDays: 0.25,
+      runHistory: { source: 'observed', runs: 3, spanHours: 0.5 },
+    };
+    expect(estimateCaveats(young)).toEqual([
+      'the archive holds 6.0 h of history: monthly volume is extrapolated from under a day',
+      'run frequency from 3 runs over 0.5 h (under a day): pass --runs-per-month, or estimate again after a day of scheduled runs',
+    ]);
+  });
+
+  it('given one run, then the hourly schedule is said to be assumed; given --runs-per-month, no run caveat', () => {
+    expect(estimateCaveats({ ...volume, runHistory: { source: 'observed', runs: 1, spanHours: 0 } })).toEqual(
+      ['only one archive run seen: the hourly schedule is assumed (pass --runs-per-month)'],
+    );
+    expect(estimateCaveats({ ...volume, runHistory: { source: 'given' } })).toEqual([]);
   });
 });

@@ -87,6 +87,7 @@ export function formatCost(report: CostReport): string {
       `${estimate.stream}: ${v.shards} shard(s); archive holds ${formatBytes(v.storedBytes)} over ${v.historyDays.toFixed(1)} days; ` +
         `per month ~${Math.round(v.monthlyRecords)} records, ${formatBytes(v.monthlyCompressedBytes)} gzip, ${Math.round(v.runsPerMonth)} runs`,
     );
+    for (const caveat of estimate.caveats) out.push(`  ! weak estimate: ${caveat}`);
     const rows: (string | number)[][] = [];
     for (const [name, column] of [
       ['reservoir', estimate.reservoir],
