@@ -68,6 +68,21 @@ describe('reservoir replay --local --dry-run', () => {
     expect(plan.objectKeys[0]).toMatch(/^archive\/stream=orders\//);
     expect(run.stderr).not.toContain('must be object');
   });
+
+  it('given a date alone for --from, as sql takes it, then it is midnight UTC, not a validation error', async () => {
+    const run = await reservoir([
+      'replay',
+      '--local',
+      '--dry-run',
+      '--stream',
+      'orders',
+      '--from',
+      '2020-01-01',
+      '--json',
+    ]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ estimatedRecords: 30 });
+  });
 });
 
 describe('a stream that neither exists nor has an archive', () => {
