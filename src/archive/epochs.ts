@@ -1,42 +1,54 @@
-import type { Checkpoint } from '../core/checkpoint';
+import { initialCheckpoint, type Checkpoint } from '../core/checkpoint';
 import { mapWithConcurrency } from '../core/concurrency';
+import { CheckpointConflictError } from '../core/errors';
 import { checkpointStreamPrefix } from '../core/layout';
-import type { ObjectStore } from '../core/ports';
+import type { ObjectStore, StoredJson } from '../core/ports';
 import { epochOf, isFromEarlierEpoch, retiredEpochPrefix, type RecreatedStream } from '../core/stream-epoch';
 
 /**
- * Moves the checkpoints of an earlier stream of this name (deleted and created again) aside,
- * so that the current stream is archived as a new epoch from its trim horizon. The old archive
+ * Moves the checkpoints of an earlier stream of this name (deleted and created again) aside, so
+ * that the current stream is archived as a new epoch from its trim horizon. The old archive
  * objects stay where they are and stay queryable; only the positions, which mean nothing in the
- * new stream, move. Copy first, then delete: a crash in between leaves a copy and the original,
- * and the next run finishes the move.
+ * new stream, move. Each is copied to checkpoints-retired/ first; then a shard the new stream also
+ * has gets a fresh checkpoint by a conditional put on the ETag read (a 412: another run did it
+ * already, or the new epoch's writer is ahead), and one it does not have is deleted (no writer of
+ * the new stream can race for it). A crash in between is finished by the next run.
  */
 export async function retireEarlierEpochs(
   store: ObjectStore,
   prefix: string,
   stream: string,
-  streamCreatedAt: number,
+  current: { createdAt: number; shardIds: ReadonlySet<string>; now: Date },
 ): Promise<RecreatedStream | null> {
   const keys = await store.listKeys(checkpointStreamPrefix(prefix, stream));
   const earlier = (
     await mapWithConcurrency(keys, 16, async (key) => {
       const stored = await store.getJson<Checkpoint>(key);
-      return stored && isFromEarlierEpoch(stored.value, streamCreatedAt)
-        ? { key, checkpoint: stored.value }
-        : null;
+      return stored && isFromEarlierEpoch(stored.value, current.createdAt) ? { key, stored } : null;
     })
-  ).filter((found): found is { key: string; checkpoint: Checkpoint } => found !== null);
+  ).filter((found): found is { key: string; stored: StoredJson<Checkpoint> } => found !== null);
   if (earlier.length === 0) return null;
   const epochs = new Set<string>();
-  await mapWithConcurrency(earlier, 16, async ({ checkpoint }) => {
-    const epoch = epochOf(checkpoint, streamCreatedAt);
+  const gone: string[] = [];
+  await mapWithConcurrency(earlier, 16, async ({ key, stored }) => {
+    const checkpoint = stored.value;
+    const epoch = epochOf(checkpoint, current.createdAt);
     epochs.add(epoch);
     await store.putJson(`${retiredEpochPrefix(prefix, stream, epoch)}${checkpoint.shardId}.json`, checkpoint);
+    if (!current.shardIds.has(checkpoint.shardId)) return void gone.push(key);
+    const fresh: Checkpoint = {
+      ...initialCheckpoint(stream, checkpoint.shardId, []),
+      streamCreatedAt: current.createdAt,
+      updatedAt: current.now.toISOString(),
+    };
+    await store.putJsonIfMatch(key, fresh, stored.etag).catch((error: unknown) => {
+      if (!(error instanceof CheckpointConflictError)) throw error;
+    });
   });
-  await store.deleteKeys(earlier.map(({ key }) => key));
+  await store.deleteKeys(gone);
   return {
     stream,
-    createdAt: new Date(streamCreatedAt).toISOString(),
+    createdAt: new Date(current.createdAt).toISOString(),
     retiredCheckpoints: earlier.length,
     retiredPrefix: retiredEpochPrefix(prefix, stream, [...epochs].sort()[0]!),
   };

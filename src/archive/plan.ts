@@ -61,7 +61,11 @@ export async function planArchiveRun(
   for (const stream of streams) {
     const shards = await deps.catalog.listShards(stream);
     const { retentionHours, createdAt: streamCreatedAt } = await deps.catalog.describeStream(stream);
-    const retired = await retireEarlierEpochs(deps.store, deps.prefix, stream, streamCreatedAt);
+    const retired = await retireEarlierEpochs(deps.store, deps.prefix, stream, {
+      createdAt: streamCreatedAt,
+      shardIds: new Set(shards.map((shard) => shard.shardId)),
+      now: new Date(),
+    });
     if (retired) recreated.push(retired);
     const listed = new Set(shards.map((shard) => shard.shardId));
     lineageWaves(shards).forEach((wave, index) => {

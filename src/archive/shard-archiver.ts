@@ -280,7 +280,7 @@ class ShardRun {
    * Takes (or renews) the shard's lease with a conditional write. Returns the other execution's
    * lease when that one is live, or when it won the race for the same checkpoint version.
    */
-  private async acquireLease(): Promise<ShardLease | null> {
+  private async acquireLease(retried = false): Promise<ShardLease | null> {
     const other = liveLeaseOfOther(this.checkpoint, this.request.holder, this.nowDate());
     if (other) return other;
     try {
@@ -290,7 +290,11 @@ class ShardRun {
       if (!(error instanceof CheckpointConflictError)) throw error;
       const winner = await this.otherLiveLease();
       if (winner) return winner;
-      throw error;
+      // The other run was quick: it took the shard, finished and released it between our read
+      // and our write. Read what it left and try once more.
+      if (retried) throw error;
+      await this.loadCheckpoint();
+      return this.acquireLease(true);
     }
   }
 

@@ -29,7 +29,17 @@ const UNAVAILABLE = new Set([
 ]);
 /** The endpoint does not implement the operation: 501, which is a 5xx that retrying never fixes. */
 const NOT_IMPLEMENTED = new Set(['NotImplemented', 'NotImplementedException']);
-const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+const NETWORK = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 
 interface SdkError {
   name?: string;

@@ -13,18 +13,25 @@ export async function requireKnownStreams(
   location: Pick<ArchiveLocation, 'catalog' | 'store' | 'bucket' | 'prefix'>,
 ): Promise<void> {
   if (!names?.length) return;
+  // The archive decides when Kinesis cannot be asked (no permission, no emulator): reading an
+  // archive needs only S3.
+  let kinesisProblem: string | null = null;
   const [existing, archived] = await Promise.all([
-    location.catalog.listStreamNames(),
+    location.catalog.listStreamNames().catch((error: Error) => {
+      kinesisProblem = `${error.name}: ${error.message}`;
+      return [] as string[];
+    }),
     location.store.listKeys(checkpointsPrefix(location.prefix)).then(streamsOfCheckpointKeys),
   ]);
   const known = new Set([...existing, ...archived]);
   for (const name of names) {
     if (known.has(name)) continue;
     // Objects whose checkpoints have expired still make an archive.
-    if ((await location.store.listKeys(archiveStreamPrefix(location.prefix, name))).length > 0) continue;
+    if (await location.store.firstKey(archiveStreamPrefix(location.prefix, name))) continue;
     const suggestion = closestName(name, known);
     throw new CommandFailure(
-      `stream "${name}" has no archive in s3://${location.bucket}/${location.prefix} and does not exist in Kinesis` +
+      `stream "${name}" has no archive in s3://${location.bucket}/${location.prefix} and ` +
+        (kinesisProblem ? `Kinesis could not be asked (${kinesisProblem})` : 'does not exist in Kinesis') +
         (suggestion ? ` (did you mean "${suggestion}"?)` : ''),
     );
   }

@@ -1,4 +1,4 @@
-import { parseTimeBound } from '../core/time-bound';
+import { parseTimeBound, timeBoundField } from '../core/time-bound';
 
 /** Terminal output helpers: progress and tables go to stderr so stdout stays machine-readable. */
 export function info(line: string): void {
@@ -52,13 +52,17 @@ export function parseDuration(text: string, flag = '--duration'): number {
   return Number(match[1] ?? 0) * 60 + Number(match[2] ?? 0);
 }
 
-/** A time flag (or request field) as the ISO-8601 instant the request schemas require. */
+/**
+ * A time flag (or request field) as the request schemas take it: a date alone becomes midnight
+ * UTC, an instant stays exactly as typed (a resumed replay compares its request as written).
+ */
 export function timeOption(value: string | undefined, flag: string): string | undefined {
   if (value === undefined) return undefined;
-  const ms = parseTimeBound(value);
-  if (Number.isNaN(ms))
-    throw new CommandFailure(`${flag}: not a date (2026-11-21) or an ISO-8601 instant: "${value}"`);
-  return new Date(ms).toISOString();
+  if (Number.isNaN(parseTimeBound(value)))
+    throw new CommandFailure(
+      `${flag}: not a date (2026-11-21) or an ISO-8601 instant with its zone (2026-11-21T09:00:00Z): "${value}"`,
+    );
+  return timeBoundField(value);
 }
 
 /** Fails the command with a one-line reason and a non-zero exit code. */

@@ -51,12 +51,14 @@ function tombstonesFromEnv(): Record<string, unknown> {
  * RESERVOIR_SHARD_LEASE_SECONDS (default 20 min): must outlast the longest ArchiveShard
  * invocation (Lambda's 15 min cap, and the shard budget), or a live holder could lose its shard.
  */
-function leaseMsFromEnv(shardBudgetMs: number): number {
+function leaseMsFromEnv(shardBudgetMs: number, safetyMarginMs: number): number {
   const leaseMs = envInt('RESERVOIR_SHARD_LEASE_SECONDS', 1200, 1) * 1000;
-  if (leaseMs <= shardBudgetMs) {
+  // The last block is written after the reading budget, within the safety margin.
+  if (leaseMs <= shardBudgetMs + safetyMarginMs) {
     throw new ConfigError(
       `Environment variable RESERVOIR_SHARD_LEASE_SECONDS (${leaseMs / 1000}) must be longer than ` +
-        `RESERVOIR_SHARD_BUDGET_SECONDS (${shardBudgetMs / 1000}): a lease must outlast an invocation`,
+        `RESERVOIR_SHARD_BUDGET_SECONDS + RESERVOIR_SHARD_SAFETY_MARGIN_SECONDS ` +
+        `(${(shardBudgetMs + safetyMarginMs) / 1000}): a lease must outlast an invocation`,
     );
   }
   return leaseMs;
@@ -64,6 +66,7 @@ function leaseMsFromEnv(shardBudgetMs: number): number {
 
 export function loadArchiveConfig(): ArchiveConfig {
   const shardBudgetMs = envInt('RESERVOIR_SHARD_BUDGET_SECONDS', 600, 1) * 1000;
+  const shardSafetyMarginMs = envInt('RESERVOIR_SHARD_SAFETY_MARGIN_SECONDS', 60) * 1000;
   return {
     tombstones: tombstonesFromEnv(),
     bucket: envString('RESERVOIR_BUCKET', 'reservoir-archive'),
@@ -77,8 +80,8 @@ export function loadArchiveConfig(): ArchiveConfig {
     throttleAttempts: envInt('RESERVOIR_THROTTLE_ATTEMPTS', 6, 1),
     throttleBaseDelayMs: envInt('RESERVOIR_THROTTLE_BASE_DELAY_MS', 250),
     shardBudgetMs,
-    leaseMs: leaseMsFromEnv(shardBudgetMs),
-    shardSafetyMarginMs: envInt('RESERVOIR_SHARD_SAFETY_MARGIN_SECONDS', 60) * 1000,
+    leaseMs: leaseMsFromEnv(shardBudgetMs, shardSafetyMarginMs),
+    shardSafetyMarginMs,
     shardsPerPage: envInt('RESERVOIR_SHARDS_PER_PAGE', 500, 1),
   };
 }

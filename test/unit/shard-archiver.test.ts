@@ -188,6 +188,28 @@ describe('shard archiver', () => {
     expect(store.writes).toBe(writes);
   });
 
+  it('given another run took, archived and released the shard between this run reading the checkpoint and writing its lease, then this run reads what it left instead of failing', async () => {
+    const shard = shardWith(10);
+    const store = new (class extends MemoryObjectStore {
+      private raced = false;
+      override async putJsonIfMatch(
+        key: string,
+        value: unknown,
+        etag: string | null,
+        tags?: Readonly<Record<string, string>>,
+      ): Promise<string> {
+        if (!this.raced && (value as Checkpoint).lease?.holder === 'run-b') {
+          this.raced = true;
+          await archiverFor(shard, this).archiver.archive({ ...request, holder: 'run-a' });
+        }
+        return super.putJsonIfMatch(key, value, etag, tags);
+      }
+    })();
+    const result = await archiverFor(shard, store).archiver.archive({ ...request, holder: 'run-b' });
+    expect(result).toMatchObject({ status: 'caught-up', records: 0 });
+    expectExactlyOnce(shard, store);
+  });
+
   it('given the holder died and its lease expired, then the next run takes the shard over and archives every record once', async () => {
     const shard = shardWith(10);
     const store = new MemoryObjectStore();
