@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { compactionFiles } from '../../src/core/compaction-spec';
-import { mapResultsPrefix, runPrefix } from '../../src/core/layout';
+import { checkpointKey, mapResultsPrefix, runPrefix } from '../../src/core/layout';
+import { retiredEpochPrefix } from '../../src/core/stream-epoch';
 import { generationPrefix, snapshotPointerKey } from '../../src/core/snapshot';
 import { OFFLINE_SLS_ENV } from '../support/sls-offline';
 import { zipEntry } from '../support/zip';
@@ -1179,7 +1180,7 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       }
     });
 
-    it('when any statement of either template allows deleting objects, then it is finishCompaction’s (run files), commitSnapshot’s (LATEST snapshots), or a query window’s (its own run files)', () => {
+    it('when any statement of either template allows deleting objects, then it is finishCompaction’s (run files), commitSnapshot’s (LATEST snapshots), planShards’ (an earlier stream’s checkpoints) or a query window’s (its own run files)', () => {
       const deletes = (s: Statement) =>
         s.Effect === 'Allow' &&
         actions(s).some((a) => /^s3:(\*|Delete)/i.test(a) || actionCovers(a, 's3:DeleteObject'));
@@ -1204,6 +1205,12 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
           },
           { owner: 'commitSnapshot', actions: ['s3:DeleteObject'], resources: [objects('latest')] },
           { owner: 'finishCompaction', actions: ['s3:DeleteObject'], resources: [RUNS] },
+          // A stream deleted and created again: its earlier checkpoints are moved aside.
+          {
+            owner: 'planShards',
+            actions: ['s3:PutObject', 's3:DeleteObject'],
+            resources: [objects('checkpoints')],
+          },
           // The nodes replace Drill's view files and s3a's directory markers in the window's run files.
           {
             owner: 'QueryWindowEmrInstanceRole',
@@ -1218,6 +1225,17 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       const files = compactionFiles('', 'run-1');
       const allows = (name: string, action: string, key: string) =>
         roleAllows(roleOfFunction(name), action, objectArn(key));
+
+      // A recreated stream: ListShards keeps the earlier checkpoints aside and replaces or deletes them.
+      const retired = `${retiredEpochPrefix('', 'orders', '2026-11-30T12:00:00.000Z')}shardId-000000000000.json`;
+      expect(allows('planShards', 's3:PutObject', retired)).toBe(true);
+      expect(allows('planShards', 's3:PutObject', checkpointKey('', 'orders', 'shardId-000000000000'))).toBe(
+        true,
+      );
+      expect(
+        allows('planShards', 's3:DeleteObject', checkpointKey('', 'orders', 'shardId-000000000000')),
+      ).toBe(true);
+      expect(allows('planShards', 's3:DeleteObject', retired)).toBe(false);
 
       // Shuffle objects: written by the partition phase, read by the merge, deleted when finished.
       expect(allows('compactPartition', 's3:PutObject', files.shuffleObject(3, 1, 0))).toBe(true);
