@@ -2,6 +2,22 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import jest from 'eslint-plugin-jest';
 
+// Which modules may import which (docs/DESIGN.md "Code layout"). One list per kind of file: a
+// later config object replaces an earlier one's no-restricted-imports for the same files.
+const NO_BENCH = {
+  group: ['**/bench', '**/bench/*'],
+  message: 'src/ never imports bench/: benchmarks import the product, not the other way round',
+};
+const NO_AWS_SDK = {
+  group: ['@aws-sdk/*', '@smithy/*', 'aws-sdk', '@aws-lambda-powertools/*', '**/aws/*'],
+  message: 'core/ and consumer/ are pure: the AWS SDK and its adapters stay in src/aws/ and the handlers',
+};
+const NO_OTHER_HANDLER = {
+  group: ['./*', '!./shared'],
+  message: 'a handler never imports another handler: share through src/handlers/shared/ or the core',
+};
+const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
+
 export default tseslint.config(
   { ignores: ['node_modules', '.serverless', '.esbuild', '.reservoir', 'coverage', 'scratch'] },
   js.configs.recommended,
@@ -32,5 +48,13 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  { files: ['src/**/*.ts'], rules: restrict(NO_BENCH) },
+  { files: ['src/core/**/*.ts', 'src/consumer/**/*.ts'], rules: restrict(NO_BENCH, NO_AWS_SDK) },
+  {
+    files: ['src/handlers/*.ts'],
+    // The registry binds every handler for the local runner: importing them is its job.
+    ignores: ['src/handlers/registry.ts'],
+    rules: restrict(NO_BENCH, NO_OTHER_HANDLER),
   },
 );

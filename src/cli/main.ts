@@ -14,7 +14,6 @@ import { replayCommand } from './commands/replay';
 import { sqlCommand } from './commands/sql';
 import { announceLocalTarget } from './local-target';
 import { CommandFailure } from './output';
-import { benchCommand } from '../../bench/run';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -229,7 +228,6 @@ export function buildProgram(): Command {
     .description('the whole story on embedded emulators (npm start)')
     .option('--dir <dir>', 'where the demo keeps its data (default: a new folder under .reservoir/)')
     .action(demoCommand);
-  program.command('bench').description('benchmarks (npm run bench)').action(benchCommand);
   return program;
 }
 

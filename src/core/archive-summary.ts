@@ -1,3 +1,4 @@
+import { causeMessage } from './error-cause';
 import type { RecreatedStream } from './stream-epoch';
 import type { ArchiveTotals } from './checkpoint';
 
@@ -97,18 +98,6 @@ export function snapshotOutcomes(raw: unknown): SnapshotOutcome[] {
   });
 }
 
-/** Lambda's Cause is JSON {errorType, errorMessage}; a nested execution's is JSON {Error, Cause}. */
-function causeMessage(cause: string | undefined): string {
-  if (!cause) return '';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: string; Error?: string; Cause?: string };
-    if (parsed.errorMessage) return parsed.errorMessage;
-    if (parsed.Error) return `${parsed.Error}: ${causeMessage(parsed.Cause)}`;
-  } catch {
-    // plain text
-  }
-  return cause;
-}
 
 export interface ArchiveSummary {
   runId: string;
@@ -168,13 +157,7 @@ export function retentionOutcome(raw: unknown): RetentionOutcome | null {
   if (raw === null || typeof raw !== 'object') return null;
   const value = raw as Record<string, unknown>;
   if (typeof value.Error === 'string') {
-    let message = typeof value.Cause === 'string' ? value.Cause : '';
-    try {
-      const parsed = JSON.parse(message) as { errorMessage?: unknown };
-      if (typeof parsed?.errorMessage === 'string') message = parsed.errorMessage;
-    } catch {
-      // a plain message
-    }
+    const message = causeMessage(typeof value.Cause === 'string' ? value.Cause : undefined);
     return {
       applied: false,
       changed: false,

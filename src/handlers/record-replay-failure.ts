@@ -1,6 +1,6 @@
+import { causeMessage } from '../core/error-cause';
 import { replayRunFiles } from '../replay/run-files';
 import { replayRuntime } from '../replay/runtime';
-import { errorMessageFromCause } from './record-shard-result';
 import { passThrough, taskHandler } from './shared/task-handler';
 
 interface RecordReplayFailureEvent {
@@ -14,7 +14,7 @@ export const handler = taskHandler(passThrough<RecordReplayFailureEvent>, async 
   const { store, config } = replayRuntime();
   const failure = {
     itemId: event.item.itemId,
-    error: { name: event.error.Error, message: errorMessageFromCause(event.error.Cause) },
+    error: { name: event.error.Error, message: causeMessage(event.error.Cause) },
   };
   await store.putJson(replayRunFiles(config.prefix, event.replayId).failure(event.item.itemId), failure);
   return { itemId: event.item.itemId, failed: true };

@@ -1,3 +1,4 @@
+import { causeMessage } from '../core/error-cause';
 import type { ShardWorkItem } from '../archive/plan';
 import { archiveRunFiles } from '../archive/run-files';
 import { archiveRuntime } from '../archive/runtime';
@@ -15,17 +16,6 @@ interface RecordShardResultEvent {
   error?: { Error: string; Cause?: string };
 }
 
-/** Lambda's Cause is a JSON document { errorType, errorMessage, trace }; local runs pass the message. */
-export function errorMessageFromCause(cause: string | undefined): string {
-  if (!cause) return '';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: string };
-    return parsed.errorMessage ?? cause;
-  } catch {
-    return cause;
-  }
-}
-
 /** RecordShardResult / RecordShardFailure: the shard's outcome in this run, for the summary. */
 export const handler = taskHandler(passThrough<RecordShardResultEvent>, async (event) => {
   const { store, config } = archiveRuntime();
@@ -36,7 +26,7 @@ export const handler = taskHandler(passThrough<RecordShardResultEvent>, async (e
         shardId,
         status: 'failed',
         lagMs: null,
-        error: { name: event.error.Error, message: errorMessageFromCause(event.error.Cause) },
+        error: { name: event.error.Error, message: causeMessage(event.error.Cause) },
       }
     : {
         stream,
