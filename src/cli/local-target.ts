@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { LOCAL_BUCKET } from '../local/local-env';
 import { CommandFailure, info } from './output';
 
 /** Where a `--local` command's SDK clients go: the SDK's standard variables, or AWS itself. */
@@ -14,7 +15,7 @@ export function localTarget(env: NodeJS.ProcessEnv = process.env): LocalTarget {
     kinesis: env.AWS_ENDPOINT_URL_KINESIS || env.AWS_ENDPOINT_URL || null,
     s3: env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || null,
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
-    bucket: env.RESERVOIR_BUCKET || 'reservoir-archive',
+    bucket: env.RESERVOIR_BUCKET || LOCAL_BUCKET,
   };
 }
 

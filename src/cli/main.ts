@@ -12,6 +12,7 @@ import {
 } from './commands/query-window';
 import { replayCommand } from './commands/replay';
 import { sqlCommand } from './commands/sql';
+import { LOCAL_BUCKET } from '../local/local-env';
 import { announceLocalTarget } from './local-target';
 import { CommandFailure } from './output';
 
@@ -38,7 +39,7 @@ export function buildProgram(): Command {
     .option(
       '--bucket <name>',
       'archive bucket to create',
-      process.env.RESERVOIR_BUCKET ?? 'reservoir-archive',
+      process.env.RESERVOIR_BUCKET ?? LOCAL_BUCKET,
     )
     .action(localUpCommand);
   program

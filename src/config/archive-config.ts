@@ -1,13 +1,11 @@
 import { ConfigError } from '../core/errors';
-import { normalizePrefix } from '../core/layout';
-import { envInt, envList, envString } from './env';
+import { loadBaseConfig, loadInvocationBudget, type BaseConfig, type InvocationBudget } from './base-config';
+import { envInt, envList } from './env';
 
 /** Everything the archive handlers read from the environment, read once per process. */
-export interface ArchiveConfig {
+export interface ArchiveConfig extends BaseConfig, InvocationBudget {
   /** Tombstone patterns of LATEST streams, by stream. */
   tombstones: Record<string, unknown>;
-  bucket: string;
-  prefix: string;
   /** Streams archived whether or not they are tagged (deployment parameter `archiveStreams`). */
   listedStreams: string[];
   /**
@@ -21,12 +19,8 @@ export interface ArchiveConfig {
   minPollIntervalMs: number;
   throttleAttempts: number;
   throttleBaseDelayMs: number;
-  /** Upper bound on one ArchiveShard invocation's reading time. */
-  shardBudgetMs: number;
   /** How long a run holds a shard without writing its checkpoint (longer than an invocation). */
   leaseMs: number;
-  /** Kept free of reading at the end of an invocation, to write the last block. */
-  shardSafetyMarginMs: number;
   /** Shards per Map page (the page travels in the state payload, capped at 256 KiB). */
   shardsPerPage: number;
 }
@@ -51,26 +45,25 @@ function tombstonesFromEnv(): Record<string, unknown> {
  * RESERVOIR_SHARD_LEASE_SECONDS (default 20 min): must outlast the longest ArchiveShard
  * invocation (Lambda's 15 min cap, and the shard budget), or a live holder could lose its shard.
  */
-function leaseMsFromEnv(shardBudgetMs: number, safetyMarginMs: number): number {
+function leaseMsFromEnv({ budgetMs, safetyMarginMs }: InvocationBudget): number {
   const leaseMs = envInt('RESERVOIR_SHARD_LEASE_SECONDS', 1200, 1) * 1000;
   // The last block is written after the reading budget, within the safety margin.
-  if (leaseMs <= shardBudgetMs + safetyMarginMs) {
+  if (leaseMs <= budgetMs + safetyMarginMs) {
     throw new ConfigError(
       `Environment variable RESERVOIR_SHARD_LEASE_SECONDS (${leaseMs / 1000}) must be longer than ` +
-        `RESERVOIR_SHARD_BUDGET_SECONDS + RESERVOIR_SHARD_SAFETY_MARGIN_SECONDS ` +
-        `(${(shardBudgetMs + safetyMarginMs) / 1000}): a lease must outlast an invocation`,
+        `RESERVOIR_INVOCATION_BUDGET_SECONDS + RESERVOIR_INVOCATION_SAFETY_MARGIN_SECONDS ` +
+        `(${(budgetMs + safetyMarginMs) / 1000}): a lease must outlast an invocation`,
     );
   }
   return leaseMs;
 }
 
 export function loadArchiveConfig(): ArchiveConfig {
-  const shardBudgetMs = envInt('RESERVOIR_SHARD_BUDGET_SECONDS', 600, 1) * 1000;
-  const shardSafetyMarginMs = envInt('RESERVOIR_SHARD_SAFETY_MARGIN_SECONDS', 60) * 1000;
+  const budget = loadInvocationBudget();
   return {
+    ...loadBaseConfig(),
+    ...budget,
     tombstones: tombstonesFromEnv(),
-    bucket: envString('RESERVOIR_BUCKET', 'reservoir-archive'),
-    prefix: normalizePrefix(envString('RESERVOIR_PREFIX', '')),
     listedStreams: envList('RESERVOIR_STREAMS'),
     deployedRetentionStreams: envList('RESERVOIR_DEPLOYED_RETENTION_STREAMS'),
     maxObjectBytes: envInt('RESERVOIR_MAX_OBJECT_MB', 32, 1) * 1024 * 1024,
@@ -79,9 +72,7 @@ export function loadArchiveConfig(): ArchiveConfig {
     minPollIntervalMs: envInt('RESERVOIR_POLL_INTERVAL_MS', 200),
     throttleAttempts: envInt('RESERVOIR_THROTTLE_ATTEMPTS', 6, 1),
     throttleBaseDelayMs: envInt('RESERVOIR_THROTTLE_BASE_DELAY_MS', 250),
-    shardBudgetMs,
-    leaseMs: leaseMsFromEnv(shardBudgetMs, shardSafetyMarginMs),
-    shardSafetyMarginMs,
+    leaseMs: leaseMsFromEnv(budget),
     shardsPerPage: envInt('RESERVOIR_SHARDS_PER_PAGE', 500, 1),
   };
 }

@@ -1,10 +1,8 @@
-import { normalizePrefix } from '../core/layout';
-import { envInt, envList, envString } from './env';
+import { loadBaseConfig, loadInvocationBudget, type BaseConfig, type InvocationBudget } from './base-config';
+import { envInt, envList } from './env';
 
 /** Everything the replay handlers read from the environment, read once per process. */
-export interface ReplayConfig {
-  bucket: string;
-  prefix: string;
+export interface ReplayConfig extends BaseConfig, InvocationBudget {
   /** Allow-list of target streams (`*` wildcards); empty: streams that have an archive here. */
   replayTargets: string[];
   itemsPerPage: number;
@@ -15,14 +13,12 @@ export interface ReplayConfig {
   initialRatePerSecond: number;
   getRecordsLimit: number;
   throttleAttempts: number;
-  budgetMs: number;
-  safetyMarginMs: number;
 }
 
 export function loadReplayConfig(): ReplayConfig {
   return {
-    bucket: envString('RESERVOIR_BUCKET', 'reservoir-archive'),
-    prefix: normalizePrefix(envString('RESERVOIR_PREFIX', '')),
+    ...loadBaseConfig(),
+    ...loadInvocationBudget(),
     replayTargets: envList('RESERVOIR_REPLAY_TARGETS'),
     itemsPerPage: envInt('RESERVOIR_REPLAY_ITEMS_PER_PAGE', 500, 1),
     flushRecords: envInt('RESERVOIR_REPLAY_FLUSH_RECORDS', 2_000, 1),
@@ -32,7 +28,5 @@ export function loadReplayConfig(): ReplayConfig {
     initialRatePerSecond: envInt('RESERVOIR_REPLAY_INITIAL_RATE', 1_000, 1),
     getRecordsLimit: envInt('RESERVOIR_GETRECORDS_LIMIT', 10_000, 1),
     throttleAttempts: envInt('RESERVOIR_THROTTLE_ATTEMPTS', 6, 1),
-    budgetMs: envInt('RESERVOIR_SHARD_BUDGET_SECONDS', 600, 1) * 1000,
-    safetyMarginMs: envInt('RESERVOIR_SHARD_SAFETY_MARGIN_SECONDS', 60) * 1000,
   };
 }

@@ -2,6 +2,7 @@ import type { Context } from 'aws-lambda';
 import archiveShardTaskSchema from '../../schemas/archive-shard-task.schema.json';
 import type { ShardWorkItem } from '../archive/plan';
 import { archiveRuntime } from '../archive/runtime';
+import { invocationDeadline } from '../config/base-config';
 import { addUsage, NO_USAGE, type TaskUsage } from '../core/archive-summary';
 import { exposureFromLag } from '../core/time-to-loss';
 import { recordArchiveProgress } from '../telemetry/workflow-metrics';
@@ -26,11 +27,9 @@ export const handler = taskHandler(
   async (event: ArchiveShardEvent, context: Context, { metrics }) => {
     const startedAt = Date.now();
     const { archiver, config } = archiveRuntime();
-    const remaining = context.getRemainingTimeInMillis() - config.shardSafetyMarginMs;
-    const budget = Math.max(1_000, Math.min(config.shardBudgetMs, remaining));
     const result = await archiver.archive({
       ...event.item,
-      deadline: Date.now() + budget,
+      deadline: invocationDeadline(config, context.getRemainingTimeInMillis()),
       holder: event.runId,
     });
     recordArchiveProgress(metrics, {

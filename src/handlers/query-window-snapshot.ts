@@ -1,3 +1,4 @@
+import { invocationDeadline } from '../config/base-config';
 import type { Context } from 'aws-lambda';
 import type { LiveShard } from '../query-window/prepare';
 import { queryWindowRuntime } from '../query-window/runtime';
@@ -21,10 +22,8 @@ export const handler = taskHandler(
         getRecordsLimit: config.getRecordsLimit,
         throttleAttempts: config.throttleAttempts,
         partRecords: config.snapshotPartRecords,
-        budgetMs: config.budgetMs,
-        safetyMarginMs: config.safetyMarginMs,
       },
-      { ...event, remainingMs: context.getRemainingTimeInMillis() },
+      { ...event, deadline: invocationDeadline(config, context.getRemainingTimeInMillis()) },
     );
   },
 );

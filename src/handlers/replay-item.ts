@@ -1,3 +1,4 @@
+import { invocationDeadline } from '../config/base-config';
 import type { Context } from 'aws-lambda';
 import type { ReplayWorkItem } from '../core/replay-plan';
 import { loadReplay } from '../replay/load-replay';
@@ -15,9 +16,7 @@ export const handler = taskHandler(
     const replay = await loadReplay(store, config.prefix, event.replayId);
     const key = replayRunFiles(config.prefix, event.replayId).item(event.item.itemId);
     const item = assertItem((await store.getJson<ReplayWorkItem>(key))?.value ?? null, key);
-    const remaining = context.getRemainingTimeInMillis() - config.safetyMarginMs;
-    const budget = Math.max(1_000, Math.min(config.budgetMs, remaining));
-    const result = await worker.run(replay, item, Date.now() + budget);
+    const result = await worker.run(replay, item, invocationDeadline(config, context.getRemainingTimeInMillis()));
     recordReplayProgress(metrics, {
       targetStream: replay.target,
       replayId: replay.replayId,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 import { installKinesaliteTagFix, type Store } from './kinesalite-tags';
+import { LOCAL_BUCKET } from './local-env';
 
 // kinesalite keeps its store private; capture it so tests can age records past retention.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -81,7 +82,7 @@ async function startS3rver(
 
 /** Starts kinesalite (in this process) and s3rver (a child process) on loopback. */
 export async function startEmulators(options: EmulatorOptions): Promise<LocalEmulators> {
-  const bucket = options.bucket ?? 'reservoir-archive';
+  const bucket = options.bucket ?? LOCAL_BUCKET;
   mkdirSync(join(options.dir, 's3'), { recursive: true });
   const kinesis = await startKinesalite(options);
   const s3 = await startS3rver(join(options.dir, 's3'), options.s3Port ?? 0, bucket);

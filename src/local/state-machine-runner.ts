@@ -1,5 +1,5 @@
 import './polyfills';
-import './telemetry-env';
+import './local-env';
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { StateMachine } from 'aws-local-stepfunctions';

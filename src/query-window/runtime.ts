@@ -5,7 +5,7 @@ import { Ec2NetworkCatalog } from '../aws/ec2-network';
 import { KinesisShardReader, KinesisStreamCatalog } from '../aws/kinesis-adapter';
 import { S3ObjectStore } from '../aws/s3-adapter';
 import type { ObjectStore, ShardReader, StreamCatalog } from '../core/ports';
-import { loadQueryWindowConfig, type QueryWindowConfig } from './config';
+import { loadQueryWindowConfig, type QueryWindowConfig } from '../config/query-window-config';
 import type { NetworkCatalog } from './network';
 import { TaskNoLongerWaitingError, type TaskTokenSender } from './window';
 

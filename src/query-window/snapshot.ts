@@ -19,8 +19,6 @@ export interface SnapshotSettings {
   getRecordsLimit: number;
   throttleAttempts: number;
   partRecords: number;
-  budgetMs: number;
-  safetyMarginMs: number;
 }
 
 export interface SnapshotDeps {
@@ -41,7 +39,8 @@ export interface SnapshotDeps {
 export async function snapshotLiveShard(
   deps: SnapshotDeps,
   settings: SnapshotSettings,
-  event: { windowId: string; cutoff: number; shard: LiveShard; remainingMs: number },
+  /** `deadline`: epoch ms after which no new read starts (invocationDeadline). */
+  event: { windowId: string; cutoff: number; shard: LiveShard; deadline: number },
 ): Promise<{ done: boolean; records: number }> {
   const { store, reader } = deps;
   const { stream, shardId } = event.shard;
@@ -54,8 +53,7 @@ export async function snapshotLiveShard(
     done: false,
   };
   if (progress.done) return { done: true, records: progress.records };
-  const deadline =
-    deps.now() + Math.min(settings.budgetMs, Math.max(0, event.remainingMs - settings.safetyMarginMs));
+  const { deadline } = event;
 
   const start = (after: string | null): IteratorStart =>
     after ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: after } : { type: 'TRIM_HORIZON' };

@@ -1,12 +1,11 @@
 import { rm, rmdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { kinesisClient, s3Client } from '../aws/clients';
 import { KinesisShardReader, KinesisStreamCatalog } from '../aws/kinesis-adapter';
 import { S3ObjectStore } from '../aws/s3-adapter';
-import { envInt, envString } from '../config/env';
+import { loadSqlSettings, type SqlSettings } from '../config/sql-config';
 import { mapWithConcurrency } from '../core/concurrency';
 import { StreamNotFoundError } from '../core/errors';
-import { normalizePrefix } from '../core/layout';
 import { SqlEngine, type QueryOutput, type QueryResult } from './engine';
 import { planLiveShards, readLiveShards, type LiveShardResult } from './live-reader';
 import { ObjectCache, type FetchStats } from './object-cache';
@@ -68,36 +67,6 @@ export interface SqlRunReport {
   timings: { planMs: number; fetchMs: number; liveMs: number; queryMs: number };
 }
 
-export interface SqlSettings {
-  bucket: string;
-  prefix: string;
-  cacheDir: string;
-  downloadConcurrency: number;
-  pollIntervalMs: number;
-  getRecordsLimit: number;
-  throttleAttempts: number;
-  throttleBaseDelayMs: number;
-  threads?: number;
-}
-
-/** Settings from the environment (the same names as the archive's where they mean the same). */
-export function loadSqlSettings(
-  overrides: { cacheDir?: string; bucket?: string; prefix?: string } = {},
-): SqlSettings {
-  const { cacheDir } = overrides;
-  const threads = envInt('RESERVOIR_SQL_THREADS', 0);
-  return {
-    bucket: overrides.bucket ?? envString('RESERVOIR_BUCKET', 'reservoir-archive'),
-    prefix: normalizePrefix(overrides.prefix ?? envString('RESERVOIR_PREFIX', '')),
-    cacheDir: resolve(cacheDir ?? envString('RESERVOIR_SQL_CACHE', join('.reservoir', 'cache'))),
-    downloadConcurrency: envInt('RESERVOIR_SQL_DOWNLOADS', 16, 1),
-    pollIntervalMs: envInt('RESERVOIR_POLL_INTERVAL_MS', 200),
-    getRecordsLimit: envInt('RESERVOIR_GETRECORDS_LIMIT', 10_000, 1),
-    throttleAttempts: envInt('RESERVOIR_THROTTLE_ATTEMPTS', 6, 1),
-    throttleBaseDelayMs: envInt('RESERVOIR_THROTTLE_BASE_DELAY_MS', 250),
-    ...(threads > 0 ? { threads } : {}),
-  };
-}
 
 /** The streams in the bucket: those with archive objects or checkpoints. */
 export async function archivedStreams(lister: S3Lister, prefix: string): Promise<string[]> {

@@ -128,6 +128,7 @@ let childEnv: NodeJS.ProcessEnv;
 async function invoke(
   functionName: string,
   event: object,
+  env: NodeJS.ProcessEnv = childEnv,
 ): Promise<{ errorType: string | null; errorMessage?: string }> {
   const file = handlerFiles.get(functionName);
   if (!file) throw new Error(`no bundle for ${functionName}`);
@@ -135,7 +136,7 @@ async function invoke(
     execFile(
       process.execPath,
       ['-e', INVOKE, file, JSON.stringify(event)],
-      { env: childEnv, timeout: 60_000 },
+      { env, timeout: 60_000 },
       (error, out) => (error ? reject(error) : resolve(out)),
     ),
   );
@@ -234,6 +235,16 @@ describe('error names through the bundled Lambdas', () => {
       expect(result.errorType).toBe('ValidationError');
     },
   );
+
+  it('given no RESERVOIR_BUCKET, then a bundled function fails at once with a ConfigError naming it (no default bucket on Lambda)', async () => {
+    const withoutBucket = { ...childEnv };
+    delete withoutBucket.RESERVOIR_BUCKET;
+    const result = await invoke('archiveShard', archiveShardEvent, withoutBucket);
+    expect(result).toEqual({
+      errorType: 'ConfigError',
+      errorMessage: 'Environment variable RESERVOIR_BUCKET is required',
+    });
+  });
 
   it('given S3 fails, then every bundled function that reaches S3 reports ServiceUnavailableError, the name the ASL retries', async () => {
     Object.assign(fake, { s3: 'internal', kinesis: 'internal' });

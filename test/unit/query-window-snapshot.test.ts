@@ -21,8 +21,6 @@ const SETTINGS: SnapshotSettings = {
   getRecordsLimit: 100,
   throttleAttempts: 4,
   partRecords: 4,
-  budgetMs: 60_000,
-  safetyMarginMs: 0,
 };
 const CUTOFF = 1_000_000;
 
@@ -49,7 +47,8 @@ function run(store: MemoryObjectStore, shard: MemoryShard, after: string | null,
       windowId: WINDOW,
       cutoff: CUTOFF,
       shard: { stream: 'orders', shardId: 'shardId-000000000001', after },
-      remainingMs: 900_000,
+      // A minute of budget from the invocation's start, as invocationDeadline gives it.
+      deadline: now() + 60_000,
     },
   );
 }

@@ -1,10 +1,8 @@
-import { envInt, envString } from '../config/env';
-import { normalizePrefix } from '../core/layout';
+import { loadBaseConfig, loadInvocationBudget, type BaseConfig, type InvocationBudget } from './base-config';
+import { envInt, envString } from './env';
 
 /** Everything the query window handlers read from the environment, read once per process. */
-export interface QueryWindowConfig {
-  bucket: string;
-  prefix: string;
+export interface QueryWindowConfig extends BaseConfig, InvocationBudget {
   region: string;
   /** Tag value of the window's clusters (the deployment stage): the state machine's IAM grant is scoped to it. */
   stage: string;
@@ -22,14 +20,12 @@ export interface QueryWindowConfig {
   snapshotPartRecords: number;
   getRecordsLimit: number;
   throttleAttempts: number;
-  budgetMs: number;
-  safetyMarginMs: number;
 }
 
 export function loadQueryWindowConfig(): QueryWindowConfig {
   return {
-    bucket: envString('RESERVOIR_BUCKET', 'reservoir-archive'),
-    prefix: normalizePrefix(envString('RESERVOIR_PREFIX', '')),
+    ...loadBaseConfig(),
+    ...loadInvocationBudget(),
     region: envString('AWS_REGION', 'us-east-1'),
     stage: envString('RESERVOIR_STAGE', 'local'),
     emrServiceRole: envString('RESERVOIR_EMR_SERVICE_ROLE', 'reservoir-query-window-emr-service'),
@@ -40,7 +36,5 @@ export function loadQueryWindowConfig(): QueryWindowConfig {
     snapshotPartRecords: envInt('RESERVOIR_QUERY_WINDOW_PART_RECORDS', 50_000, 1),
     getRecordsLimit: envInt('RESERVOIR_GETRECORDS_LIMIT', 10_000, 1),
     throttleAttempts: envInt('RESERVOIR_THROTTLE_ATTEMPTS', 6, 1),
-    budgetMs: envInt('RESERVOIR_SHARD_BUDGET_SECONDS', 600, 1) * 1000,
-    safetyMarginMs: envInt('RESERVOIR_SHARD_SAFETY_MARGIN_SECONDS', 60) * 1000,
   };
 }
