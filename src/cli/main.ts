@@ -36,11 +36,7 @@ export function buildProgram(): Command {
     .option('--dir <dir>', 'where the emulators keep their data', '.reservoir/local')
     .option('--kinesis-port <port>', 'Kinesis port', '4567')
     .option('--s3-port <port>', 'S3 port', '4569')
-    .option(
-      '--bucket <name>',
-      'archive bucket to create',
-      process.env.RESERVOIR_BUCKET ?? LOCAL_BUCKET,
-    )
+    .option('--bucket <name>', 'archive bucket to create', process.env.RESERVOIR_BUCKET ?? LOCAL_BUCKET)
     .action(localUpCommand);
   program
     .command('archive')

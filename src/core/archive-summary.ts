@@ -98,7 +98,6 @@ export function snapshotOutcomes(raw: unknown): SnapshotOutcome[] {
   });
 }
 
-
 export interface ArchiveSummary {
   runId: string;
   finishedAt: string;

@@ -16,7 +16,11 @@ export const handler = taskHandler(
     const replay = await loadReplay(store, config.prefix, event.replayId);
     const key = replayRunFiles(config.prefix, event.replayId).item(event.item.itemId);
     const item = assertItem((await store.getJson<ReplayWorkItem>(key))?.value ?? null, key);
-    const result = await worker.run(replay, item, invocationDeadline(config, context.getRemainingTimeInMillis()));
+    const result = await worker.run(
+      replay,
+      item,
+      invocationDeadline(config, context.getRemainingTimeInMillis()),
+    );
     recordReplayProgress(metrics, {
       targetStream: replay.target,
       replayId: replay.replayId,

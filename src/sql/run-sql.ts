@@ -67,7 +67,6 @@ export interface SqlRunReport {
   timings: { planMs: number; fetchMs: number; liveMs: number; queryMs: number };
 }
 
-
 /** The streams in the bucket: those with archive objects or checkpoints. */
 export async function archivedStreams(lister: S3Lister, prefix: string): Promise<string[]> {
   const [archive, checkpoints] = await Promise.all([
