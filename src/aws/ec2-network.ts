@@ -48,10 +48,8 @@ export class Ec2NetworkCatalog implements NetworkCatalog {
       const { SecurityGroups } = await this.client.send(new DescribeSecurityGroupsCommand({ GroupIds: ids }));
       return (SecurityGroups ?? []).map((g) => ({ id: g.GroupId ?? '', tags: tagMap(g.Tags) }));
     } catch (error) {
-      if (!isNotFound(error) || ids.length === 1) {
-        if (isNotFound(error)) return [];
-        throw error;
-      }
+      if (!isNotFound(error)) throw error;
+      if (ids.length === 1) return [];
       return (await Promise.all(ids.map((id) => this.securityGroups([id])))).flat();
     }
   }

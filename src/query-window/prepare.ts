@@ -1,7 +1,13 @@
 import type { Checkpoint } from '../core/checkpoint';
 import { mapWithConcurrency } from '../core/concurrency';
 import { StreamNotFoundError, ValidationError } from '../core/errors';
-import { checkpointStreamPrefix, normalizePrefix } from '../core/layout';
+import type { QueryWindowConfig } from '../config/query-window-config';
+import {
+  checkpointsPrefix,
+  checkpointStreamPrefix,
+  normalizePrefix,
+  streamsOfCheckpointKeys,
+} from '../core/layout';
 import type { ObjectStore, StreamCatalog } from '../core/ports';
 import { DRILL_PORTS, drillRecordsViews, storagePluginsOverrideText, type DrillSpec } from './drill';
 import { bashScriptStep, clusterParameters, hiveScriptStep, type ClusterParameters } from './emr';
@@ -36,28 +42,28 @@ export interface PreparedQueryWindow {
   warnings: string[];
 }
 
-export interface PrepareDeps {
+export interface PrepareDeps extends Pick<
+  QueryWindowConfig,
+  | 'bucket'
+  | 'prefix'
+  | 'region'
+  | 'stage'
+  | 'emrServiceRole'
+  | 'emrInstanceProfile'
+  | 'drillVersion'
+  | 'defaultMinutes'
+  | 'maxSnapshotShards'
+> {
   store: ObjectStore;
   catalog: StreamCatalog;
   network: NetworkCatalog;
-  bucket: string;
-  prefix: string;
-  region: string;
-  stage: string;
-  emrServiceRole: string;
-  emrInstanceProfile: string;
-  drillVersion: string;
-  defaultMinutes: number;
-  maxSnapshotShards: number;
   installDrillScript: () => string;
   configureDrillScript: () => string;
 }
 
 /** Streams with checkpoints in the bucket: checkpoints/stream={name}/{shardId}.json. */
 async function archivedStreams(store: ObjectStore, prefix: string): Promise<string[]> {
-  const keys = await store.listKeys(`${normalizePrefix(prefix)}checkpoints/`);
-  const names = keys.map((key) => /checkpoints\/stream=([^/]+)\//.exec(key)?.[1]).filter(Boolean) as string[];
-  return [...new Set(names)].sort();
+  return streamsOfCheckpointKeys(await store.listKeys(checkpointsPrefix(prefix)));
 }
 
 async function checkpointsOf(store: ObjectStore, prefix: string, stream: string): Promise<Checkpoint[]> {
