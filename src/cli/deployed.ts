@@ -12,6 +12,8 @@ export interface DeployedRun {
   stage?: string;
   executionName: string;
   input: object;
+  /** The stack's outputs, bucket and prefix when the caller has read them already. */
+  archive?: { outputs: Record<string, string>; bucket: string; prefix: string };
   /** A progress line from the run's files in S3, or null when there is nothing new to say. */
   progress: (store: ObjectStore, prefix: string) => Promise<string | null>;
 }
@@ -60,12 +62,10 @@ export async function deployedArchive(
 /** Starts an execution of the deployed state machine and follows it to the end, with progress. */
 export async function followDeployedExecution(run: DeployedRun): Promise<unknown> {
   const stage = run.stage ?? process.env.RESERVOIR_STAGE ?? 'dev';
-  const outputs = await stackOutputs(stage);
+  const { outputs, bucket, prefix } = run.archive ?? (await deployedArchive(stage));
   const arnOutput = STATE_MACHINE_OUTPUTS[run.stateMachine];
   const arn = outputs[arnOutput];
-  const bucket = outputs.ArchiveBucketName;
-  if (!arn || !bucket)
-    throw new CommandFailure(`stack reservoir-${stage} has no ${arnOutput}/ArchiveBucketName output`);
+  if (!arn) throw new CommandFailure(`stack reservoir-${stage} has no ${arnOutput} output`);
   const sfn = new SFNClient({ requestHandler: new NodeHttpHandler() });
   const started = await sfn.send(
     new StartExecutionCommand({
@@ -76,7 +76,6 @@ export async function followDeployedExecution(run: DeployedRun): Promise<unknown
   );
   info(`started ${started.executionArn}`);
   const store = new S3ObjectStore(s3Client(), bucket);
-  const prefix = normalizePrefix(outputs.ArchivePrefix ?? '');
   let reported = '';
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 5_000));

@@ -8,7 +8,7 @@ import { replayRunFiles } from '../../replay/run-files';
 import { replayRuntime } from '../../replay/runtime';
 import { handlers } from '../../handlers/registry';
 import { formatReplayProgress, readReplayProgress } from '../../replay/replay-progress';
-import { archiveLocation } from '../archive-location';
+import { archiveLocation, type ArchiveLocation } from '../archive-location';
 import { followDeployedExecution } from '../deployed';
 import { requireKnownStreams } from '../known-streams';
 import { CommandFailure, formatBytes, info, timeOption } from '../output';
@@ -103,7 +103,7 @@ export async function replayCommand(options: ReplayOptions): Promise<ReplaySumma
       `resuming replay ${request.replayId}: ${earlier.itemsDone}/${earlier.items} work items done and ` +
         `${earlier.put} records put by earlier runs`,
     );
-  const summary = options.local ? await runLocally(request) : await runDeployed(request, options);
+  const summary = options.local ? await runLocally(request) : await runDeployed(request, options, location);
   const resumed = earlier.planned ? { put: earlier.put, completedItems: earlier.itemsDone } : null;
   if (options.json)
     process.stdout.write(`${JSON.stringify({ ...summary, resumedFrom: resumed }, null, 2)}\n`);
@@ -144,11 +144,16 @@ async function runLocally(request: ReplayRequest): Promise<ReplaySummary> {
   }
 }
 
-async function runDeployed(request: ReplayRequest, options: ReplayOptions): Promise<ReplaySummary> {
+async function runDeployed(
+  request: ReplayRequest,
+  options: ReplayOptions,
+  archive: ArchiveLocation,
+): Promise<ReplaySummary> {
   const replayId = request.replayId!;
   return (await followDeployedExecution({
     stateMachine: 'replay',
     stage: options.stage,
+    ...(archive.outputs ? { archive: { ...archive, outputs: archive.outputs } } : {}),
     executionName: replayId,
     input: request,
     progress: async (store, prefix) =>
