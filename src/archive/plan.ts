@@ -1,10 +1,9 @@
 import type { ArchiveTotals, Checkpoint } from '../core/checkpoint';
-import { checkpointKey } from '../core/layout';
 import type { ObjectStore, StreamCatalog } from '../core/ports';
 import { lineageWaves, listedParents, pages } from '../core/shard-lineage';
 import { mapWithConcurrency } from '../core/concurrency';
 import type { RecreatedStream } from '../core/stream-epoch';
-import { retireEarlierEpochs } from './epochs';
+import { currentEpochCheckpoints } from './epochs';
 import { archiveRunFiles } from './run-files';
 
 /** One shard's work item: what the ArchiveShard task receives (kept small: it rides in state). */
@@ -58,16 +57,18 @@ export async function planArchiveRun(
   const files = archiveRunFiles(deps.prefix, runId);
   const waves: ShardWorkItem[][] = [];
   const recreated: RecreatedStream[] = [];
+  const checkpointsOf = new Map<string, Map<string, Checkpoint>>();
   for (const stream of streams) {
     const shards = await deps.catalog.listShards(stream);
     const { retentionHours, createdAt: streamCreatedAt } = await deps.catalog.describeStream(stream);
-    const retired = await retireEarlierEpochs(deps.store, deps.prefix, stream, {
+    const listed = new Set(shards.map((shard) => shard.shardId));
+    const current = await currentEpochCheckpoints(deps.store, deps.prefix, stream, {
       createdAt: streamCreatedAt,
-      shardIds: new Set(shards.map((shard) => shard.shardId)),
+      shardIds: listed,
       now: new Date(),
     });
-    if (retired) recreated.push(retired);
-    const listed = new Set(shards.map((shard) => shard.shardId));
+    checkpointsOf.set(stream, current.checkpoints);
+    if (current.recreated) recreated.push(current.recreated);
     lineageWaves(shards).forEach((wave, index) => {
       for (const shard of wave) {
         (waves[index] ??= []).push({
@@ -83,15 +84,16 @@ export async function planArchiveRun(
   }
 
   const shardPages = waves.flatMap((wave) => pages(wave, deps.pageSize));
-  const planned: PlannedShard[] = await mapWithConcurrency(
-    waves.flatMap((wave, index) => wave.map((item) => ({ ...item, wave: index }))),
-    16,
-    async (item) => {
-      const stored = await deps.store.getJson<Checkpoint>(
-        checkpointKey(deps.prefix, item.stream, item.shardId),
-      );
-      return { ...item, baseline: stored?.value.totals ?? { records: 0, objects: 0, bytes: 0 } };
-    },
+  const planned: PlannedShard[] = waves.flatMap((wave, index) =>
+    wave.map((item) => ({
+      ...item,
+      wave: index,
+      baseline: checkpointsOf.get(item.stream)?.get(item.shardId)?.totals ?? {
+        records: 0,
+        objects: 0,
+        bytes: 0,
+      },
+    })),
   );
   await mapWithConcurrency(shardPages, 8, (items, index) => deps.store.putJson(files.page(index), { items }));
   const plan: ArchivePlan = {
