@@ -31,7 +31,11 @@ export class KinesisShardReader implements ShardReader {
           StreamName: stream,
           ShardId: shardId,
           ShardIteratorType: start.type,
-          StartingSequenceNumber: start.type === 'TRIM_HORIZON' ? undefined : start.sequenceNumber,
+          StartingSequenceNumber:
+            start.type === 'AT_SEQUENCE_NUMBER' || start.type === 'AFTER_SEQUENCE_NUMBER'
+              ? start.sequenceNumber
+              : undefined,
+          Timestamp: start.type === 'AT_TIMESTAMP' ? new Date(start.timestamp) : undefined,
         }),
       ),
     );

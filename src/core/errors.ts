@@ -23,6 +23,15 @@ export class ExpiredIteratorError extends ReservoirError {
   readonly transient = true;
 }
 
+/**
+ * SubscribeToShard answered ResourceInUseException: this consumer's previous subscription to the
+ * shard is still open (AWS allows one per consumer and shard, and a new one 5 seconds after).
+ */
+export class SubscriptionInUseError extends ReservoirError {
+  override readonly name = 'SubscriptionInUseError';
+  readonly transient = true;
+}
+
 /** S3 or Kinesis answered 5xx (or a network fault) after the SDK's own retries. */
 export class ServiceUnavailableError extends ReservoirError {
   override readonly name = 'ServiceUnavailableError';

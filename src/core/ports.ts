@@ -13,7 +13,10 @@ export interface KinesisRecord {
 }
 
 export type IteratorStart =
-  { type: 'TRIM_HORIZON' } | { type: 'AT_SEQUENCE_NUMBER' | 'AFTER_SEQUENCE_NUMBER'; sequenceNumber: string };
+  | { type: 'TRIM_HORIZON' }
+  | { type: 'AT_SEQUENCE_NUMBER' | 'AFTER_SEQUENCE_NUMBER'; sequenceNumber: string }
+  /** The first record that arrived at or after `timestamp` (epoch ms). */
+  | { type: 'AT_TIMESTAMP'; timestamp: number };
 
 export interface RecordBatch {
   records: KinesisRecord[];
@@ -26,6 +29,34 @@ export interface ShardReader {
   getIterator(stream: string, shardId: string, start: IteratorStart): Promise<string>;
   /** Throws ThrottledError, ExpiredIteratorError or ServiceUnavailableError. */
   getRecords(iterator: string, limit: number): Promise<RecordBatch>;
+}
+
+/** One SubscribeToShardEvent of an enhanced fan-out subscription. */
+export interface SubscriptionEvent {
+  records: KinesisRecord[];
+  /** Where a new subscription continues; null once a closed shard has been read to its end. */
+  continuationSequenceNumber: string | null;
+  millisBehindLatest: number;
+  /** On a closed shard's last event: the shards that took over its hash range. */
+  childShardIds?: string[];
+}
+
+/** Enhanced fan-out: a registered stream consumer reads each shard through its own 2 MB/s pipe. */
+export interface ShardSubscriber {
+  /** The stream consumer of this name (RegisterStreamConsumer when missing), once ACTIVE: its ARN. */
+  ensureConsumer(stream: string, consumerName: string): Promise<string>;
+  /**
+   * One SubscribeToShard call: the events it pushes until the subscription ends (AWS closes it
+   * after 5 minutes), the shard's end, or `signal` aborts. Throws ThrottledError
+   * (LimitExceededException), SubscriptionInUseError (ResourceInUseException: a subscription of
+   * this consumer to this shard is still open), ServiceUnavailableError.
+   */
+  subscribe(
+    consumerArn: string,
+    shardId: string,
+    start: IteratorStart,
+    signal: AbortSignal,
+  ): AsyncIterable<SubscriptionEvent>;
 }
 
 export type PutResult = { ok: true } | { ok: false; errorCode: string; errorMessage: string };

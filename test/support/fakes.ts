@@ -85,6 +85,10 @@ export class MemoryShard implements ShardReader {
 
   async getIterator(_stream: string, _shardId: string, start: IteratorStart): Promise<string> {
     if (start.type === 'TRIM_HORIZON') return String(this.trimmedBefore);
+    if (start.type === 'AT_TIMESTAMP') {
+      const index = this.records.findIndex((r) => r.arrivalTimestamp >= start.timestamp);
+      return String(Math.max(index === -1 ? this.records.length : index, this.trimmedBefore));
+    }
     const index = this.records.findIndex(
       (r) => compareSequenceNumbers(r.sequenceNumber, start.sequenceNumber) >= 0,
     );
