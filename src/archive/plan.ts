@@ -1,5 +1,7 @@
 import type { ArchiveTotals, Checkpoint } from '../core/checkpoint';
-import type { ObjectStore, StreamCatalog } from '../core/ports';
+import type { ObjectStore, ShardSubscriber, StreamCatalog } from '../core/ports';
+import { readPolicyFor, type ReadDefaults, type StreamReadPolicy } from '../core/read-policy';
+import type { ReadMode } from '../reading/shard-read';
 import { lineageWaves, listedParents, pages } from '../core/shard-lineage';
 import { mapWithConcurrency } from '../core/concurrency';
 import type { RecreatedStream } from '../core/stream-epoch';
@@ -16,6 +18,8 @@ export interface ShardWorkItem {
   retentionHours: number;
   /** Which stream of this name (StreamCreationTimestamp, epoch ms): recorded in the checkpoint. */
   streamCreatedAt: number;
+  /** How the shard is read: polling at the stream's rate, or enhanced fan-out. */
+  read: ReadMode;
 }
 
 export interface PlannedShard extends ShardWorkItem {
@@ -31,6 +35,9 @@ export interface ArchivePlan {
   missingStreams: string[];
   /** Streams found recreated: their earlier checkpoints were moved aside before planning. */
   recreated: RecreatedStream[];
+  /** How each stream is read (tags and deployment settings), and malformed read tags. */
+  reads: Record<string, StreamReadPolicy>;
+  readProblems: string[];
   shards: PlannedShard[];
   pageCount: number;
 }
@@ -48,8 +55,18 @@ export interface PlanSummary {
  * lineage waves (parents before children) and writes them as pages of at most `pageSize`
  * items. The state machine walks the pages in order; each page is one Map.
  */
+export interface PlanDeps {
+  catalog: StreamCatalog;
+  store: ObjectStore;
+  prefix: string;
+  pageSize: number;
+  read: ReadDefaults & { efoConsumerName: string };
+  /** Registers the enhanced fan-out consumer of streams read that way. */
+  subscriber?: ShardSubscriber;
+}
+
 export async function planArchiveRun(
-  deps: { catalog: StreamCatalog; store: ObjectStore; prefix: string; pageSize: number },
+  deps: PlanDeps,
   runId: string,
   streams: string[],
   missingStreams: string[],
@@ -58,7 +75,13 @@ export async function planArchiveRun(
   const waves: ShardWorkItem[][] = [];
   const recreated: RecreatedStream[] = [];
   const checkpointsOf = new Map<string, Map<string, Checkpoint>>();
+  const reads: Record<string, StreamReadPolicy> = {};
+  const readProblems: string[] = [];
   for (const stream of streams) {
+    const { policy, problems } = readPolicyFor(stream, await deps.catalog.listTags(stream), deps.read);
+    reads[stream] = policy;
+    readProblems.push(...problems);
+    const read = await readModeOf(deps, stream, policy);
     const shards = await deps.catalog.listShards(stream);
     const { retentionHours, createdAt: streamCreatedAt } = await deps.catalog.describeStream(stream);
     const listed = new Set(shards.map((shard) => shard.shardId));
@@ -78,6 +101,7 @@ export async function planArchiveRun(
           closed: shard.endingSequenceNumber !== undefined,
           retentionHours,
           streamCreatedAt,
+          read,
         });
       }
     });
@@ -102,6 +126,8 @@ export async function planArchiveRun(
     streams,
     missingStreams,
     recreated,
+    reads,
+    readProblems,
     shards: planned,
     pageCount: shardPages.length,
   };
@@ -112,5 +138,16 @@ export async function planArchiveRun(
     shardCount: planned.length,
     waveCount: waves.length,
     pageCount: shardPages.length,
+  };
+}
+
+/** Polling at the policy's rate, or enhanced fan-out through the deployment's consumer. */
+async function readModeOf(deps: PlanDeps, stream: string, policy: StreamReadPolicy): Promise<ReadMode> {
+  if (policy.mode === 'polling') return { type: 'polling', rate: policy.rate, share: policy.share };
+  if (!deps.subscriber)
+    throw new Error(`Stream ${stream} is read with enhanced fan-out: a subscriber is needed`);
+  return {
+    type: 'efo',
+    consumerArn: await deps.subscriber.ensureConsumer(stream, deps.read.efoConsumerName),
   };
 }

@@ -6,6 +6,7 @@ import { S3BucketLifecycle, S3ObjectStore } from '../aws/s3-adapter';
 import type { BucketLifecycle, ObjectStore, StreamCatalog } from '../core/ports';
 import { telemetry } from '../telemetry/powertools';
 import { recordDataGap } from '../telemetry/workflow-metrics';
+import { processReadBudget, sleep } from '../reading/process-budget';
 import { ShardArchiver } from './shard-archiver';
 
 /** Config and adapters of the archive handlers, built once per process. */
@@ -27,8 +28,9 @@ export function archiveRuntime(): ArchiveRuntime {
     reader: new KinesisShardReader(kinesisClient()),
     store,
     compress: (body) => gzipSync(body, { level: config.gzipLevel }),
+    budget: processReadBudget(),
     now: Date.now,
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    sleep,
     onGap: (gap) => recordDataGap(telemetry().metrics, gap),
   });
   runtime = {

@@ -1,4 +1,3 @@
-import { backoffWithJitter } from '../core/backoff';
 import { BlockBuilder, blockBody, type Block } from '../core/block-builder';
 import {
   commitPending,
@@ -16,30 +15,31 @@ import {
   type Checkpoint,
   type ShardLease,
 } from '../core/checkpoint';
-import { toUserRecords } from '../core/deaggregate';
 import {
   CheckpointConflictError,
   CorruptStateError,
   DataGapError,
-  ExpiredIteratorError,
   ReservoirError,
   ThrottledError,
 } from '../core/errors';
 import { archiveObjectKey, checkpointKey } from '../core/layout';
 import { isFromEarlierEpoch } from '../core/stream-epoch';
-import type { IteratorStart, KinesisRecord, ObjectStore, RecordBatch, ShardReader } from '../core/ports';
+import type { KinesisRecord, ObjectStore } from '../core/ports';
+import type { UserRecord } from '../core/record-line';
+import {
+  readShard,
+  type ReadMode,
+  type ShardRead,
+  type ShardReadDeps,
+  type ShardReadSettings,
+  type ShardReadUsage,
+} from '../reading/shard-read';
 import { compareSequenceNumbers } from '../core/sequence';
 
-export interface ShardArchiverSettings {
+export interface ShardArchiverSettings extends ShardReadSettings {
   prefix: string;
   /** Uncompressed bytes at which a block is cut (a single larger record makes a larger block). */
   maxObjectBytes: number;
-  getRecordsLimit: number;
-  /** Minimum time between two GetRecords calls on the shard (5 calls/s are shared by all readers). */
-  minPollIntervalMs: number;
-  /** In-process attempts on a throttled GetRecords before giving the retry to the state machine. */
-  throttleAttempts: number;
-  throttleBaseDelayMs: number;
   /**
    * How long a run's hold on a shard lasts without a checkpoint write: longer than one
    * invocation can take, so only a holder that died loses it.
@@ -47,12 +47,9 @@ export interface ShardArchiverSettings {
   leaseMs: number;
 }
 
-export interface ShardArchiverDeps {
-  reader: ShardReader;
+export interface ShardArchiverDeps extends ShardReadDeps {
   store: ObjectStore;
   compress: (body: string) => Uint8Array;
-  now: () => number;
-  sleep: (ms: number) => Promise<void>;
   /** Called before a DataGapError is thrown, to emit the gap metric. */
   onGap: (gap: DataGapError) => void;
 }
@@ -70,6 +67,8 @@ export interface ArchiveShardRequest {
   holder: string;
   /** Which stream of this name (StreamCreationTimestamp): recorded in the checkpoint. */
   streamCreatedAt?: number;
+  /** Polling at the stream's read rate, or enhanced fan-out through its consumer. */
+  read: ReadMode;
 }
 
 export type ArchiveShardStatus = 'caught-up' | 'drained' | 'budget-exhausted' | 'waiting-for-parent' | 'held';
@@ -89,6 +88,8 @@ export interface ArchiveShardResult {
    */
   lagMs: number | null;
   lastSequenceNumber: string | null;
+  /** What this invocation read (absent when it read nothing: drained, waiting or held). */
+  read?: ShardReadUsage;
   waitingFor?: string;
   /** `held`: the execution that holds the shard's lease, and until when. */
   heldBy?: string;
@@ -120,8 +121,8 @@ class ShardRun {
   private etag: string | null = null;
   private startTotals = { records: 0, objects: 0, bytes: 0 };
   private readonly builder: BlockBuilder;
-  private lastPollAt = 0;
-  private lastSeen: string | null = null;
+  /** This run's read of the shard (its usage goes into the result). */
+  private shardRead: ShardRead | null = null;
   /** Whether the pending block's object is known to be durable (only then may it be committed). */
   private pendingDurable = false;
   private readonly key: string;
@@ -183,77 +184,57 @@ class ShardRun {
     // A pending block whose object is missing is rebuilt record for record: a concurrent writer
     // may still be putting it, and only an identical object keeps the archive free of repeats.
     let recovery = this.checkpoint.pending ? new BlockBuilder(Number.POSITIVE_INFINITY) : null;
-    let iterator = await this.deps.reader.getIterator(stream, shardId, resume);
-    let lagMs: number | null = null;
-    let throttled = 0;
+    const read = readShard(this.deps, this.settings, {
+      stream,
+      shardId,
+      start: resume,
+      mode: this.request.read,
+      deadline: this.request.deadline,
+      stopAtTip: !this.request.closed,
+    });
+    this.shardRead = read;
 
-    for (;;) {
-      if (this.deps.now() >= this.request.deadline) {
-        await this.finish({ drained: false, release: false });
-        return this.result('budget-exhausted', false, this.lagWithRecordsLeft(lagMs));
-      }
-      let batch: RecordBatch;
-      try {
-        await this.pace();
-        batch = await this.deps.reader.getRecords(iterator, this.settings.getRecordsLimit);
-        throttled = 0;
-      } catch (error) {
-        if (error instanceof ExpiredIteratorError) {
-          iterator = await this.deps.reader.getIterator(stream, shardId, this.restartPoint(resume));
-          continue;
-        }
-        if (error instanceof ThrottledError && ++throttled < this.settings.throttleAttempts) {
-          await this.deps.sleep(backoffWithJitter(this.settings.throttleBaseDelayMs, throttled));
-          continue;
-        }
-        if (error instanceof ThrottledError) await this.finish({ drained: false, release: false });
-        throw error;
-      }
-      lagMs = batch.millisBehindLatest;
-
-      for (const record of batch.records) {
-        if (expected) {
-          if (record.sequenceNumber !== expected.sequenceNumber)
-            throw this.gap(expected.sequenceNumber, record);
-          const skip = expected.skipFirst;
-          expected = null;
-          if (skip) {
-            this.lastSeen = record.sequenceNumber;
-            continue;
+    try {
+      for await (const batch of read) {
+        for (const record of batch.records) {
+          if (expected) {
+            if (record.sequenceNumber !== expected.sequenceNumber)
+              throw this.gap(expected.sequenceNumber, record);
+            const skip = expected.skipFirst;
+            expected = null;
+            if (skip) continue;
+          }
+          if (recovery) {
+            if (await this.addToRecovery(recovery, read.userRecords(record), record)) recovery = null;
+          } else {
+            const closed = this.builder.add(
+              record.sequenceNumber,
+              record.arrivalTimestamp,
+              read.userRecords(record),
+            );
+            if (closed) await this.persist(closed);
           }
         }
-        this.lastSeen = record.sequenceNumber;
-        if (recovery) {
-          if (await this.addToRecovery(recovery, record)) recovery = null;
-        } else {
-          const closed = this.builder.add(
-            record.sequenceNumber,
-            record.arrivalTimestamp,
-            this.userRecords(record),
-          );
-          if (closed) await this.persist(closed);
-        }
       }
-
-      if (batch.nextIterator === null) {
-        // The end of a closed shard without the pending block's last record: its records are gone.
-        // (A last archived record that aged out with nothing after it is no known loss, as below.)
-        if (recovery) throw this.gap(this.checkpoint.pending!.firstSequenceNumber, null);
-        await this.finish({ drained: true, release: true });
-        return this.result('drained', true, 0);
-      }
-      iterator = batch.nextIterator;
-      // Caught up: an empty read at the tip. MillisBehindLatest alone is not enough: a full
-      // batch can come back with 0 (kinesalite always says 0), and records may follow it.
-      if (batch.records.length === 0 && batch.millisBehindLatest === 0 && !this.request.closed) {
-        // At the tip without the pending block's last record: its records are gone.
-        if (recovery) throw this.gap(this.checkpoint.pending!.firstSequenceNumber, null);
-        // A quiet shard whose last archived record has expired shows nothing at all: no record
-        // after it is known to exist, so there is no gap to report.
-        await this.finish({ drained: false, release: true });
-        return this.result('caught-up', true, 0);
-      }
+    } catch (error) {
+      if (error instanceof ThrottledError) await this.finish({ drained: false, release: false });
+      throw error;
     }
+
+    if (read.end === 'deadline') {
+      await this.finish({ drained: false, release: false });
+      return this.result('budget-exhausted', false, this.lagWithRecordsLeft(read.millisBehindLatest));
+    }
+    // The end of a closed shard, or the tip of an open one, without the pending block's last
+    // record: its records are gone. (A quiet shard whose last archived record has expired shows
+    // nothing at all: no record after it is known to exist, so there is no gap to report.)
+    if (recovery) throw this.gap(this.checkpoint.pending!.firstSequenceNumber, null);
+    if (read.end === 'shard-end') {
+      await this.finish({ drained: true, release: true });
+      return this.result('drained', true, 0);
+    }
+    await this.finish({ drained: false, release: true });
+    return this.result('caught-up', true, 0);
   }
 
   private async loadCheckpoint(): Promise<void> {
@@ -326,12 +307,12 @@ class ShardRun {
     return { ...this.result('held', true, null), heldBy: lease.holder, heldUntil: lease.expiresAt };
   }
 
-  private userRecords(record: KinesisRecord) {
-    return toUserRecords(this.request.stream, this.request.shardId, record);
-  }
-
   /** Adds a record to the block being rebuilt; true once the block is complete and committed. */
-  private async addToRecovery(recovery: BlockBuilder, record: KinesisRecord): Promise<boolean> {
+  private async addToRecovery(
+    recovery: BlockBuilder,
+    users: UserRecord[],
+    record: KinesisRecord,
+  ): Promise<boolean> {
     const pending = this.checkpoint.pending!;
     const order = compareSequenceNumbers(record.sequenceNumber, pending.lastSequenceNumber);
     if (order > 0) {
@@ -339,7 +320,7 @@ class ShardRun {
         `Pending block ${pending.key} ends at ${pending.lastSequenceNumber}, which shard ${this.request.shardId} does not hold`,
       );
     }
-    recovery.add(record.sequenceNumber, record.arrivalTimestamp, this.userRecords(record));
+    recovery.add(record.sequenceNumber, record.arrivalTimestamp, users);
     if (order < 0) return false;
     const block = recovery.flush()!;
     const key = this.objectKey(block);
@@ -419,16 +400,6 @@ class ShardRun {
     );
   }
 
-  private restartPoint(resume: IteratorStart): IteratorStart {
-    return this.lastSeen ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.lastSeen } : resume;
-  }
-
-  private async pace(): Promise<void> {
-    const wait = this.lastPollAt + this.settings.minPollIntervalMs - this.deps.now();
-    if (wait > 0) await this.deps.sleep(wait);
-    this.lastPollAt = this.deps.now();
-  }
-
   private gap(expectedSequenceNumber: string, found: KinesisRecord | null): DataGapError {
     const error = new DataGapError(
       this.request.stream,
@@ -457,6 +428,7 @@ class ShardRun {
 
   private result(status: ArchiveShardStatus, done: boolean, lagMs: number | null): ArchiveShardResult {
     const totals = this.checkpoint.totals;
+    const read = this.shardRead ? { mode: this.request.read.type, ...this.shardRead.usage() } : undefined;
     return {
       stream: this.request.stream,
       shardId: this.request.shardId,
@@ -467,6 +439,7 @@ class ShardRun {
       bytes: totals.bytes - this.startTotals.bytes,
       lagMs,
       lastSequenceNumber: this.checkpoint.lastSequenceNumber,
+      ...(read ? { read } : {}),
     };
   }
 }

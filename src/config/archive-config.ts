@@ -1,9 +1,10 @@
 import { ConfigError } from '../core/errors';
 import { loadBaseConfig, loadInvocationBudget, type BaseConfig, type InvocationBudget } from './base-config';
 import { envInt, envList } from './env';
+import { loadReadConfig, type ReadConfig } from './read-config';
 
 /** Everything the archive handlers read from the environment, read once per process. */
-export interface ArchiveConfig extends BaseConfig, InvocationBudget {
+export interface ArchiveConfig extends BaseConfig, InvocationBudget, ReadConfig {
   /** Tombstone patterns of LATEST streams, by stream. */
   tombstones: Record<string, unknown>;
   /** Streams archived whether or not they are tagged (deployment parameter `archiveStreams`). */
@@ -15,10 +16,6 @@ export interface ArchiveConfig extends BaseConfig, InvocationBudget {
   deployedRetentionStreams: string[];
   maxObjectBytes: number;
   gzipLevel: number;
-  getRecordsLimit: number;
-  minPollIntervalMs: number;
-  throttleAttempts: number;
-  throttleBaseDelayMs: number;
   /** How long a run holds a shard without writing its checkpoint (longer than an invocation). */
   leaseMs: number;
   /** Shards per Map page (the page travels in the state payload, capped at 256 KiB). */
@@ -63,15 +60,12 @@ export function loadArchiveConfig(): ArchiveConfig {
   return {
     ...loadBaseConfig(),
     ...budget,
+    ...loadReadConfig(),
     tombstones: tombstonesFromEnv(),
     listedStreams: envList('RESERVOIR_STREAMS'),
     deployedRetentionStreams: envList('RESERVOIR_DEPLOYED_RETENTION_STREAMS'),
     maxObjectBytes: envInt('RESERVOIR_MAX_OBJECT_MB', 32, 1) * 1024 * 1024,
     gzipLevel: envInt('RESERVOIR_GZIP_LEVEL', 6, 1),
-    getRecordsLimit: envInt('RESERVOIR_GETRECORDS_LIMIT', 10_000, 1),
-    minPollIntervalMs: envInt('RESERVOIR_POLL_INTERVAL_MS', 200),
-    throttleAttempts: envInt('RESERVOIR_THROTTLE_ATTEMPTS', 6, 1),
-    throttleBaseDelayMs: envInt('RESERVOIR_THROTTLE_BASE_DELAY_MS', 250),
     leaseMs: leaseMsFromEnv(budget),
     shardsPerPage: envInt('RESERVOIR_SHARDS_PER_PAGE', 500, 1),
   };

@@ -26,3 +26,15 @@ export function envList(name: string): string[] {
     .map((item) => item.trim())
     .filter((item) => item.length > 0);
 }
+
+/** A number in (min, max]: e.g. a rate or a share. */
+export function envNumber(name: string, fallback: number, { min = 0, max = Infinity } = {}): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= min || value > max) {
+    const range = max === Infinity ? `> ${min}` : `> ${min} and <= ${max}`;
+    throw new ConfigError(`Environment variable ${name} must be a number ${range}, got "${raw}"`);
+  }
+  return value;
+}

@@ -11,7 +11,7 @@ import { taskHandler } from './shared/task-handler';
 
 interface ArchiveShardEvent {
   runId: string;
-  item: ShardWorkItem;
+  item: Omit<ShardWorkItem, 'read'> & Partial<Pick<ShardWorkItem, 'read'>>;
   /** The shard's invocations so far in this run (the state machine carries it round the loop). */
   usage?: TaskUsage;
 }
@@ -29,6 +29,8 @@ export const handler = taskHandler(
     const { archiver, config } = archiveRuntime();
     const result = await archiver.archive({
       ...event.item,
+      // Items planned before read modes existed poll at the default rate.
+      read: event.item.read ?? { type: 'polling', rate: config.defaultRate, share: null },
       deadline: invocationDeadline(config, context.getRemainingTimeInMillis()),
       holder: event.runId,
     });

@@ -12,7 +12,7 @@ interface PlanShardsEvent {
 export const handler = taskHandler(passThrough<PlanShardsEvent>, async (event) => {
   const { catalog, store, config } = archiveRuntime();
   return planArchiveRun(
-    { catalog, store, prefix: config.prefix, pageSize: config.shardsPerPage },
+    { catalog, store, prefix: config.prefix, pageSize: config.shardsPerPage, read: config },
     event.runId,
     event.streams,
     event.missingStreams ?? [],

@@ -1,3 +1,5 @@
+import { ReadBudget, SHARD_READ_LIMITS } from '../../src/core/read-budget';
+import type { ReadMode } from '../../src/reading/shard-read';
 import { createHash } from 'node:crypto';
 import { CheckpointConflictError, ExpiredIteratorError, ThrottledError } from '../../src/core/errors';
 import type {
@@ -130,4 +132,17 @@ export function kinesisRecord(
     arrivalTimestamp,
     data: typeof data === 'string' ? Buffer.from(data) : data,
   };
+}
+
+/** Polling at a whole shard's read limits (tests that are not about the budget). */
+export const POLLING: ReadMode = { type: 'polling', rate: SHARD_READ_LIMITS, share: 1 };
+
+/** A read budget whose waits return at once: spacing is asserted through `sleeps` when wanted. */
+export function instantBudget(now: () => number = Date.now, sleeps: number[] = []): ReadBudget {
+  return new ReadBudget({
+    now,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+  });
 }

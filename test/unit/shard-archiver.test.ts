@@ -5,7 +5,7 @@ import { initialCheckpoint, type Checkpoint } from '../../src/core/checkpoint';
 import { DataGapError, ThrottledError } from '../../src/core/errors';
 import { checkpointKey, parseArchiveObjectKey } from '../../src/core/layout';
 import { parseRecordLines } from '../../src/core/record-line';
-import { kinesisRecord, MemoryObjectStore, MemoryShard } from '../support/fakes';
+import { instantBudget, kinesisRecord, MemoryObjectStore, MemoryShard, POLLING } from '../support/fakes';
 
 const HOUR = 3_600_000;
 const start = Date.UTC(2024, 10, 21, 9, 58, 0);
@@ -14,7 +14,6 @@ const settings: ShardArchiverSettings = {
   prefix: '',
   maxObjectBytes: 400,
   getRecordsLimit: 10_000,
-  minPollIntervalMs: 0,
   throttleAttempts: 3,
   throttleBaseDelayMs: 0,
   leaseMs: 20 * 60_000,
@@ -33,6 +32,7 @@ function archiverFor(
       reader: shard,
       store,
       compress: (body) => gzipSync(body),
+      budget: instantBudget(now),
       now,
       sleep: async () => undefined,
       onGap: (gap) => gaps.push(gap),
@@ -48,6 +48,7 @@ const request = {
   closed: false,
   deadline: Number.MAX_SAFE_INTEGER,
   holder: 'run-1',
+  read: POLLING,
 };
 
 /** Every line of every archive object: what a reader of the archive sees. */
