@@ -1,29 +1,27 @@
 import { gunzipSync } from 'node:zlib';
-import { backoffWithJitter } from '../core/backoff';
-import { toUserRecords } from '../core/deaggregate';
-import { CorruptStateError, ExpiredIteratorError, ThrottledError } from '../core/errors';
-import type { CompactionInput } from '../core/compaction-spec';
-import type { IteratorStart, ObjectStore, ShardReader } from '../core/ports';
+import { CorruptStateError } from '../core/errors';
+import type { CompactionInput, CompactionSpec } from '../core/compaction-spec';
+import type { ObjectStore } from '../core/ports';
+import type { ReadRate } from '../core/read-budget';
+import { readShard, type ShardReadDeps, type ShardReadSettings } from '../reading/shard-read';
 import { toRecordLine, type RecordLine } from '../core/record-line';
 
 export interface CompactionDeps {
   store: ObjectStore;
   /** Needed only for live inputs. */
-  reader?: ShardReader;
-  sleep?: (ms: number) => Promise<void>;
+  live?: ShardReadDeps;
 }
 
-export interface LiveReadSettings {
-  getRecordsLimit: number;
-  /** GetRecords throttles in a row before giving up (the state machine's Retry takes over). */
-  throttleAttempts: number;
-  baseDelayMs: number;
-}
+export type LiveReadSettings = ShardReadSettings & {
+  /** The live inputs' polling rate when the spec does not carry its stream's. */
+  defaultRate: ReadRate;
+};
 
 export const DEFAULT_LIVE_READ: LiveReadSettings = {
   getRecordsLimit: 10_000,
-  throttleAttempts: 8,
-  baseDelayMs: 200,
+  throttleAttempts: 6,
+  throttleBaseDelayMs: 250,
+  defaultRate: { callsPerSecond: 1, bytesPerSecond: 1024 * 1024 },
 };
 
 export const JSON_LINES = 'application/x-ndjson';
@@ -42,45 +40,26 @@ export async function readGzipObject(store: ObjectStore, key: string, what: stri
  */
 export async function readLiveInput(
   deps: CompactionDeps,
-  stream: string,
+  spec: Pick<CompactionSpec, 'stream' | 'readRate'>,
   input: Extract<CompactionInput, { type: 'live' }>,
   settings: LiveReadSettings,
   visit: (line: RecordLine) => void,
   /** Called after each batch (the caller may write buffers out). */
   afterBatch: () => Promise<void> = async () => undefined,
 ): Promise<void> {
-  const reader = deps.reader;
-  if (!reader) throw new Error(`Compaction input ${input.id} is live: a ShardReader is needed`);
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  let last = input.afterSequenceNumber;
-  const startAfter = (): IteratorStart =>
-    last ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: last } : { type: 'TRIM_HORIZON' };
-  let iterator = await reader.getIterator(stream, input.shardId, startAfter());
-  let throttled = 0;
-  for (;;) {
-    let batch;
-    try {
-      batch = await reader.getRecords(iterator, settings.getRecordsLimit);
-      throttled = 0;
-    } catch (error) {
-      if (error instanceof ExpiredIteratorError) {
-        iterator = await reader.getIterator(stream, input.shardId, startAfter());
-        continue;
-      }
-      if (error instanceof ThrottledError && ++throttled < settings.throttleAttempts) {
-        await sleep(backoffWithJitter(settings.baseDelayMs, throttled));
-        continue;
-      }
-      throw error;
-    }
-    for (const record of batch.records) {
-      if (record.arrivalTimestamp >= input.untilMs) return;
-      for (const user of toUserRecords(stream, input.shardId, record)) visit(toRecordLine(user));
-      last = record.sequenceNumber;
-    }
+  if (!deps.live) throw new Error(`Compaction input ${input.id} is live: a shard reader is needed`);
+  const after = input.afterSequenceNumber;
+  const read = readShard(deps.live, settings, {
+    stream: spec.stream,
+    shardId: input.shardId,
+    start: after ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: after } : { type: 'TRIM_HORIZON' },
+    mode: { type: 'polling', rate: spec.readRate ?? settings.defaultRate },
+    untilMs: input.untilMs,
+    stopAtTip: true,
+  });
+  for await (const batch of read) {
+    for (const record of batch.records)
+      for (const user of read.userRecords(record)) visit(toRecordLine(user));
     await afterBatch();
-    if (batch.nextIterator === null) return;
-    if (batch.records.length === 0 && batch.millisBehindLatest === 0) return;
-    iterator = batch.nextIterator;
   }
 }

@@ -137,7 +137,7 @@ export async function partitionChunk(
     } else {
       await readLiveInput(
         deps,
-        spec.stream,
+        spec,
         input,
         options,
         (line) => consider(line, null),

@@ -1,3 +1,4 @@
+import type { ReadRate } from '../core/read-budget';
 import type { Checkpoint } from '../core/checkpoint';
 import { mapWithConcurrency } from '../core/concurrency';
 import {
@@ -17,7 +18,7 @@ export interface CompactionRunRequest extends Pick<
   'runId' | 'stream' | 'prefix' | 'fromMs' | 'toMs' | 'filter' | 'filterStage' | 'tombstone' | 'outPrefix'
 > {
   /** Also compact the records still in the stream and not archived yet, up to `untilMs` (needs a catalog). */
-  includeLive?: { untilMs: number; recordsPerShard?: number };
+  includeLive?: { untilMs: number; recordsPerShard?: number; readRate?: ReadRate };
   /** The inputs, when the caller chose them (a snapshot: the current generation plus newer objects). */
   archive?: { key: string; bytes: number }[];
 }
@@ -90,11 +91,13 @@ export async function planCompactionRun(
     }
   }
 
-  const spec = planCompaction(
+  const planned = planCompaction(
     { ...request, archive, live, lineage },
     // The measured ratio, 25% up: more partitions than needed is the safe side of the bound.
     { ...(measured ? { recordsPerByte: measured * 1.25 } : {}), ...options },
   );
+  const readRate = request.includeLive?.readRate;
+  const spec = readRate && live.length > 0 ? { ...planned, readRate } : planned;
   await storeCompactionSpec(store, spec);
   return spec;
 }

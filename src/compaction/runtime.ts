@@ -2,13 +2,16 @@ import { loadCompactionConfig, type CompactionConfig } from '../config/compactio
 import { kinesisClient, s3Client } from '../aws/clients';
 import { KinesisShardReader, KinesisStreamCatalog } from '../aws/kinesis-adapter';
 import { S3ObjectStore } from '../aws/s3-adapter';
-import type { ObjectStore, ShardReader, StreamCatalog } from '../core/ports';
+import type { ObjectStore, StreamCatalog } from '../core/ports';
+import { processReadBudget, sleep } from '../reading/process-budget';
+import type { ShardReadDeps } from '../reading/shard-read';
 
 /** Config and adapters of the compaction handlers, built once per process. */
 export interface CompactionRuntime {
   config: CompactionConfig;
   store: ObjectStore;
-  reader: ShardReader;
+  /** How partition workers read live inputs. */
+  live: ShardReadDeps;
   catalog: StreamCatalog;
 }
 
@@ -20,7 +23,12 @@ export function compactionRuntime(): CompactionRuntime {
   runtime = {
     config,
     store: new S3ObjectStore(s3Client(), config.bucket),
-    reader: new KinesisShardReader(kinesisClient()),
+    live: {
+      reader: new KinesisShardReader(kinesisClient()),
+      budget: processReadBudget(),
+      now: Date.now,
+      sleep,
+    },
     catalog: new KinesisStreamCatalog(kinesisClient()),
   };
   return runtime;

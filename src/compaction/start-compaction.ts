@@ -1,3 +1,4 @@
+import { streamReadPolicy } from '../reading/stream-read-policy';
 import { validateFilter } from '../core/filter-pattern';
 import { ValidationError } from '../core/errors';
 import type { CompactionSpec, FilterStage } from '../core/compaction-spec';
@@ -90,7 +91,14 @@ export async function startCompaction(
       outPrefix: request.snapshot
         ? generationPrefix(deps.config.prefix, request.stream, runId)
         : (request.outPrefix ?? defaultOutPrefix(deps.config.prefix, request.stream, runId)),
-      ...(request.includeLive ? { includeLive: { untilMs: toMs } } : {}),
+      ...(request.includeLive
+        ? {
+            includeLive: {
+              untilMs: toMs,
+              readRate: (await streamReadPolicy(deps.catalog, request.stream, deps.config)).policy.rate,
+            },
+          }
+        : {}),
       ...(snapshot ? { archive: snapshot.inputs } : {}),
     },
     { keysPerPartition: deps.config.keysPerPartition, chunkBytes: deps.config.chunkBytes },

@@ -1,8 +1,9 @@
 import { loadBaseConfig, loadInvocationBudget, type BaseConfig, type InvocationBudget } from './base-config';
 import { envInt, envString } from './env';
+import { loadReadConfig, type ReadConfig } from './read-config';
 
 /** Everything the query window handlers read from the environment, read once per process. */
-export interface QueryWindowConfig extends BaseConfig, InvocationBudget {
+export interface QueryWindowConfig extends BaseConfig, InvocationBudget, ReadConfig {
   region: string;
   /** Tag value of the window's clusters (the deployment stage): the state machine's IAM grant is scoped to it. */
   stage: string;
@@ -18,14 +19,13 @@ export interface QueryWindowConfig extends BaseConfig, InvocationBudget {
   maxSnapshotShards: number;
   /** Records per snapshot object. */
   snapshotPartRecords: number;
-  getRecordsLimit: number;
-  throttleAttempts: number;
 }
 
 export function loadQueryWindowConfig(): QueryWindowConfig {
   return {
     ...loadBaseConfig(),
     ...loadInvocationBudget(),
+    ...loadReadConfig(),
     region: envString('AWS_REGION', 'us-east-1'),
     stage: envString('RESERVOIR_STAGE', 'local'),
     emrServiceRole: envString('RESERVOIR_EMR_SERVICE_ROLE', 'reservoir-query-window-emr-service'),
@@ -34,7 +34,5 @@ export function loadQueryWindowConfig(): QueryWindowConfig {
     defaultMinutes: envInt('RESERVOIR_QUERY_WINDOW_MINUTES', 240, 15),
     maxSnapshotShards: envInt('RESERVOIR_QUERY_WINDOW_MAX_SHARDS', 500, 1),
     snapshotPartRecords: envInt('RESERVOIR_QUERY_WINDOW_PART_RECORDS', 50_000, 1),
-    getRecordsLimit: envInt('RESERVOIR_GETRECORDS_LIMIT', 10_000, 1),
-    throttleAttempts: envInt('RESERVOIR_THROTTLE_ATTEMPTS', 6, 1),
   };
 }

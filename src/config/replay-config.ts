@@ -1,8 +1,9 @@
 import { loadBaseConfig, loadInvocationBudget, type BaseConfig, type InvocationBudget } from './base-config';
 import { envInt, envList } from './env';
+import { loadReadConfig, type ReadConfig } from './read-config';
 
 /** Everything the replay handlers read from the environment, read once per process. */
-export interface ReplayConfig extends BaseConfig, InvocationBudget {
+export interface ReplayConfig extends BaseConfig, InvocationBudget, ReadConfig {
   /** Allow-list of target streams (`*` wildcards); empty: streams that have an archive here. */
   replayTargets: string[];
   itemsPerPage: number;
@@ -11,14 +12,13 @@ export interface ReplayConfig extends BaseConfig, InvocationBudget {
   baseDelayMs: number;
   maxRecordBytes: number;
   initialRatePerSecond: number;
-  getRecordsLimit: number;
-  throttleAttempts: number;
 }
 
 export function loadReplayConfig(): ReplayConfig {
   return {
     ...loadBaseConfig(),
     ...loadInvocationBudget(),
+    ...loadReadConfig(),
     replayTargets: envList('RESERVOIR_REPLAY_TARGETS'),
     itemsPerPage: envInt('RESERVOIR_REPLAY_ITEMS_PER_PAGE', 500, 1),
     flushRecords: envInt('RESERVOIR_REPLAY_FLUSH_RECORDS', 2_000, 1),
@@ -26,7 +26,5 @@ export function loadReplayConfig(): ReplayConfig {
     baseDelayMs: envInt('RESERVOIR_PUT_BASE_DELAY_MS', 100),
     maxRecordBytes: envInt('RESERVOIR_MAX_RECORD_KIB', 1024, 1) * 1024,
     initialRatePerSecond: envInt('RESERVOIR_REPLAY_INITIAL_RATE', 1_000, 1),
-    getRecordsLimit: envInt('RESERVOIR_GETRECORDS_LIMIT', 10_000, 1),
-    throttleAttempts: envInt('RESERVOIR_THROTTLE_ATTEMPTS', 6, 1),
   };
 }

@@ -2,17 +2,14 @@ import { join, resolve } from 'node:path';
 import { normalizePrefix } from '../core/layout';
 import { loadBaseConfig } from './base-config';
 import { envInt, envString } from './env';
+import { loadReadConfig, type ReadConfig } from './read-config';
 
 /** What `reservoir sql` reads from the environment (the same names as the archive's where they mean the same). */
-export interface SqlSettings {
+export interface SqlSettings extends ReadConfig {
   bucket: string;
   prefix: string;
   cacheDir: string;
   downloadConcurrency: number;
-  pollIntervalMs: number;
-  getRecordsLimit: number;
-  throttleAttempts: number;
-  throttleBaseDelayMs: number;
   threads?: number;
 }
 
@@ -28,10 +25,7 @@ export function loadSqlSettings(
       : loadBaseConfig()),
     cacheDir: resolve(cacheDir ?? envString('RESERVOIR_SQL_CACHE', join('.reservoir', 'cache'))),
     downloadConcurrency: envInt('RESERVOIR_SQL_DOWNLOADS', 16, 1),
-    pollIntervalMs: envInt('RESERVOIR_POLL_INTERVAL_MS', 200),
-    getRecordsLimit: envInt('RESERVOIR_GETRECORDS_LIMIT', 10_000, 1),
-    throttleAttempts: envInt('RESERVOIR_THROTTLE_ATTEMPTS', 6, 1),
-    throttleBaseDelayMs: envInt('RESERVOIR_THROTTLE_BASE_DELAY_MS', 250),
+    ...loadReadConfig(),
     ...(threads > 0 ? { threads } : {}),
   };
 }

@@ -30,6 +30,7 @@
  * Tombstones: when a key's winner matches the tombstone pattern the key is deleted — nothing is
  * emitted for it (merge results count these keys).
  */
+import type { ReadRate } from './read-budget';
 import { ValidationError } from './errors';
 import { validateFilter, type FilterPattern } from './filter-pattern';
 import { hourOverlaps } from './replay-plan';
@@ -69,6 +70,8 @@ export interface CompactionSpec {
   outPrefix: string;
   /** What the planner assumed, for the record. */
   estimatedRecords: number;
+  /** The live inputs' polling rate per shard (the stream's read policy); absent: the default. */
+  readRate?: ReadRate;
 }
 
 export interface CompactionPlanRequest {

@@ -1,3 +1,4 @@
+import type { ReadRate } from './read-budget';
 import { ValidationError } from './errors';
 import { runPrefix } from './layout';
 
@@ -34,6 +35,8 @@ export interface ResolvedReplay {
   filterStage: 'before' | 'after';
   /** When the replay was first started; the live tail is read up to here. */
   startedAt: number;
+  /** The live tail's polling rate per shard (the stream's read policy); absent: the default. */
+  readRate?: ReadRate;
 }
 
 /** A replay id that says what ran: replay-{stream}-{time}-{random}. */

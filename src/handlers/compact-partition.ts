@@ -8,13 +8,20 @@ import { passThrough, taskHandler } from './shared/task-handler';
 export const handler = taskHandler(
   passThrough<{ runId: string; chunk: number }>,
   async (event, _context, { metrics }) => {
-    const { store, reader, config } = compactionRuntime();
+    const { store, live, config } = compactionRuntime();
     const spec = await requireCompactionSpec(store, config.prefix, event.runId);
     const result = await partitionChunk(
       spec,
       event.chunk,
-      { store, reader, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
-      { bufferBytes: config.bufferBytes, inlineBytes: config.inlineBytes },
+      { store, live },
+      {
+        bufferBytes: config.bufferBytes,
+        inlineBytes: config.inlineBytes,
+        getRecordsLimit: config.getRecordsLimit,
+        throttleAttempts: config.throttleAttempts,
+        throttleBaseDelayMs: config.throttleBaseDelayMs,
+        defaultRate: config.defaultRate,
+      },
     );
     recordCompactionProgress(metrics, { stream: spec.stream, runId: spec.runId, records: result.records });
     return {

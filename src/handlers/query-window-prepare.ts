@@ -14,7 +14,7 @@ export const handler = taskHandler(
   async (event) => {
     const { store, catalog, network, config } = queryWindowRuntime();
     return prepareQueryWindow(
-      { store, catalog, network, ...config, installDrillScript, configureDrillScript },
+      { store, catalog, network, read: config, ...config, installDrillScript, configureDrillScript },
       event.request,
       event.windowId,
       event.startedAt,

@@ -9,20 +9,10 @@ import { passThrough, taskHandler } from './shared/task-handler';
 export const handler = taskHandler(
   passThrough<{ windowId: string; cutoff: number; shard: LiveShard }>,
   async (event, context: Context) => {
-    const { store, reader, config } = queryWindowRuntime();
+    const { store, live, config } = queryWindowRuntime();
     return snapshotLiveShard(
-      {
-        store,
-        reader,
-        prefix: config.prefix,
-        now: Date.now,
-        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      },
-      {
-        getRecordsLimit: config.getRecordsLimit,
-        throttleAttempts: config.throttleAttempts,
-        partRecords: config.snapshotPartRecords,
-      },
+      { ...live, store, prefix: config.prefix },
+      { ...config, partRecords: config.snapshotPartRecords },
       { ...event, deadline: invocationDeadline(config, context.getRemainingTimeInMillis()) },
     );
   },

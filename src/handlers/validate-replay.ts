@@ -11,9 +11,17 @@ const validateRequest = compileValidator<ReplayRequest>(replayRequestSchema, 're
 export const handler = taskHandler(
   (event: unknown) => validateRequest((event as { request?: unknown })?.request),
   async (request: ReplayRequest) => {
-    const { store, writer, config } = replayRuntime();
+    const { store, writer, catalog, config } = replayRuntime();
     const { replay, resumed } = await startReplay(
-      { store, writer, prefix: config.prefix, replayTargets: config.replayTargets, now: new Date() },
+      {
+        store,
+        writer,
+        catalog,
+        read: config,
+        prefix: config.prefix,
+        replayTargets: config.replayTargets,
+        now: new Date(),
+      },
       request,
     );
     return {

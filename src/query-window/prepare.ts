@@ -1,3 +1,6 @@
+import type { ReadDefaults } from '../core/read-policy';
+import type { ReadRate } from '../core/read-budget';
+import { streamReadPolicy } from '../reading/stream-read-policy';
 import type { Checkpoint } from '../core/checkpoint';
 import { mapWithConcurrency } from '../core/concurrency';
 import { StreamNotFoundError, ValidationError } from '../core/errors';
@@ -23,6 +26,8 @@ export interface LiveShard {
   shardId: string;
   /** Start after this sequence number; null: from the oldest record the shard still has. */
   after: string | null;
+  /** The stream's polling rate per shard (its read policy); absent: the default. */
+  readRate?: ReadRate;
 }
 
 /** prepareQueryWindow's result: $.window in the state machine (keys and small parameters only). */
@@ -56,6 +61,8 @@ export interface PrepareDeps extends Pick<
 > {
   store: ObjectStore;
   catalog: StreamCatalog;
+  /** The deployment's read settings: each stream's polling rate is resolved here, once. */
+  read: ReadDefaults;
   network: NetworkCatalog;
   installDrillScript: () => string;
   configureDrillScript: () => string;
@@ -96,6 +103,7 @@ async function liveShards(
     warnings.push(`stream ${stream} is no longer in Kinesis: its archive only`);
     return { shards: [], archived: true };
   }
+  const { policy } = await streamReadPolicy(deps.catalog, stream, deps.read);
   const byId = new Map(checkpoints.map((c) => [c.shardId, c]));
   const shards: LiveShard[] = [];
   for (const shard of listed) {
@@ -104,7 +112,7 @@ async function liveShards(
     let after = checkpoint?.lastSequenceNumber ?? null;
     if (checkpoint?.pending && (await deps.store.exists(checkpoint.pending.key)))
       after = checkpoint.pending.lastSequenceNumber;
-    shards.push({ stream, shardId: shard.shardId, after });
+    shards.push({ stream, shardId: shard.shardId, after, readRate: policy.rate });
   }
   return { shards, archived: checkpoints.length > 0 };
 }

@@ -4,7 +4,9 @@ import { ec2Client, kinesisClient, s3Client } from '../aws/clients';
 import { Ec2NetworkCatalog } from '../aws/ec2-network';
 import { KinesisShardReader, KinesisStreamCatalog } from '../aws/kinesis-adapter';
 import { S3ObjectStore } from '../aws/s3-adapter';
-import type { ObjectStore, ShardReader, StreamCatalog } from '../core/ports';
+import type { ObjectStore, StreamCatalog } from '../core/ports';
+import { processReadBudget, sleep } from '../reading/process-budget';
+import type { ShardReadDeps } from '../reading/shard-read';
 import { loadQueryWindowConfig, type QueryWindowConfig } from '../config/query-window-config';
 import type { NetworkCatalog } from './network';
 import { TaskNoLongerWaitingError, type TaskTokenSender } from './window';
@@ -13,7 +15,8 @@ import { TaskNoLongerWaitingError, type TaskTokenSender } from './window';
 export interface QueryWindowRuntime {
   config: QueryWindowConfig;
   store: ObjectStore;
-  reader: ShardReader;
+  /** How SnapshotLiveShard reads. */
+  live: ShardReadDeps;
   catalog: StreamCatalog;
   /** The window's subnet, VPC and security groups (tests replace it: EC2 has no local emulator). */
   network: NetworkCatalog;
@@ -46,7 +49,12 @@ export function queryWindowRuntime(): QueryWindowRuntime {
   runtime = {
     config,
     store: new S3ObjectStore(s3Client(), config.bucket),
-    reader: new KinesisShardReader(kinesisClient()),
+    live: {
+      reader: new KinesisShardReader(kinesisClient()),
+      budget: processReadBudget(),
+      now: Date.now,
+      sleep,
+    },
     catalog: new KinesisStreamCatalog(kinesisClient()),
     network: new Ec2NetworkCatalog(ec2Client()),
     sender: new SfnTaskTokenSender(new SFNClient({ requestHandler: new NodeHttpHandler(), maxAttempts: 5 })),

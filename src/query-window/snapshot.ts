@@ -1,8 +1,7 @@
 import { gzipSync } from 'node:zlib';
-import { backoffWithJitter } from '../core/backoff';
-import { toUserRecords } from '../core/deaggregate';
-import { ExpiredIteratorError, ThrottledError } from '../core/errors';
-import type { IteratorStart, ObjectStore, ShardReader } from '../core/ports';
+import type { ObjectStore } from '../core/ports';
+import type { ReadRate } from '../core/read-budget';
+import { readShard, type ShardReadDeps, type ShardReadSettings } from '../reading/shard-read';
 import { serializeRecordLine } from '../core/record-line';
 import { queryWindowFiles } from './files';
 import type { LiveShard } from './prepare';
@@ -15,18 +14,15 @@ export interface SnapshotProgress {
   done: boolean;
 }
 
-export interface SnapshotSettings {
-  getRecordsLimit: number;
-  throttleAttempts: number;
+export interface SnapshotSettings extends ShardReadSettings {
   partRecords: number;
+  /** The polling rate when the shard does not carry its stream's. */
+  defaultRate: ReadRate;
 }
 
-export interface SnapshotDeps {
+export interface SnapshotDeps extends ShardReadDeps {
   store: ObjectStore;
-  reader: ShardReader;
   prefix: string;
-  now: () => number;
-  sleep: (ms: number) => Promise<void>;
 }
 
 /**
@@ -42,7 +38,7 @@ export async function snapshotLiveShard(
   /** `deadline`: epoch ms after which no new read starts (invocationDeadline). */
   event: { windowId: string; cutoff: number; shard: LiveShard; deadline: number },
 ): Promise<{ done: boolean; records: number }> {
-  const { store, reader } = deps;
+  const { store } = deps;
   const { stream, shardId } = event.shard;
   const files = queryWindowFiles(deps.prefix, event.windowId);
   const progressKey = files.liveProgress(stream, shardId);
@@ -53,10 +49,7 @@ export async function snapshotLiveShard(
     done: false,
   };
   if (progress.done) return { done: true, records: progress.records };
-  const { deadline } = event;
 
-  const start = (after: string | null): IteratorStart =>
-    after ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: after } : { type: 'TRIM_HORIZON' };
   let lines: string[] = [];
   let lastRead = progress.after;
 
@@ -78,42 +71,26 @@ export async function snapshotLiveShard(
     await store.putJson(progressKey, progress);
   };
 
-  let iterator = await reader.getIterator(stream, shardId, start(progress.after));
-  let throttled = 0;
-  for (;;) {
-    if (deps.now() >= deadline) {
-      await flush(false);
-      return { done: false, records: progress.records };
-    }
-    let batch;
-    try {
-      batch = await reader.getRecords(iterator, settings.getRecordsLimit);
-      throttled = 0;
-    } catch (error) {
-      if (error instanceof ExpiredIteratorError) {
-        iterator = await reader.getIterator(stream, shardId, start(lastRead));
-        continue;
-      }
-      if (error instanceof ThrottledError && ++throttled < settings.throttleAttempts) {
-        await deps.sleep(backoffWithJitter(200, throttled));
-        continue;
-      }
-      throw error;
-    }
+  const read = readShard(deps, settings, {
+    stream,
+    shardId,
+    start: progress.after
+      ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: progress.after }
+      : { type: 'TRIM_HORIZON' },
+    mode: { type: 'polling', rate: event.shard.readRate ?? settings.defaultRate },
+    // The snapshot ends where the window opened: later records are not in it.
+    untilMs: event.cutoff,
+    deadline: event.deadline,
+    stopAtTip: true,
+  });
+  for await (const batch of read) {
     for (const record of batch.records) {
-      // The snapshot ends where the window opened: later records are not in it.
-      if (record.arrivalTimestamp >= event.cutoff) {
-        await flush(true);
-        return { done: true, records: progress.records };
-      }
-      for (const user of toUserRecords(stream, shardId, record)) lines.push(serializeRecordLine(user));
+      for (const user of read.userRecords(record)) lines.push(serializeRecordLine(user));
       lastRead = record.sequenceNumber;
       if (lines.length >= settings.partRecords) await flush(false);
     }
-    if (batch.nextIterator === null || (batch.records.length === 0 && batch.millisBehindLatest === 0)) {
-      await flush(true);
-      return { done: true, records: progress.records };
-    }
-    iterator = batch.nextIterator;
   }
+  const done = read.end !== 'deadline';
+  await flush(done);
+  return { done, records: progress.records };
 }

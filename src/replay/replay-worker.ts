@@ -1,15 +1,15 @@
-import { backoffWithJitter } from '../core/backoff';
-import { CorruptStateError, ExpiredIteratorError, ThrottledError } from '../core/errors';
-import { toUserRecords } from '../core/deaggregate';
+import { CorruptStateError } from '../core/errors';
 import { encodeEnvelope } from '../core/envelope';
 import { compileFilter, type FilterEvent } from '../core/filter-pattern';
 import { compactionFilterEvent } from '../core/compaction-entry';
-import type { IteratorStart, ObjectStore, RecordWriter, ShardReader } from '../core/ports';
+import type { ObjectStore, RecordWriter } from '../core/ports';
+import type { ReadRate } from '../core/read-budget';
 import type { PutEntry } from '../core/put-batcher';
 import { decodePayload, toRecordLine, type RecordLine } from '../core/record-line';
 import type { ReplaySegment, ReplayWorkItem } from '../core/replay-plan';
 import type { ResolvedReplay } from '../core/replay-request';
 import { readArchiveObject } from '../archive/archive-reader';
+import { readShard, type ShardReadDeps, type ShardReadSettings } from '../reading/shard-read';
 import { RecordPutter, type PutterSettings } from './record-putter';
 import { replayRunFiles } from './run-files';
 
@@ -30,20 +30,17 @@ export interface ReplayProgress {
   updatedAt: string;
 }
 
-export interface ReplayWorkerSettings extends PutterSettings {
+export interface ReplayWorkerSettings extends PutterSettings, ShardReadSettings {
   prefix: string;
   /** Matched records put before the resume point is saved (a crash re-puts at most this many). */
   flushRecords: number;
-  getRecordsLimit: number;
-  throttleAttempts: number;
+  /** The live tail's polling rate when the replay does not carry its stream's. */
+  defaultRate: ReadRate;
 }
 
-export interface ReplayWorkerDeps {
+export interface ReplayWorkerDeps extends ShardReadDeps {
   store: ObjectStore;
-  reader: ShardReader;
   writer: RecordWriter;
-  now: () => number;
-  sleep: (ms: number) => Promise<void>;
 }
 
 export interface ReplayItemResult extends ReplayCounts {
@@ -153,46 +150,24 @@ class ItemRun {
     const resumeAfter =
       index === this.progress.cursor.segment ? this.progress.cursor.afterSequenceNumber : null;
     const after = resumeAfter ?? segment.afterSequenceNumber;
-    const start: IteratorStart = after
-      ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: after }
-      : { type: 'TRIM_HORIZON' };
-    let iterator = await this.deps.reader.getIterator(this.replay.stream, segment.shardId, start);
-    let throttled = 0;
-    for (;;) {
-      if (this.deps.now() >= deadline) return false;
-      let batch;
-      try {
-        batch = await this.deps.reader.getRecords(iterator, this.settings.getRecordsLimit);
-        throttled = 0;
-      } catch (error) {
-        if (error instanceof ExpiredIteratorError) {
-          const last = this.pendingCursor.segment === index ? this.pendingCursor.afterSequenceNumber : null;
-          const restart = last ?? after;
-          iterator = await this.deps.reader.getIterator(
-            this.replay.stream,
-            segment.shardId,
-            restart ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: restart } : { type: 'TRIM_HORIZON' },
-          );
-          continue;
-        }
-        if (error instanceof ThrottledError && ++throttled < this.settings.throttleAttempts) {
-          await this.deps.sleep(backoffWithJitter(this.settings.baseDelayMs, throttled));
-          continue;
-        }
-        throw error;
-      }
+    const read = readShard(this.deps, this.settings, {
+      stream: this.replay.stream,
+      shardId: segment.shardId,
+      start: after ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: after } : { type: 'TRIM_HORIZON' },
+      mode: { type: 'polling', rate: this.replay.readRate ?? this.settings.defaultRate },
+      // The live tail ends where the replay started: later records are live traffic.
+      untilMs: this.replay.startedAt,
+      deadline,
+      stopAtTip: true,
+    });
+    for await (const batch of read) {
       for (const record of batch.records) {
-        // The live tail ends where the replay started: later records are live traffic.
-        if (record.arrivalTimestamp >= this.replay.startedAt) return true;
-        for (const user of toUserRecords(this.replay.stream, segment.shardId, record))
-          await this.consider(toRecordLine(user));
+        for (const user of read.userRecords(record)) await this.consider(toRecordLine(user));
         this.pendingCursor = { segment: index, lines: 0, afterSequenceNumber: record.sequenceNumber };
         if (this.pending.length >= this.settings.flushRecords) await this.flush();
       }
-      if (batch.nextIterator === null) return true;
-      if (batch.records.length === 0 && batch.millisBehindLatest === 0) return true;
-      iterator = batch.nextIterator;
     }
+    return read.end !== 'deadline';
   }
 
   private async consider(line: RecordLine): Promise<void> {

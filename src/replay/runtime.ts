@@ -3,6 +3,7 @@ import { kinesisClient, s3Client } from '../aws/clients';
 import { KinesisRecordWriter, KinesisShardReader, KinesisStreamCatalog } from '../aws/kinesis-adapter';
 import { S3ObjectStore } from '../aws/s3-adapter';
 import type { ObjectStore, RecordWriter, StreamCatalog } from '../core/ports';
+import { processReadBudget, sleep } from '../reading/process-budget';
 import { ReplayWorker } from './replay-worker';
 
 /** Config and adapters of the replay handlers, built once per process. */
@@ -25,8 +26,9 @@ export function replayRuntime(): ReplayRuntime {
     store,
     reader: new KinesisShardReader(kinesisClient()),
     writer,
+    budget: processReadBudget(),
     now: Date.now,
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    sleep,
   });
   runtime = { config, store, catalog: new KinesisStreamCatalog(kinesisClient()), writer, worker };
   return runtime;

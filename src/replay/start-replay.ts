@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { canonicalJson } from '../core/canonical-json';
-import { ValidationError } from '../core/errors';
+import { StreamNotFoundError, ValidationError } from '../core/errors';
 import { validateFilter } from '../core/filter-pattern';
 import { checkpointStreamPrefix } from '../core/layout';
-import type { ObjectStore, RecordWriter } from '../core/ports';
+import type { ObjectStore, RecordWriter, StreamCatalog } from '../core/ports';
+import type { ReadRate } from '../core/read-budget';
+import type { ReadDefaults } from '../core/read-policy';
+import { streamReadPolicy } from '../reading/stream-read-policy';
 import {
   generateReplayId,
   matchesAllowList,
@@ -29,7 +32,15 @@ function sameRequest(a: ReplayRequest, b: ReplayRequest): boolean {
  * the stored replay (same bounds, same start time) rather than starting another.
  */
 export async function startReplay(
-  deps: { store: ObjectStore; writer: RecordWriter; prefix: string; replayTargets: string[]; now: Date },
+  deps: {
+    store: ObjectStore;
+    writer: RecordWriter;
+    catalog: StreamCatalog;
+    read: ReadDefaults;
+    prefix: string;
+    replayTargets: string[];
+    now: Date;
+  },
   request: ReplayRequest,
 ): Promise<{ replay: ResolvedReplay; resumed: boolean }> {
   const replayId = request.replayId ?? generateReplayId(request.stream, deps.now, randomUUID().slice(0, 8));
@@ -55,8 +66,11 @@ export async function startReplay(
     }
     throw error;
   }
-  await deps.store.putJson(files.request, { request, resolved } satisfies StoredRequest);
-  return { replay: resolved, resumed: false };
+  const replay = resolved.includeLive
+    ? { ...resolved, readRate: await liveReadRate(deps, resolved.stream) }
+    : resolved;
+  await deps.store.putJson(files.request, { request, resolved: replay } satisfies StoredRequest);
+  return { replay, resumed: false };
 }
 
 async function assertTargetAllowed(
@@ -77,5 +91,18 @@ async function assertTargetAllowed(
     throw new ValidationError(
       `field target: ${target} is not an archived stream; replay targets default to the archived streams (set replayTargets / RESERVOIR_REPLAY_TARGETS) (allowList)`,
     );
+  }
+}
+
+/** The source stream's polling rate (its read policy); the default once the stream is gone. */
+async function liveReadRate(
+  deps: { catalog: StreamCatalog; read: ReadDefaults },
+  stream: string,
+): Promise<ReadRate> {
+  try {
+    return (await streamReadPolicy(deps.catalog, stream, deps.read)).policy.rate;
+  } catch (error) {
+    if (error instanceof StreamNotFoundError) return deps.read.defaultRate;
+    throw error;
   }
 }

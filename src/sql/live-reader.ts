@@ -1,13 +1,13 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { backoffWithJitter } from '../core/backoff';
 import type { Checkpoint } from '../core/checkpoint';
 import { mapWithConcurrency } from '../core/concurrency';
-import { toUserRecords } from '../core/deaggregate';
-import { ExpiredIteratorError, ThrottledError } from '../core/errors';
 import { checkpointStreamPrefix } from '../core/layout';
-import type { IteratorStart, ObjectStore, ShardReader, StreamCatalog } from '../core/ports';
+import type { ObjectStore, StreamCatalog } from '../core/ports';
+import type { ReadDefaults } from '../core/read-policy';
+import { readShard, type ShardReadDeps, type ShardReadSettings } from '../reading/shard-read';
+import { streamReadPolicy } from '../reading/stream-read-policy';
 import { serializeRecordLine } from '../core/record-line';
 import type { LiveShard, QueryBounds } from './plan';
 
@@ -53,11 +53,12 @@ export async function readCheckpoints(
  * is listed: an archive run in between only makes the two overlap, and the view keeps one copy.
  */
 export async function planLiveShards(
-  deps: { store: ObjectStore; catalog: StreamCatalog; prefix: string },
+  deps: { store: ObjectStore; catalog: StreamCatalog; prefix: string; read: ReadDefaults },
   stream: string,
 ): Promise<LiveShard[]> {
   const checkpoints = await readCheckpoints(deps.store, deps.prefix, stream);
   const shards = await deps.catalog.listShards(stream);
+  const { policy } = await streamReadPolicy(deps.catalog, stream, deps.read);
   const live: LiveShard[] = [];
   for (const shard of shards) {
     const checkpoint = checkpoints.get(shard.shardId);
@@ -66,20 +67,16 @@ export async function planLiveShards(
       stream,
       shardId: shard.shardId,
       afterSequenceNumber: await liveStart(deps.store, checkpoint),
+      readRate: policy.rate,
     });
   }
   return live;
 }
 
-export interface LiveReadSettings {
+export interface LiveReadSettings extends ShardReadSettings {
   /** Records that arrived at or after this instant are not read (the query's start, or --to). */
   untilMs: number;
   bounds: QueryBounds;
-  getRecordsLimit: number;
-  /** Minimum time between two GetRecords calls on one shard (5 calls/s per shard are shared). */
-  pollIntervalMs: number;
-  throttleAttempts: number;
-  throttleBaseDelayMs: number;
   /** Shards read at once. */
   concurrency: number;
 }
@@ -92,15 +89,9 @@ export interface LiveShardResult extends LiveShard {
   records: number;
 }
 
-export interface LiveReadDeps {
-  reader: ShardReader;
-  sleep: (ms: number) => Promise<void>;
-  now: () => number;
-}
-
 /** Reads every shard from its start until an empty read at the tip, the shard's end, or `untilMs`. */
 export async function readLiveShards(
-  deps: LiveReadDeps,
+  deps: ShardReadDeps,
   shards: readonly LiveShard[],
   dir: string,
   settings: LiveReadSettings,
@@ -111,7 +102,7 @@ export async function readLiveShards(
     await mkdir(dirname(file), { recursive: true });
     const out = createWriteStream(file);
     try {
-      const counts = await readShard(deps, shard, settings, out);
+      const counts = await readShardTo(deps, shard, settings, out);
       await closeStream(out);
       const result = { ...shard, file, ...counts };
       onShardDone?.(result);
@@ -123,62 +114,37 @@ export async function readLiveShards(
   });
 }
 
-async function readShard(
-  deps: LiveReadDeps,
+async function readShardTo(
+  deps: ShardReadDeps,
   shard: LiveShard,
   settings: LiveReadSettings,
   out: WriteStream,
 ): Promise<{ kinesisRecords: number; records: number }> {
-  const { reader } = deps;
   const fromMs = settings.bounds.fromMs ?? Number.NEGATIVE_INFINITY;
   const toMs = settings.bounds.toMs ?? Number.POSITIVE_INFINITY;
-  const startAfter = (sequenceNumber: string | null): IteratorStart =>
-    sequenceNumber ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber } : { type: 'TRIM_HORIZON' };
-  let lastRead = shard.afterSequenceNumber;
-  let iterator = await reader.getIterator(shard.stream, shard.shardId, startAfter(lastRead));
+  const after = shard.afterSequenceNumber;
+  const read = readShard(deps, settings, {
+    stream: shard.stream,
+    shardId: shard.shardId,
+    start: after ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: after } : { type: 'TRIM_HORIZON' },
+    mode: { type: 'polling', rate: shard.readRate },
+    // Later records are live traffic that arrived after the query started (or past --to).
+    untilMs: settings.untilMs,
+    stopAtTip: true,
+  });
   let kinesisRecords = 0;
   let records = 0;
-  let throttled = 0;
-  let lastCall = 0;
-  for (;;) {
-    const wait = lastCall + settings.pollIntervalMs - deps.now();
-    if (wait > 0) await deps.sleep(wait);
-    lastCall = deps.now();
-    let batch;
-    try {
-      batch = await reader.getRecords(iterator, settings.getRecordsLimit);
-      throttled = 0;
-    } catch (error) {
-      if (error instanceof ExpiredIteratorError) {
-        iterator = await reader.getIterator(shard.stream, shard.shardId, startAfter(lastRead));
-        continue;
-      }
-      if (error instanceof ThrottledError && ++throttled < settings.throttleAttempts) {
-        await deps.sleep(backoffWithJitter(settings.throttleBaseDelayMs, throttled));
-        continue;
-      }
-      throw error;
-    }
+  for await (const batch of read) {
     let lines = '';
     for (const record of batch.records) {
-      // Later records are live traffic that arrived after the query started (or past --to).
-      if (record.arrivalTimestamp >= settings.untilMs) {
-        await write(out, lines);
-        return { kinesisRecords, records };
-      }
       kinesisRecords += 1;
-      lastRead = record.sequenceNumber;
       if (record.arrivalTimestamp < fromMs || record.arrivalTimestamp >= toMs) continue;
-      for (const user of toUserRecords(shard.stream, shard.shardId, record)) {
+      for (const user of read.userRecords(record)) {
         lines += `${serializeRecordLine(user)}\n`;
         records += 1;
       }
     }
     await write(out, lines);
-    if (batch.nextIterator === null) break;
-    // kinesalite answers MillisBehindLatest 0 on every read: only an empty read proves the tip.
-    if (batch.records.length === 0 && batch.millisBehindLatest === 0) break;
-    iterator = batch.nextIterator;
   }
   return { kinesisRecords, records };
 }

@@ -1,3 +1,4 @@
+import type { ReadRate } from '../core/read-budget';
 import { isAbsolute, join } from 'node:path';
 import { archiveStreamPrefix, parseArchiveObjectKey, type ArchiveObjectRef } from '../core/layout';
 import { hourOverlaps, partitionPrefixes } from '../core/replay-plan';
@@ -127,6 +128,8 @@ export interface LiveShard {
   stream: string;
   shardId: string;
   afterSequenceNumber: string | null;
+  /** The stream's polling rate per shard (its read policy). */
+  readRate: ReadRate;
 }
 
 /**
@@ -136,7 +139,7 @@ export interface LiveShard {
  */
 export function splitByLiveOverlap<T extends ArchiveObjectRef>(
   objects: readonly T[],
-  live: readonly LiveShard[],
+  live: readonly Pick<LiveShard, 'stream' | 'shardId' | 'afterSequenceNumber'>[],
 ): { settled: T[]; overlapping: T[] } {
   const starts = new Map(
     live.map((shard) => [`${shard.stream}/${shard.shardId}`, shard.afterSequenceNumber]),

@@ -1,3 +1,4 @@
+import { processReadBudget, sleep } from '../reading/process-budget';
 import { rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { kinesisClient, s3Client } from '../aws/clients';
@@ -125,7 +126,9 @@ async function planFetchAndRun(
     const catalog = new KinesisStreamCatalog(kinesisClient());
     for (const stream of streams) {
       try {
-        liveShards.push(...(await planLiveShards({ store, catalog, prefix: settings.prefix }, stream)));
+        liveShards.push(
+          ...(await planLiveShards({ store, catalog, prefix: settings.prefix, read: settings }, stream)),
+        );
       } catch (error) {
         if (!(error instanceof StreamNotFoundError)) throw error;
         skippedStreams.push(stream);
@@ -183,7 +186,8 @@ async function planFetchAndRun(
       const results = await readLiveShards(
         {
           reader: new KinesisShardReader(kinesisClient()),
-          sleep: (ms) => new Promise((done) => setTimeout(done, ms)),
+          budget: processReadBudget(),
+          sleep,
           now: Date.now,
         },
         liveShards,
@@ -195,7 +199,6 @@ async function planFetchAndRun(
           untilMs: Math.min(startedAt + LIVE_SLACK_MS, bounds.toMs ?? Number.POSITIVE_INFINITY),
           bounds,
           getRecordsLimit: settings.getRecordsLimit,
-          pollIntervalMs: settings.pollIntervalMs,
           throttleAttempts: settings.throttleAttempts,
           throttleBaseDelayMs: settings.throttleBaseDelayMs,
           concurrency: 16,

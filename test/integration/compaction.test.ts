@@ -1,3 +1,4 @@
+import { processReadBudget, sleep } from '../../src/reading/process-budget';
 import {
   ListShardsCommand,
   MergeShardsCommand,
@@ -78,7 +79,15 @@ async function compact(request: Omit<CompactionRunRequest, 'prefix' | 'stream'>)
     { prefix: config.prefix, stream: STREAM, ...request },
     { keysPerPartition: 1500, chunkBytes: 32 * 1024 },
   );
-  const deps = { store, reader: new KinesisShardReader(kinesisClient()) };
+  const deps = {
+    store,
+    live: {
+      reader: new KinesisShardReader(kinesisClient()),
+      budget: processReadBudget(),
+      now: Date.now,
+      sleep,
+    },
+  };
   const partitioned = await Promise.all(
     spec.chunks.map((_, chunk) => partitionChunk(spec, chunk, deps, { bufferBytes: 256 * 1024 })),
   );

@@ -18,7 +18,13 @@ export function useEmulators(extraEnv: Record<string, string> = {}) {
   beforeAll(async () => {
     context.dir = mkdtempSync(join(tmpdir(), 'reservoir-test-'));
     context.emulators = await startEmulators({ dir: context.dir });
-    applyEnvironment({ ...context.emulators.env, RESERVOIR_POLL_INTERVAL_MS: '0', ...extraEnv });
+    // Nothing else reads the emulated streams: tests poll at a whole shard's limits.
+    applyEnvironment({
+      ...context.emulators.env,
+      RESERVOIR_READ_CALLS_PER_SECOND: '5',
+      RESERVOIR_READ_MB_PER_SECOND: '2',
+      ...extraEnv,
+    });
     resetClients();
     resetArchiveRuntime();
     context.kinesis = new KinesisClient({ requestHandler: new NodeHttpHandler() });

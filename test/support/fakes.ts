@@ -135,7 +135,11 @@ export function kinesisRecord(
 }
 
 /** Polling at a whole shard's read limits (tests that are not about the budget). */
-export const POLLING: ReadMode = { type: 'polling', rate: SHARD_READ_LIMITS, share: 1 };
+export const POLLING: Extract<ReadMode, { type: 'polling' }> = {
+  type: 'polling',
+  rate: SHARD_READ_LIMITS,
+  share: 1,
+};
 
 /** A read budget whose waits return at once: spacing is asserted through `sleeps` when wanted. */
 export function instantBudget(now: () => number = Date.now, sleeps: number[] = []): ReadBudget {

@@ -28,7 +28,7 @@ import {
   type UserRecord,
 } from '../../src/core/record-line';
 import { kplAggregate } from '../../src/local/traffic';
-import { MemoryObjectStore, MemoryShard } from '../support/fakes';
+import { instantBudget, MemoryObjectStore, MemoryShard } from '../support/fakes';
 
 const PREFIX = 'res/';
 const STREAM = 'orders';
@@ -167,7 +167,12 @@ async function compact(
     options.plan,
   );
   const spec = JSON.parse(JSON.stringify(planned)) as CompactionSpec;
-  const deps = { store, reader: options.reader, sleep: async () => undefined };
+  const deps = {
+    store,
+    live: options.reader
+      ? { reader: options.reader, budget: instantBudget(), now: Date.now, sleep: async () => undefined }
+      : undefined,
+  };
   const order = spec.chunks.map((_, i) => i);
   if (options.reverseChunks) order.reverse();
   const partitioned = [];

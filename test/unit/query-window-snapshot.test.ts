@@ -11,7 +11,7 @@ import {
   writeStatus,
   type TaskTokenSender,
 } from '../../src/query-window/window';
-import { kinesisRecord, MemoryObjectStore, MemoryShard } from '../support/fakes';
+import { instantBudget, kinesisRecord, MemoryObjectStore, MemoryShard, POLLING } from '../support/fakes';
 
 /** The live snapshot of one shard (SnapshotLiveShard) and a window's token and status files, in memory. */
 
@@ -20,7 +20,9 @@ const files = queryWindowFiles('', WINDOW);
 const SETTINGS: SnapshotSettings = {
   getRecordsLimit: 100,
   throttleAttempts: 4,
+  throttleBaseDelayMs: 0,
   partRecords: 4,
+  defaultRate: POLLING.rate,
 };
 const CUTOFF = 1_000_000;
 
@@ -41,7 +43,7 @@ function snapshotLines(store: MemoryObjectStore): { key: string; lines: RecordLi
 
 function run(store: MemoryObjectStore, shard: MemoryShard, after: string | null, now = () => 0) {
   return snapshotLiveShard(
-    { store, reader: shard, prefix: '', now, sleep: async () => undefined },
+    { store, reader: shard, budget: instantBudget(now), prefix: '', now, sleep: async () => undefined },
     SETTINGS,
     {
       windowId: WINDOW,

@@ -8,7 +8,7 @@ import type { ShardDescription, StreamCatalog } from '../../src/core/ports';
 import { parseRecordLines } from '../../src/core/record-line';
 import { kplAggregate, telemetryRecord } from '../../src/local/traffic';
 import { planLiveShards, readLiveShards, type LiveReadSettings } from '../../src/sql/live-reader';
-import { MemoryObjectStore, MemoryShard, kinesisRecord } from '../support/fakes';
+import { instantBudget, MemoryObjectStore, MemoryShard, kinesisRecord, POLLING } from '../support/fakes';
 
 const T0 = Date.parse('2026-01-01T10:00:00Z');
 let dir: string;
@@ -22,14 +22,19 @@ const settings = (overrides: Partial<LiveReadSettings> = {}): LiveReadSettings =
   untilMs: Number.POSITIVE_INFINITY,
   bounds: {},
   getRecordsLimit: 10_000,
-  pollIntervalMs: 0,
   throttleAttempts: 3,
   throttleBaseDelayMs: 1,
   concurrency: 4,
   ...overrides,
 });
 
-const deps = (shard: MemoryShard) => ({ reader: shard, sleep: async () => undefined, now: Date.now });
+const deps = (shard: MemoryShard) => ({
+  reader: shard,
+  budget: instantBudget(),
+  sleep: async () => undefined,
+  now: Date.now,
+});
+const readRate = POLLING.rate;
 
 describe('live reading for sql', () => {
   it('given records past the start, then they are read to the tip as record lines, KPL aggregates de-aggregated', async () => {
@@ -46,7 +51,7 @@ describe('live reading for sql', () => {
     shard.faults = ['throttle', 'expired'];
     const [result] = await readLiveShards(
       deps(shard),
-      [{ stream: 's', shardId: 'shardId-0', afterSequenceNumber: before.sequenceNumber }],
+      [{ stream: 's', shardId: 'shardId-0', afterSequenceNumber: before.sequenceNumber, readRate }],
       dir,
       settings(),
     );
@@ -67,7 +72,7 @@ describe('live reading for sql', () => {
     shard.records = Array.from({ length: 10 }, (_, i) => kinesisRecord('k', `r${i}`, T0 + i * 1000));
     const [result] = await readLiveShards(
       deps(shard),
-      [{ stream: 's', shardId: 'shardId-0', afterSequenceNumber: null }],
+      [{ stream: 's', shardId: 'shardId-0', afterSequenceNumber: null, readRate }],
       dir,
       settings({ untilMs: T0 + 7000, bounds: { fromMs: T0 + 2000, toMs: T0 + 9000 } }),
     );
@@ -87,7 +92,7 @@ describe('live reading for sql', () => {
     shard.closed = true;
     const [result] = await readLiveShards(
       deps(shard),
-      [{ stream: 's', shardId: 'shardId-0', afterSequenceNumber: null }],
+      [{ stream: 's', shardId: 'shardId-0', afterSequenceNumber: null, readRate }],
       dir,
       settings(),
     );
@@ -123,13 +128,17 @@ describe('live reading for sql', () => {
     const shard = (shardId: string): ShardDescription => ({ shardId, startingSequenceNumber: '0' });
     const catalog = {
       listShards: async () => ['shardId-0', 'shardId-1', 'shardId-2', 'shardId-3', 'shardId-4'].map(shard),
+      listTags: async () => ({ 'reservoir:read-share': '0.5' }),
     } as unknown as StreamCatalog;
-    expect(await planLiveShards({ store, catalog, prefix: '' }, 's')).toEqual([
-      { stream: 's', shardId: 'shardId-1', afterSequenceNumber: '200' },
+    const read = { defaultRate: POLLING.rate, shares: {}, efoStreams: [] };
+    // The stream's tag sets the rate: half of each shard's 5 calls/s and 2 MiB/s.
+    const readRate = { callsPerSecond: 2.5, bytesPerSecond: 1024 * 1024 };
+    expect(await planLiveShards({ store, catalog, prefix: '', read }, 's')).toEqual([
+      { stream: 's', shardId: 'shardId-1', afterSequenceNumber: '200', readRate },
       // The pending block's object exists: its records are in the archive listing already.
-      { stream: 's', shardId: 'shardId-2', afterSequenceNumber: '350' },
-      { stream: 's', shardId: 'shardId-3', afterSequenceNumber: '400' },
-      { stream: 's', shardId: 'shardId-4', afterSequenceNumber: null },
+      { stream: 's', shardId: 'shardId-2', afterSequenceNumber: '350', readRate },
+      { stream: 's', shardId: 'shardId-3', afterSequenceNumber: '400', readRate },
+      { stream: 's', shardId: 'shardId-4', afterSequenceNumber: null, readRate },
     ]);
   });
 });

@@ -42,7 +42,6 @@ export async function demoCommand(options: { dir?: string }): Promise<void> {
   try {
     applyEnvironment({
       ...emulators.env,
-      RESERVOIR_POLL_INTERVAL_MS: '0',
       RESERVOIR_REPLAY_TARGETS: `${STREAM}-replay`,
     });
     resetClients();
