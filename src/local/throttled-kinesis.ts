@@ -69,6 +69,11 @@ export interface ThrottledKinesisOptions {
   bytesPerSecond?: number;
   /** How old a cached shard list may get before it is refreshed in the background (default 1 s). */
   shardRefreshMs?: number;
+  /**
+   * The clock the budgets refill by and shard lists age by, in milliseconds (default
+   * `performance.now`). Tests pass one they move themselves, so rates are checked without sleeping.
+   */
+  now?: () => number;
 }
 
 const JSON_1_1 = 'application/x-amz-json-1.1';
@@ -232,6 +237,7 @@ export async function startThrottledKinesis(options: ThrottledKinesisOptions): P
   const recordsPerSecond = options.recordsPerSecond ?? 1000;
   const bytesPerSecond = options.bytesPerSecond ?? 1024 * 1024;
   const shardRefreshMs = options.shardRefreshMs ?? 1000;
+  const now = options.now ?? (() => performance.now());
   if (!(recordsPerSecond > 0) || !(bytesPerSecond > 0)) {
     throw new Error('recordsPerSecond and bytesPerSecond must be positive');
   }
@@ -293,7 +299,7 @@ export async function startThrottledKinesis(options: ThrottledKinesisOptions): P
       account = summary.StreamDescriptionSummary?.StreamARN?.split(':')[4] || DEFAULT_ACCOUNT;
       accounts.set(stream, account);
     }
-    return { open, account, fetchedAt: performance.now(), stale: false };
+    return { open, account, fetchedAt: now(), stale: false };
   }
 
   function refreshShardMap(stream: string): Promise<ShardMap> {
@@ -320,7 +326,7 @@ export async function startThrottledKinesis(options: ThrottledKinesisOptions): P
   async function shardMapFor(stream: string): Promise<ShardMap> {
     const cached = shardMaps.get(stream);
     if (!cached) return refreshShardMap(stream);
-    if (cached.stale || performance.now() - cached.fetchedAt > shardRefreshMs) {
+    if (cached.stale || now() - cached.fetchedAt > shardRefreshMs) {
       refreshShardMap(stream).catch(() => undefined);
     }
     return cached;
@@ -344,11 +350,11 @@ export async function startThrottledKinesis(options: ThrottledKinesisOptions): P
 
   /** Judges entries in request order against their shards' budgets, all at one instant. */
   function judge(stream: string, entries: PutEntry[], shardIds: string[]): Judged[] {
-    const now = performance.now();
+    const at = now();
     return entries.map((entry, i) => {
       const shardId = shardIds[i]!;
       const size = recordSize(entry);
-      const admitted = budgetFor(stream, shardId, now).tryTake(size, now);
+      const admitted = budgetFor(stream, shardId, at).tryTake(size, at);
       const stats = statsFor(stream, shardId);
       if (admitted) {
         stats.admitted++;
@@ -374,8 +380,8 @@ export async function startThrottledKinesis(options: ThrottledKinesisOptions): P
     const map = shardMaps.get(stream);
     if (map) map.stale = true;
     refund(stream, record);
-    const now = performance.now();
-    budgetFor(stream, actualShardId, now).take(record.size, now);
+    const at = now();
+    budgetFor(stream, actualShardId, at).take(record.size, at);
     statsFor(stream, actualShardId).admitted++;
     totals.admitted++;
     record.shardId = actualShardId;
