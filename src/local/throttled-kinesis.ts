@@ -1,8 +1,9 @@
 /**
  * A throttle-faithful local Kinesis: an HTTP proxy in front of kinesalite that enforces the
  * per-shard write limits AWS enforces (1,000 records/s and 1 MiB/s per shard, a record's size
- * being its data bytes plus its partition key's UTF-8 bytes) and answers like AWS when they are
- * exceeded:
+ * being its data bytes plus its partition key's UTF-8 bytes) and the per-shard read limits (5
+ * GetRecords calls/s and 2 MiB/s per shard, shared by every client; see
+ * `throttled-kinesis-reads.ts`), and answers like AWS when they are exceeded:
  *
  * - PutRecords: HTTP 200; entries over the limit carry `ErrorCode:
  *   "ProvisionedThroughputExceededException"` and AWS's `ErrorMessage`, `FailedRecordCount`
@@ -12,6 +13,11 @@
  * - PutRecord: HTTP 400 `{"__type":"ProvisionedThroughputExceededException","message":...}`,
  *   which the SDK v3 client raises as `ProvisionedThroughputExceededException` (and, being a
  *   throttling code, retries under its default retry strategy).
+ * - GetRecords: the same HTTP 400, without forwarding the call (no records, the iterator stays
+ *   where it was). GetRecords carries only an iterator: the proxy learns each iterator's shard
+ *   from the GetShardIterator and GetRecords answers it forwards, and lets iterators it never saw
+ *   through unmetered. Reads are counted per shard and per client (the access key id a request is
+ *   signed with).
  * - Everything else is streamed through untouched.
  *
  * Only the awsJson1_1 protocol (what `@aws-sdk/client-kinesis` v3 sends) is metered. Requests the
@@ -36,6 +42,15 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { DescribeStreamSummaryCommand, KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import {
+  canonicalShardId,
+  clientIdOf,
+  readRateExceeded,
+  ReadMeter,
+  type ReadStats,
+} from './throttled-kinesis-reads';
+
+export type { ClientReadStats, ReadCounts, ReadStats } from './throttled-kinesis-reads';
 
 export interface ShardStats {
   admitted: number;
@@ -49,6 +64,8 @@ export interface ThrottledKinesisStats {
   throttled: number;
   /** Per shard, keyed `${streamName}/${shardId}`. */
   perShard: Record<string, ShardStats>;
+  /** GetRecords calls, per shard and per client (all zero and empty when `meterReads` is false). */
+  reads: ReadStats;
 }
 
 export interface ThrottledKinesis {
@@ -67,8 +84,26 @@ export interface ThrottledKinesisOptions {
   recordsPerSecond?: number;
   /** Per-shard write limit in bytes per second, data plus partition key (AWS: 1 MiB). */
   bytesPerSecond?: number;
+  /** Per-shard GetRecords calls per second, shared by every client (AWS: 5). */
+  readCallsPerSecond?: number;
+  /**
+   * Per-shard read limit in bytes per second, data plus partition key, shared by every client
+   * (AWS: 2 MiB, which its GetRecords reference writes as "2 MiB" and its quotas page as "2 MB").
+   * Averaged: one call may return more, and the shard's calls throttle until the debt is paid.
+   */
+  readBytesPerSecond?: number;
+  /**
+   * Whether GetRecords is metered and counted (default true). False streams GetShardIterator and
+   * GetRecords through untouched, as before read limits existed.
+   */
+  meterReads?: boolean;
   /** How old a cached shard list may get before it is refreshed in the background (default 1 s). */
   shardRefreshMs?: number;
+  /**
+   * The clock the budgets refill by and shard lists age by, in milliseconds (default
+   * `performance.now`). Tests pass one they move themselves, so rates are checked without sleeping.
+   */
+  now?: () => number;
 }
 
 const JSON_1_1 = 'application/x-amz-json-1.1';
@@ -185,6 +220,16 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A JSON object body, or undefined (not JSON, or not an object). */
+function parseObject(body: Buffer): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(body.toString('utf8'));
+    return isObject(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether kinesalite (and AWS) would accept this entry; anything doubtful is left to kinesalite. */
 function isValidEntry(value: unknown): value is PutEntry {
   if (!isObject(value)) return false;
@@ -232,9 +277,24 @@ export async function startThrottledKinesis(options: ThrottledKinesisOptions): P
   const recordsPerSecond = options.recordsPerSecond ?? 1000;
   const bytesPerSecond = options.bytesPerSecond ?? 1024 * 1024;
   const shardRefreshMs = options.shardRefreshMs ?? 1000;
+  const now = options.now ?? (() => performance.now());
   if (!(recordsPerSecond > 0) || !(bytesPerSecond > 0)) {
     throw new Error('recordsPerSecond and bytesPerSecond must be positive');
   }
+  const readLimits = {
+    callsPerSecond: options.readCallsPerSecond ?? 5,
+    bytesPerSecond: options.readBytesPerSecond ?? 2 * 1024 * 1024,
+  };
+  if (!(readLimits.callsPerSecond > 0) || !(readLimits.bytesPerSecond > 0)) {
+    throw new Error('readCallsPerSecond and readBytesPerSecond must be positive');
+  }
+  if (!Number.isFinite(readLimits.callsPerSecond) || !Number.isFinite(readLimits.bytesPerSecond)) {
+    throw new Error(
+      'readCallsPerSecond and readBytesPerSecond must be finite (meterReads: false turns reads off)',
+    );
+  }
+  const meterReads = options.meterReads ?? true;
+  const reads = new ReadMeter(readLimits);
   const upstream = new URL(options.upstream);
   const transport = upstream.protocol === 'https:' ? https : http;
   const agent = new transport.Agent({ keepAlive: true });
@@ -287,13 +347,18 @@ export async function startThrottledKinesis(options: ThrottledKinesisOptions): P
       }
       nextToken = page.NextToken;
     } while (nextToken);
+    return { open, account: await accountOf(stream), fetchedAt: now(), stale: false };
+  }
+
+  /** The stream's account (from its ARN), for AWS's throttling messages; cached. */
+  async function accountOf(stream: string): Promise<string> {
     let account = accounts.get(stream);
     if (!account) {
       const summary = await control.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
       account = summary.StreamDescriptionSummary?.StreamARN?.split(':')[4] || DEFAULT_ACCOUNT;
       accounts.set(stream, account);
     }
-    return { open, account, fetchedAt: performance.now(), stale: false };
+    return account;
   }
 
   function refreshShardMap(stream: string): Promise<ShardMap> {
@@ -320,7 +385,7 @@ export async function startThrottledKinesis(options: ThrottledKinesisOptions): P
   async function shardMapFor(stream: string): Promise<ShardMap> {
     const cached = shardMaps.get(stream);
     if (!cached) return refreshShardMap(stream);
-    if (cached.stale || performance.now() - cached.fetchedAt > shardRefreshMs) {
+    if (cached.stale || now() - cached.fetchedAt > shardRefreshMs) {
       refreshShardMap(stream).catch(() => undefined);
     }
     return cached;
@@ -344,11 +409,11 @@ export async function startThrottledKinesis(options: ThrottledKinesisOptions): P
 
   /** Judges entries in request order against their shards' budgets, all at one instant. */
   function judge(stream: string, entries: PutEntry[], shardIds: string[]): Judged[] {
-    const now = performance.now();
+    const at = now();
     return entries.map((entry, i) => {
       const shardId = shardIds[i]!;
       const size = recordSize(entry);
-      const admitted = budgetFor(stream, shardId, now).tryTake(size, now);
+      const admitted = budgetFor(stream, shardId, at).tryTake(size, at);
       const stats = statsFor(stream, shardId);
       if (admitted) {
         stats.admitted++;
@@ -374,8 +439,8 @@ export async function startThrottledKinesis(options: ThrottledKinesisOptions): P
     const map = shardMaps.get(stream);
     if (map) map.stale = true;
     refund(stream, record);
-    const now = performance.now();
-    budgetFor(stream, actualShardId, now).take(record.size, now);
+    const at = now();
+    budgetFor(stream, actualShardId, at).take(record.size, at);
     statsFor(stream, actualShardId).admitted++;
     totals.admitted++;
     record.shardId = actualShardId;
@@ -532,6 +597,54 @@ export async function startThrottledKinesis(options: ThrottledKinesisOptions): P
     );
   }
 
+  /** Forwards a GetShardIterator, and learns the shard of the iterator it answers with. */
+  async function handleGetShardIterator(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    body: Buffer,
+    data: Record<string, unknown>,
+  ): Promise<void> {
+    const response = await forward(req, body);
+    const stream = data.StreamName;
+    const shardId = typeof data.ShardId === 'string' ? canonicalShardId(data.ShardId) : undefined;
+    const iterator = response.status === 200 ? parseObject(response.body)?.ShardIterator : undefined;
+    if (typeof stream === 'string' && shardId && typeof iterator === 'string') {
+      // Without the account there is no AWS message to throttle with: the iterator goes unmetered.
+      const account = await accountOf(stream).catch(() => undefined);
+      if (account) reads.remember(iterator, { stream, shardId, account }, now());
+    }
+    send(res, response);
+  }
+
+  /** Judges a GetRecords against its shard's read budget; forwards it only when admitted. */
+  async function handleGetRecords(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    body: Buffer,
+    data: Record<string, unknown>,
+  ): Promise<void> {
+    const iterator = data.ShardIterator;
+    const shard = typeof iterator === 'string' ? reads.shardOf(iterator, now()) : undefined;
+    if (!shard) return send(res, await forward(req, body));
+    const client = clientIdOf(req.headers);
+    if (!reads.admit(shard, client, now())) {
+      return sendJson(res, 400, { __type: THROTTLED, message: readRateExceeded(shard) });
+    }
+    const response = await forward(req, body);
+    const result = response.status === 200 ? parseObject(response.body) : undefined;
+    if (result) {
+      reads.charge(
+        shard,
+        client,
+        Array.isArray(result.Records) ? result.Records.filter(isObject) : [],
+        now(),
+      );
+      if (typeof result.NextShardIterator === 'string')
+        reads.remember(result.NextShardIterator, shard, now());
+    }
+    send(res, response);
+  }
+
   /** Streams a request to kinesalite and its answer back, untouched. */
   function passThrough(req: http.IncomingMessage, res: http.ServerResponse): void {
     const upstreamRequest = transport.request(
@@ -574,23 +687,22 @@ export async function startThrottledKinesis(options: ThrottledKinesisOptions): P
         ? target.slice(TARGET_PREFIX.length)
         : '';
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (
-      req.method !== 'POST' ||
-      contentType !== JSON_1_1 ||
-      (operation !== 'PutRecord' && operation !== 'PutRecords')
-    ) {
-      return passThrough(req, res);
-    }
+    const handler = handlers.get(operation);
+    if (req.method !== 'POST' || contentType !== JSON_1_1 || !handler) return passThrough(req, res);
     const body = await readBody(req);
-    let data: unknown;
-    try {
-      data = JSON.parse(body.toString('utf8'));
-    } catch {
-      data = undefined;
-    }
-    if (!isObject(data)) return send(res, await forward(req, body));
-    if (operation === 'PutRecord') return handlePutRecord(req, res, body, data);
-    return handlePutRecords(req, res, body, data);
+    const data = parseObject(body);
+    if (!data) return send(res, await forward(req, body));
+    return handler(req, res, body, data);
+  }
+
+  /** The operations the proxy meters; everything else is streamed through. */
+  const handlers = new Map<string, typeof handlePutRecord>([
+    ['PutRecord', handlePutRecord],
+    ['PutRecords', handlePutRecords],
+  ]);
+  if (meterReads) {
+    handlers.set('GetShardIterator', handleGetShardIterator);
+    handlers.set('GetRecords', handleGetRecords);
   }
 
   const server = http.createServer((req, res) => {
@@ -611,6 +723,7 @@ export async function startThrottledKinesis(options: ThrottledKinesisOptions): P
       admitted: totals.admitted,
       throttled: totals.throttled,
       perShard: Object.fromEntries([...perShard].map(([key, value]) => [key, { ...value }])),
+      reads: reads.stats(),
     }),
     stop: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -201,7 +201,7 @@ describe('throttled kinesis proxy', () => {
 
   it('given the proxy, when other calls and invalid puts go through it, then kinesalite answers them untouched', async () => {
     const stream = await createStream(2);
-    const before = proxy.stats();
+    const { reads: _readsBefore, ...writesBefore } = proxy.stats();
 
     const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
     expect(summary.StreamDescriptionSummary).toMatchObject({ StreamName: stream, OpenShardCount: 2 });
@@ -241,7 +241,15 @@ describe('throttled kinesis proxy', () => {
         }),
       ),
     ).rejects.toMatchObject({ name: 'InvalidArgumentException' });
-    expect(proxy.stats()).toEqual(before);
+    const { reads, ...writes } = proxy.stats();
+    expect(writes).toEqual(writesBefore);
+    // The GetRecords went through as well, and was counted as a read.
+    expect(reads.perShard[`${stream}/shardId-000000000000`]).toEqual({
+      calls: 1,
+      throttled: 0,
+      records: 0,
+      bytes: 0,
+    });
   });
 
   it('given a cached shard list, when a shard is split, then records are charged to the child shards', async () => {
@@ -284,5 +292,208 @@ describe('throttled kinesis proxy', () => {
       }),
     );
     expect(next.Records!.map((record) => record.ShardId)).toEqual(Array(5).fill('shardId-000000000002'));
+  });
+});
+
+describe('throttled kinesis proxy, reads', () => {
+  // AWS's 5 calls/s; a byte budget scaled down from 2 MiB/s so a few records can exceed it.
+  const READ_BYTES_PER_SECOND = 4096;
+  const SHARD_0 = 'shardId-000000000000';
+  // The proxy's clock: each test moves it by hand, so no assertion depends on how fast the machine is.
+  let clock = 0;
+  let readProxy: ThrottledKinesis;
+  const clients: KinesisClient[] = [];
+
+  beforeAll(async () => {
+    readProxy = await startThrottledKinesis({
+      upstream: env.emulators.kinesisEndpoint,
+      readBytesPerSecond: READ_BYTES_PER_SECOND,
+      now: () => clock,
+    });
+  });
+  afterAll(async () => {
+    for (const client of clients) client.destroy();
+    await readProxy?.stop();
+  });
+
+  /** A client signing with its own access key id, without retries. */
+  function clientWithKey(accessKeyId: string, endpoint = readProxy.endpoint): KinesisClient {
+    const client = new KinesisClient({
+      endpoint,
+      credentials: { accessKeyId, secretAccessKey: 'secret' },
+      requestHandler: new NodeHttpHandler(),
+      maxAttempts: 1,
+    });
+    clients.push(client);
+    return client;
+  }
+
+  async function iteratorOf(client: KinesisClient, stream: string, shardId = SHARD_0): Promise<string> {
+    const { ShardIterator } = await client.send(
+      new GetShardIteratorCommand({
+        StreamName: stream,
+        ShardId: shardId,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    );
+    return ShardIterator!;
+  }
+
+  const getRecords = (client: KinesisClient, iterator: string, limit?: number) =>
+    client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }));
+  const caught = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+  const texts = (records: { Data?: Uint8Array }[] | undefined) =>
+    (records ?? []).map((record) => Buffer.from(record.Data!).toString('utf8'));
+
+  async function put(stream: string, records: PutRecordsRequestEntry[]): Promise<void> {
+    const result = await env.kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: records }));
+    expect(result.FailedRecordCount).toBe(0);
+  }
+
+  const readThrottled = (stream: string, shardId = SHARD_0) => ({
+    name: THROTTLED,
+    message: `Rate exceeded for Shard - 000000000000/${stream}/${shardId}`,
+    $metadata: { httpStatusCode: 400 },
+  });
+
+  it('given one shard, when a sixth GetRecords comes within the same second, then the SDK raises ProvisionedThroughputExceededException and the other shard keeps its own budget', async () => {
+    const stream = await createStream(2);
+    const consumer = clientWithKey('consumer');
+    const iterator = await iteratorOf(consumer, stream);
+
+    for (let i = 0; i < 5; i++) await getRecords(consumer, iterator);
+    const error = await caught(getRecords(consumer, iterator));
+
+    expect(error).toBeInstanceOf(ProvisionedThroughputExceededException);
+    expect(error).toMatchObject(readThrottled(stream));
+    const other = await getRecords(consumer, await iteratorOf(consumer, stream, 'shardId-000000000001'));
+    expect(other.Records).toEqual([]);
+    clock += 200; // a fifth of a second: one call's worth
+    expect((await getRecords(consumer, iterator)).Records).toEqual([]);
+    await expect(getRecords(consumer, iterator)).rejects.toMatchObject(readThrottled(stream));
+    expect(readProxy.stats().reads.perShard).toEqual({
+      [`${stream}/${SHARD_0}`]: { calls: 6, throttled: 2, records: 0, bytes: 0 },
+      [`${stream}/shardId-000000000001`]: { calls: 1, throttled: 0, records: 0, bytes: 0 },
+    });
+  });
+
+  it('given two clients on one shard, when together they call more than 5 times in a second, then they share the budget and are counted apart', async () => {
+    const stream = await createStream(1);
+    await put(stream, [entry('k', 'hello')]);
+    const production = clientWithKey('production');
+    const archiver = clientWithKey('archiver');
+    const productionIterator = await iteratorOf(production, stream);
+    const archiverIterator = await iteratorOf(archiver, stream);
+
+    expect(texts((await getRecords(production, productionIterator)).Records)).toEqual(['hello']);
+    for (let i = 0; i < 4; i++) await getRecords(archiver, archiverIterator);
+    await expect(getRecords(archiver, archiverIterator)).rejects.toMatchObject(readThrottled(stream));
+    // The archiver's polling spent the production consumer's share too.
+    await expect(getRecords(production, productionIterator)).rejects.toMatchObject(readThrottled(stream));
+    clock += 1000;
+    expect(texts((await getRecords(production, productionIterator)).Records)).toEqual(['hello']);
+
+    const key = `${stream}/${SHARD_0}`;
+    const { reads } = readProxy.stats();
+    // Each call returned the one record: 5 bytes of data and 1 of partition key.
+    expect(reads.perShard[key]).toEqual({ calls: 6, throttled: 2, records: 6, bytes: 36 });
+    expect(reads.perClient.production).toMatchObject({
+      perShard: { [key]: { calls: 2, throttled: 1, records: 2, bytes: 12 } },
+    });
+    expect(reads.perClient.archiver).toMatchObject({
+      perShard: { [key]: { calls: 4, throttled: 1, records: 4, bytes: 24 } },
+    });
+  });
+
+  it('given a response larger than the byte budget, then the shard is in debt and its next calls throttle until the debt is paid', async () => {
+    const stream = await createStream(1);
+    const big = (i: number) => entry(`big-${i}`, String(i).repeat(3000));
+    await put(stream, [big(0), big(1), big(2), entry('small', 'after')]);
+    const consumer = clientWithKey('consumer');
+
+    // 3 records of 3,000 + 5 bytes: 9,015 bytes from a 4,096-byte budget, 4,919 bytes of debt.
+    const first = await getRecords(consumer, await iteratorOf(consumer, stream), 3);
+    expect(first.Records).toHaveLength(3);
+    const next = first.NextShardIterator!;
+    await expect(getRecords(consumer, next)).rejects.toMatchObject(readThrottled(stream));
+    clock += 1000; // 4,096 paid back, 823 still owed
+    await expect(getRecords(consumer, next)).rejects.toMatchObject(readThrottled(stream));
+    clock += 250; // 1,024 more: out of debt
+    expect(texts((await getRecords(consumer, next)).Records)).toEqual(['after']);
+
+    expect(readProxy.stats().reads.perClient.consumer!.perShard[`${stream}/${SHARD_0}`]).toEqual({
+      calls: 2,
+      throttled: 2,
+      records: 4,
+      bytes: 9015 + 10,
+    });
+  });
+
+  it('given a throttled GetRecords, then it was not forwarded: it returned nothing, and the next admitted call with the same iterator returns the records', async () => {
+    const stream = await createStream(1);
+    await put(
+      stream,
+      ['r0', 'r1', 'r2'].map((text) => entry(text)),
+    );
+    const consumer = clientWithKey('consumer');
+    const start = await iteratorOf(consumer, stream);
+    for (let i = 0; i < 4; i++) await getRecords(consumer, start, 1);
+    const first = await getRecords(consumer, start, 1);
+    expect(texts(first.Records)).toEqual(['r0']);
+
+    const throttled = await caught(getRecords(consumer, first.NextShardIterator!, 1));
+    expect(throttled).toMatchObject(readThrottled(stream));
+    clock += 200;
+    const retried = await getRecords(consumer, first.NextShardIterator!, 1);
+
+    expect(texts(retried.Records)).toEqual(['r1']);
+    // Only the admitted calls were charged: 6 calls of one 4-byte record.
+    expect(readProxy.stats().reads.perShard[`${stream}/${SHARD_0}`]).toEqual({
+      calls: 6,
+      throttled: 1,
+      records: 6,
+      bytes: 24,
+    });
+  });
+
+  it('given iterators the proxy did not see issued, or saw more than 5 minutes ago, then their GetRecords pass through unmetered', async () => {
+    const stream = await createStream(1);
+    const consumer = clientWithKey('consumer');
+    const direct = await iteratorOf(env.kinesis, stream);
+    const old = await iteratorOf(consumer, stream);
+    clock += 5 * 60 * 1000; // kinesalite's own clock has not moved: it still accepts the iterator
+
+    for (let i = 0; i < 7; i++) {
+      expect((await getRecords(consumer, direct)).Records).toEqual([]);
+      expect((await getRecords(consumer, old)).Records).toEqual([]);
+    }
+    expect(readProxy.stats().reads.perShard[`${stream}/${SHARD_0}`]).toBeUndefined();
+  });
+
+  it('given meterReads false, then GetRecords is neither limited nor counted', async () => {
+    const unmetered = await startThrottledKinesis({
+      upstream: env.emulators.kinesisEndpoint,
+      meterReads: false,
+    });
+    try {
+      const stream = await createStream(1);
+      const consumer = clientWithKey('consumer', unmetered.endpoint);
+      const iterator = await iteratorOf(consumer, stream);
+      for (let i = 0; i < 7; i++) expect((await getRecords(consumer, iterator)).Records).toEqual([]);
+      expect(unmetered.stats().reads).toEqual({
+        calls: 0,
+        throttled: 0,
+        records: 0,
+        bytes: 0,
+        perShard: {},
+        perClient: {},
+      });
+    } finally {
+      await unmetered.stop();
+    }
   });
 });
