@@ -12,6 +12,14 @@ const NO_AWS_SDK = {
   group: ['@aws-sdk/*', '@smithy/*', 'aws-sdk', '@aws-lambda-powertools/*', '**/aws/*'],
   message: 'core/ and consumer/ are pure: the AWS SDK and its adapters stay in src/aws/ and the handlers',
 };
+// A workspace package (packages/<name>/) bundles src/<name>/ and the core it imports; every npm
+// package they import stays a require() of the published package, so it must be one of its
+// declared dependencies (test/package/consumer-package.test.ts checks the built package too).
+const ONLY_CONSUMER_DEPENDENCIES = {
+  regex: '^(?!\\.|node:|aws-kinesis-agg$)',
+  message:
+    'consumer/ imports only packages/consumer/package.json dependencies (aws-kinesis-agg) and node: modules',
+};
 const NO_OTHER_HANDLER = {
   group: ['./*', '!./shared'],
   message: 'a handler never imports another handler: share through src/handlers/shared/ or the core',
@@ -19,7 +27,7 @@ const NO_OTHER_HANDLER = {
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
-  { ignores: ['node_modules', '.serverless', '.esbuild', '.reservoir', 'coverage', 'scratch'] },
+  { ignores: ['node_modules', '.serverless', '.esbuild', '.reservoir', 'coverage', 'scratch', '**/dist'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -50,7 +58,8 @@ export default tseslint.config(
     },
   },
   { files: ['src/**/*.ts'], rules: restrict(NO_BENCH) },
-  { files: ['src/core/**/*.ts', 'src/consumer/**/*.ts'], rules: restrict(NO_BENCH, NO_AWS_SDK) },
+  { files: ['src/core/**/*.ts'], rules: restrict(NO_BENCH, NO_AWS_SDK) },
+  { files: ['src/consumer/**/*.ts'], rules: restrict(NO_BENCH, NO_AWS_SDK, ONLY_CONSUMER_DEPENDENCIES) },
   {
     files: ['src/handlers/*.ts'],
     // The registry binds every handler for the local runner: importing them is its job.

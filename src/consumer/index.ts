@@ -1,6 +1,8 @@
 /**
- * kinesis-reservoir/consumer: decode live and replayed Kinesis records and apply the
- * consistency rule (DESIGN.md "Replayed records and the consistency rule").
+ * The consumer library: decode live and replayed Kinesis records and apply the consistency rule
+ * (DESIGN.md "Replayed records and the consistency rule"). Published on its own as
+ * kinesis-reservoir-consumer (packages/consumer/, built by scripts/build-package.cjs) and as
+ * the main package's kinesis-reservoir/consumer.
  *
  * No AWS SDK: it takes the records your Lambda handler or GetRecords loop already has.
  *
