@@ -88,7 +88,32 @@ const wrong = (message) => new Problem(message);
  * Each check gets the parameter's value (and a resolver for the others) and returns the value to
  * use, or wrong(what is wrong with it).
  */
+const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
+
+/** "a,b" → ["a", "b"] (spaces around entries ignored, empty entries dropped). */
+function entries(value) {
+  return text(value)
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}
+
 const CHECKS = {
+  readShares: (value) => {
+    for (const entry of entries(value)) {
+      const [stream, share, extra] = entry.split('=').map((part) => part.trim());
+      const number = Number(share);
+      if (!STREAM_NAME.test(stream ?? '') || extra !== undefined || !(number > 0 && number <= 1))
+        return wrong(
+          `"${entry}" must be STREAM=SHARE with a share greater than 0 and at most 1, e.g. orders=0.5`,
+        );
+    }
+    return entries(value).join(',');
+  },
+  efoStreams: (value) => {
+    const bad = entries(value).find((stream) => !STREAM_NAME.test(stream));
+    return bad === undefined ? entries(value).join(',') : wrong(`"${bad}" is not a stream name`);
+  },
   archiveSchedule: (value) =>
     scheduleSeconds(text(value)) === undefined
       ? wrong(

@@ -19,6 +19,8 @@ const WRONG: Record<string, [value: string, message: string]> = {
   alarmTopicEncryption: ['aws-managed', '"aws-managed" must be kms'],
   timeToLossAlarmPercent: ['120', 'must be a number between 0 and 100, got 120'],
   archiveSilenceAlarmHours: ['200', '200 must be a whole number of hours from 1 to 168'],
+  readShares: ['orders=2', '"orders=2" must be STREAM=SHARE with a share greater than 0 and at most 1'],
+  efoStreams: ['orders,pay/ments', '"pay/ments" is not a stream name'],
   streamKmsKeyArns: [
     'arn:aws:kms:us-east-1:123456789012:alias/orders',
     '"arn:aws:kms:us-east-1:123456789012:alias/orders" is not a KMS key ARN',

@@ -957,6 +957,41 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       expect(allowed.has('kinesis:PutRecords')).toBe(false);
     });
 
+    it('when enhanced fan-out is authorized, then planShards registers and describes, and archiveShard subscribes as, only the consumer reservoir-<stage>', () => {
+      const STREAMS = 'arn:${AWS::Partition}:kinesis:${AWS::Region}:${AWS::AccountId}:stream/*';
+      // The stage is resolved when packaging (the template is packaged with --stage dev).
+      const consumer = `${STREAMS}/consumer/reservoir-dev:*`;
+      const fanOut = [
+        'kinesis:RegisterStreamConsumer',
+        'kinesis:ListStreamConsumers',
+        'kinesis:DescribeStreamConsumer',
+        'kinesis:SubscribeToShard',
+        'kinesis:DeregisterStreamConsumer',
+      ];
+      const grantsOf = (name: string) =>
+        Object.fromEntries(
+          fanOut
+            .map((action) => [
+              action,
+              roleStatements(roleOfFunction(name))
+                .filter((s) => allowsAction(s, action))
+                .flatMap(resourcesOf)
+                .sort(),
+            ])
+            .filter(([, resources]) => resources.length > 0),
+        );
+
+      expect(grantsOf('planShards')).toEqual({
+        // Both act on the stream (the consumer does not exist yet when it is registered).
+        'kinesis:RegisterStreamConsumer': [STREAMS],
+        'kinesis:ListStreamConsumers': [STREAMS],
+        'kinesis:DescribeStreamConsumer': [consumer],
+      });
+      expect(grantsOf('archiveShard')).toEqual({ 'kinesis:SubscribeToShard': [consumer] });
+      for (const name of FUNCTIONS.filter((n) => n !== 'planShards' && n !== 'archiveShard'))
+        expect({ name, grants: grantsOf(name) }).toEqual({ name, grants: {} });
+    });
+
     it('when the archive functions are authorized, then none of them can put records', () => {
       for (const name of FUNCTIONS) {
         const statements = roleStatements(roleOfFunction(name));
@@ -1044,7 +1079,13 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
 
     it('when their roles are read, then each allows exactly the actions of its step', () => {
       const expected: Record<(typeof REPLAY_FUNCTIONS)[number], string[]> = {
-        validateReplay: ['kinesis:DescribeStreamSummary', 's3:GetObject', 's3:PutObject', 's3:ListBucket'],
+        validateReplay: [
+          'kinesis:DescribeStreamSummary',
+          'kinesis:ListTagsForStream',
+          's3:GetObject',
+          's3:PutObject',
+          's3:ListBucket',
+        ],
         planReplay: ['kinesis:ListShards', 's3:GetObject', 's3:PutObject', 's3:ListBucket'],
         loadReplayPage: ['s3:GetObject'],
         replayItem: [
@@ -1143,6 +1184,7 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       const expected: Record<(typeof NAMES)[number], Record<string, string[]>> = {
         planCompaction: {
           'kinesis:ListShards': [STREAMS],
+          'kinesis:ListTagsForStream': [STREAMS],
           's3:GetObject': [objects('checkpoints'), objects('archive'), RUNS, objects('latest')],
           's3:PutObject': [RUNS],
           's3:ListBucket': [BUCKET],
@@ -1611,6 +1653,7 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       const expected: Record<(typeof QUERY_WINDOW_FUNCTIONS)[number], Record<string, string[]>> = {
         prepareQueryWindow: {
           'kinesis:ListShards': [STREAMS],
+          'kinesis:ListTagsForStream': [STREAMS],
           's3:GetObject': [BUCKET_OBJECTS('checkpoints'), BUCKET_OBJECTS('archive'), WINDOW_FILES].sort(),
           's3:PutObject': [WINDOW_FILES],
           's3:ListBucket': [BUCKET],

@@ -51,6 +51,9 @@ describe('deploy/parameters.cjs', () => {
     ['timeToLossAlarmPercent', '12.5', 12.5],
     ['archiveSilenceAlarmHours', '168', 168],
     ['streamKmsKeyArns', '', ''],
+    ['readShares', ' orders=0.5, payments=1 ', 'orders=0.5,payments=1'],
+    ['readShares', '', ''],
+    ['efoStreams', 'orders, payments', 'orders,payments'],
     [
       'streamKmsKeyArns',
       ' arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab , arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef',
@@ -77,6 +80,10 @@ describe('deploy/parameters.cjs', () => {
     ['archiveSilenceAlarmHours', '0', 'from 1 to 168'],
     ['archiveSilenceAlarmHours', '169', 'from 1 to 168'],
     ['streamKmsKeyArns', '1234abcd-12ab-34cd-56ef-1234567890ab', 'is not a KMS key ARN'],
+    ['readShares', 'orders=0', '"orders=0" must be STREAM=SHARE with a share greater than 0 and at most 1'],
+    ['readShares', 'orders=1.5', 'must be STREAM=SHARE'],
+    ['readShares', 'orders', 'must be STREAM=SHARE'],
+    ['efoStreams', 'orders,pay ments', '"pay ments" is not a stream name'],
   ])('given %s=%j, when resolved, then it fails: %s', async (name, value, message) => {
     const text = await problem(name, value);
     expect(text).toMatch(new RegExp(`^parameter ${name}: `));
