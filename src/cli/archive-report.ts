@@ -1,7 +1,7 @@
 import type { ArchiveSummary } from '../core/archive-summary';
 import type { TaskEvent } from '../local/state-machine-runner';
 import type { ArchiveShardResult } from '../archive/shard-archiver';
-import { formatBytes, formatDuration, info, table } from './output';
+import { formatBytes, formatDuration, formatReadReport, info, table } from './output';
 
 /** One progress line per ArchiveShard invocation and per shard failure. */
 export function archiveProgress(event: TaskEvent): void {
@@ -59,6 +59,9 @@ export function printArchiveSummary(summary: ArchiveSummary): void {
         ]),
       ),
     );
+  }
+  for (const stream of summary.streams) {
+    if (stream.read) info(`read ${stream.stream}: ${formatReadReport(stream.read)}`);
   }
   if (summary.shardRowsOmitted > 0)
     info(`(${summary.shardRowsOmitted} more shard rows in ${summary.summaryKey})`);

@@ -1,3 +1,4 @@
+import type { StreamReadReport } from '../core/archive-summary';
 import { parseTimeBound, timeBoundField } from '../core/time-bound';
 
 /** Terminal output helpers: progress and tables go to stderr so stdout stays machine-readable. */
@@ -74,4 +75,25 @@ export class CommandFailure extends Error {
     super(message);
     this.name = 'CommandFailure';
   }
+}
+
+/**
+ * How a stream is read and what the last run used of its shards' limits, e.g.
+ * "polling at 1 call/s, 1 MiB/s per shard (default share); busiest shard shardId-0: 0.8 calls/s, 512 KiB/s, 16 % of its limits; 0 throttled".
+ */
+export function formatReadReport(read: StreamReadReport): string {
+  const how =
+    read.mode === 'efo'
+      ? 'enhanced fan-out (its own 2 MiB/s per shard)'
+      : `polling at ${round(read.rate.callsPerSecond)} call/s, ${formatBytes(read.rate.bytesPerSecond)}/s per shard ` +
+        (read.share === null ? '(default share)' : `(share ${read.share})`);
+  const busiest = read.busiestShard
+    ? `busiest shard ${read.busiestShard.shardId}: ${round(read.busiestShard.callsPerSecond)} ${read.mode === 'efo' ? 'subscriptions' : 'calls'}/s, ` +
+      `${formatBytes(Math.round(read.busiestShard.bytesPerSecond))}/s, ${Math.round(read.busiestShard.share * 100)} % of its limits`
+    : 'nothing read';
+  return `${how}; ${busiest}; ${read.throttled} throttled`;
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
 }

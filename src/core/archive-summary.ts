@@ -1,4 +1,6 @@
 import { causeMessage } from './error-cause';
+import type { ReadRate, ReadUsage } from './read-budget';
+import { shareOfRate, type StreamReadPolicy } from './read-policy';
 import type { RecreatedStream } from './stream-epoch';
 import type { ArchiveTotals } from './checkpoint';
 
@@ -12,16 +14,50 @@ export type ShardRunStatus =
   | 'failed'
   | 'not-run';
 
-/** ArchiveShard invocations of a shard in one run and what Lambda billed for them. */
+/** ArchiveShard invocations of a shard in one run, what Lambda billed for them, and what they read. */
 export interface TaskUsage {
   invocations: number;
   gbSeconds: number;
+  /** The shard's reads (absent in usage recorded before reads were counted, or with none). */
+  reads?: ReadUsage;
 }
 
 export const NO_USAGE: TaskUsage = { invocations: 0, gbSeconds: 0 };
 
 export function addUsage(a: TaskUsage, b: TaskUsage): TaskUsage {
-  return { invocations: a.invocations + b.invocations, gbSeconds: a.gbSeconds + b.gbSeconds };
+  const reads = a.reads && b.reads ? addReads(a.reads, b.reads) : (a.reads ?? b.reads);
+  return {
+    invocations: a.invocations + b.invocations,
+    gbSeconds: a.gbSeconds + b.gbSeconds,
+    ...(reads ? { reads } : {}),
+  };
+}
+
+function addReads(a: ReadUsage, b: ReadUsage): ReadUsage {
+  return {
+    calls: a.calls + b.calls,
+    bytes: a.bytes + b.bytes,
+    throttled: a.throttled + b.throttled,
+    seconds: a.seconds + b.seconds,
+  };
+}
+
+/** How a stream was read in one run, against how it may be read. */
+export interface StreamReadReport {
+  mode: StreamReadPolicy['mode'];
+  /** The configured share of each shard's read limits (null: the default rate). */
+  share: number | null;
+  /** The configured polling rate per shard. */
+  rate: ReadRate;
+  /** GetRecords calls (or subscriptions), bytes read and throttled calls, all shards. */
+  calls: number;
+  bytes: number;
+  throttled: number;
+  /**
+   * The shard that used most of its limits: its average calls/s and bytes/s while it was read,
+   * and the share of the shard's 5 calls/s and 2 MiB/s that is (the larger of the two).
+   */
+  busiestShard: { shardId: string; callsPerSecond: number; bytesPerSecond: number; share: number } | null;
 }
 
 /** What the per-shard loop of one run recorded for a shard. */
@@ -57,6 +93,8 @@ export interface StreamSummaryRow extends ArchiveTotals {
   lagMs: number | null;
   /** ArchiveShard invocations and GB-seconds of this stream's shards (`reservoir cost` reads it). */
   usage: TaskUsage;
+  /** How the stream was read (absent for runs planned before read policies). */
+  read?: StreamReadReport;
 }
 
 /** What ApplyRetention did in this run (DESIGN.md "Retention"). */
@@ -143,6 +181,8 @@ export interface SummaryInput {
   retention?: unknown;
   /** LatestSnapshots' results: a commit per LATEST stream, or `{stream, error}` from its Catch. */
   snapshots?: unknown;
+  /** How each stream was to be read (the plan's read policies). */
+  reads?: Readonly<Record<string, StreamReadPolicy>>;
   now: Date;
 }
 
@@ -187,6 +227,33 @@ function retentionWarnings(retention: RetentionOutcome | null): string[] {
   }
   if (warnings.length <= MAX_WARNINGS) return warnings;
   return [...warnings.slice(0, MAX_WARNINGS), `… and ${warnings.length - MAX_WARNINGS} more`];
+}
+
+function readReport(
+  policy: StreamReadPolicy,
+  input: SummaryInput,
+  rows: readonly ShardSummaryRow[],
+): StreamReadReport {
+  const report: StreamReadReport = {
+    mode: policy.mode,
+    share: policy.share,
+    rate: policy.rate,
+    calls: 0,
+    bytes: 0,
+    throttled: 0,
+    busiestShard: null,
+  };
+  for (const row of rows) {
+    const reads = input.results.get(shardKey(row.stream, row.shardId))?.usage?.reads;
+    if (!reads) continue;
+    report.calls += reads.calls;
+    report.bytes += reads.bytes;
+    report.throttled += reads.throttled;
+    const used = shareOfRate(reads);
+    if (!report.busiestShard || used.share > report.busiestShard.share)
+      report.busiestShard = { shardId: row.shardId, ...used };
+  }
+  return report;
 }
 
 const shardKey = (stream: string, shardId: string) => `${stream}/${shardId}`;
@@ -237,6 +304,15 @@ export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
     if (row.status === 'held') stream.heldShards += 1;
     if (row.lagMs !== null) stream.lagMs = Math.max(stream.lagMs ?? 0, row.lagMs);
     byStream.set(row.stream, stream);
+  }
+  for (const stream of byStream.values()) {
+    const policy = input.reads?.[stream.stream];
+    if (policy)
+      stream.read = readReport(
+        policy,
+        input,
+        rows.filter((row) => row.stream === stream.stream),
+      );
   }
 
   const failed = rows.filter((row) => row.status === 'failed' || row.status === 'not-run');

@@ -42,9 +42,19 @@ export const handler = taskHandler(
       exposure:
         result.lagMs === null ? null : exposureFromLag(result.lagMs, event.item.retentionHours, Date.now()),
     });
-    const thisInvocation = {
+    const thisInvocation: TaskUsage = {
       invocations: 1,
       gbSeconds: ((Date.now() - startedAt) / 1000) * (Number(context.memoryLimitInMB) / 1024),
+      ...(result.read
+        ? {
+            reads: {
+              calls: result.read.calls,
+              bytes: result.read.bytes,
+              throttled: result.read.throttled,
+              seconds: result.read.seconds,
+            },
+          }
+        : {}),
     };
     return { ...result, usage: addUsage(event.usage ?? NO_USAGE, thisInvocation) };
   },

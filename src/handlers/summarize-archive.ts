@@ -40,6 +40,7 @@ export const handler = taskHandler(
       runId: event.runId,
       summaryKey: files.summary,
       planned: plan.value.shards,
+      reads: plan.value.reads,
       totalsNow,
       results,
       missingStreams: plan.value.missingStreams,

@@ -1,4 +1,4 @@
-import type { ArchiveSummary } from '../core/archive-summary';
+import type { ArchiveSummary, StreamReadReport } from '../core/archive-summary';
 import type { StreamStatus } from './collect-status';
 
 /** The newest archive run, as `status` judges health from it. */
@@ -7,6 +7,8 @@ export interface LastArchiveRun {
   finishedAt: string;
   /** Shards that failed in it, with the error (a DataGapError among them names the gap). */
   failedShards: { stream: string; shardId: string; error: string }[];
+  /** How each stream was read in it, and the share of its shards' read limits it used. */
+  reads: Record<string, StreamReadReport>;
 }
 
 export function lastArchiveRun(summary: ArchiveSummary | undefined): LastArchiveRun | null {
@@ -21,6 +23,9 @@ export function lastArchiveRun(summary: ArchiveSummary | undefined): LastArchive
         shardId: row.shardId,
         error: row.error ? `${row.error.name}: ${row.error.message}` : 'did not run',
       })),
+    reads: Object.fromEntries(
+      (summary.streams ?? []).flatMap((row) => (row.read ? [[row.stream, row.read] as const] : [])),
+    ),
   };
 }
 

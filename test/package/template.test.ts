@@ -971,7 +971,7 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       const grantsOf = (name: string) =>
         Object.fromEntries(
           fanOut
-            .map((action) => [
+            .map((action): [string, string[]] => [
               action,
               roleStatements(roleOfFunction(name))
                 .filter((s) => allowsAction(s, action))

@@ -42,6 +42,7 @@ const recentRun = {
   runId: 'archive-1',
   finishedAt: new Date(now - 30 * 60_000).toISOString(),
   failedShards: [],
+  reads: {},
 };
 
 describe('status health', () => {
@@ -74,6 +75,7 @@ describe('status health', () => {
         runId: 'archive-old',
         finishedAt: new Date(now - 5 * HOUR).toISOString(),
         failedShards: [{ stream: 'orders', shardId: 's4', error: 'DataGapError: records expired' }],
+        reads: {},
       },
       now,
       maxRunAgeMs: 2 * HOUR,
@@ -94,7 +96,16 @@ describe('status health', () => {
     ]);
   });
 
-  it('reads the failed shards of the newest run summary', () => {
+  it('reads the failed shards and the read reports of the newest run summary', () => {
+    const READ = {
+      mode: 'polling',
+      share: null,
+      rate: { callsPerSecond: 1, bytesPerSecond: 1024 * 1024 },
+      calls: 3,
+      bytes: 100,
+      throttled: 0,
+      busiestShard: { shardId: 's0', callsPerSecond: 1, bytesPerSecond: 100, share: 0.2 },
+    };
     const summary = {
       runId: 'archive-2',
       finishedAt: '2026-11-22T11:00:00.000Z',
@@ -108,11 +119,14 @@ describe('status health', () => {
         },
         { stream: 'orders', shardId: 's2', status: 'held', heldBy: 'archive-1' },
       ],
+      streams: [{ stream: 'orders', read: READ }, { stream: 'payments' }],
     } as unknown as ArchiveSummary;
     expect(lastArchiveRun(summary)).toEqual({
       runId: 'archive-2',
       finishedAt: '2026-11-22T11:00:00.000Z',
       failedShards: [{ stream: 'orders', shardId: 's1', error: 'DataGapError: gap' }],
+      // Streams of runs planned before read policies have no read report.
+      reads: { orders: READ },
     });
   });
 });

@@ -98,7 +98,28 @@ describe('formatStatus', () => {
     generatedAt: new Date(now).toISOString(),
     mode: 'local',
     shortFraction: 0.25,
-    lastArchiveRun: { runId: 'archive-1', finishedAt: '2026-11-22T11:00:00.000Z', failedShards: [] },
+    lastArchiveRun: {
+      runId: 'archive-1',
+      finishedAt: '2026-11-22T11:00:00.000Z',
+      failedShards: [],
+      reads: {
+        orders: {
+          mode: 'polling',
+          share: 0.5,
+          rate: { callsPerSecond: 2.5, bytesPerSecond: 1024 * 1024 },
+          calls: 40,
+          bytes: 10 * 1024 * 1024,
+          throttled: 2,
+          busiestShard: {
+            // A shard the table does not list (closed, drained since): the line names it.
+            shardId: 'shardId-000000000009',
+            callsPerSecond: 2,
+            bytesPerSecond: 512 * 1024,
+            share: 0.4,
+          },
+        },
+      },
+    },
     problems: [],
     streams: [
       {
@@ -149,6 +170,13 @@ describe('formatStatus', () => {
     );
     expect(lines.find((line) => line.includes('shardId-000000000001'))).toContain(
       'lease of archive-dead expired (the next run takes over)',
+    );
+  });
+
+  it('given the last run read the stream, then the rate it may use and the share it used are shown', () => {
+    expect(formatStatus(report, false).split('\n')).toContain(
+      '  read (last run): polling at 2.5 call/s, 1.0 MiB/s per shard (share 0.5); ' +
+        'busiest shard shardId-000000000009: 2 calls/s, 512.0 KiB/s, 40 % of its limits; 2 throttled',
     );
   });
 

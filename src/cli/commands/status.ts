@@ -18,7 +18,14 @@ import {
 import { archiveLocation } from '../archive-location';
 import { STATE_MACHINE_OUTPUTS } from '../deployed';
 import { requireKnownStreams } from '../known-streams';
-import { CommandFailure, formatDuration, parseDuration, positiveOption, table } from '../output';
+import {
+  CommandFailure,
+  formatDuration,
+  formatReadReport,
+  parseDuration,
+  positiveOption,
+  table,
+} from '../output';
 
 export interface StatusCommandOptions {
   local?: boolean;
@@ -148,6 +155,8 @@ export function formatStatus(
           ? `; LATEST snapshot ${stream.snapshot.generation}, ${formatSeconds(stream.snapshot.ageSeconds)} old`
           : ''),
     );
+    const read = report.lastArchiveRun?.reads[stream.stream];
+    if (read) out.push(`  read (last run): ${formatReadReport(read)}`);
     if (stream.recreated)
       out.push(
         alert(
