@@ -179,6 +179,25 @@ export class ConsumerRegistry {
     return {};
   }
 
+  /**
+   * DeleteStream of a stream with registered consumers fails with ResourceInUseException unless
+   * EnforceConsumerDeletion, which deletes them (kinesalite deletes streams regardless).
+   */
+  deleteStream(streamName: string, enforceConsumerDeletion: boolean): void {
+    const registered = [...this.consumers.values()].filter((c) => c.streamName === streamName);
+    if (registered.length === 0) return;
+    if (!enforceConsumerDeletion) {
+      throw new KinesisErrorAnswer(
+        'ResourceInUseException',
+        `Stream ${streamName} has registered consumers; delete them first or set EnforceConsumerDeletion.`,
+      );
+    }
+    for (const consumer of registered) {
+      this.consumers.delete(consumer.arn);
+      this.onDeleting(consumer);
+    }
+  }
+
   /** The consumer a SubscribeToShard names, which must be ACTIVE (ResourceInUseException otherwise). */
   async forSubscription(arn: string): Promise<Consumer> {
     const consumer = await this.find({ ConsumerARN: arn });

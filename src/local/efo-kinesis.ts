@@ -14,6 +14,8 @@
  *   (more than one successful call per `subscribeIntervalMs` for a consumer and shard), and
  *   kinesalite's own answers to the starting position (InvalidArgumentException,
  *   ResourceNotFoundException for an unknown shard).
+ * - DeleteStream of a stream with consumers: ResourceInUseException unless EnforceConsumerDeletion
+ *   (which deletes them), as on AWS; then forwarded.
  * - Everything else, over either protocol, is forwarded unchanged to `forward` (default
  *   `upstream`), e.g. a throttling proxy; the endpoint's own reads go to `upstream` directly.
  */
@@ -339,6 +341,7 @@ export async function startEfoKinesis(options: EfoKinesisOptions): Promise<EfoKi
       typeof target === 'string' && target.startsWith(TARGET_PREFIX)
         ? target.slice(TARGET_PREFIX.length)
         : '';
+    if (req.method === 'POST' && operation === 'DeleteStream') return deleteStream(req, res, isHttp2);
     if (req.method !== 'POST' || (operation !== 'SubscribeToShard' && !(operation in LOCAL))) {
       return forward(req, res, isHttp2);
     }
@@ -367,8 +370,26 @@ export async function startEfoKinesis(options: EfoKinesisOptions): Promise<EfoKi
     }
   }
 
-  /** Streams a request to `forward` and its answer back, unchanged but for each hop's own headers. */
-  function forward(req: Request, res: Response, isHttp2: boolean): void {
+  /** Refused while the stream has consumers (unless EnforceConsumerDeletion), as on AWS; then forwarded. */
+  async function deleteStream(req: Request, res: Response, isHttp2: boolean): Promise<void> {
+    const body = await readBody(req);
+    try {
+      const input = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+      const arn = typeof input.StreamARN === 'string' ? input.StreamARN : '';
+      const name = typeof input.StreamName === 'string' ? input.StreamName : arn.split(':stream/')[1];
+      if (name) registry.deleteStream(name, input.EnforceConsumerDeletion === true);
+    } catch (error) {
+      if (error instanceof KinesisErrorAnswer) return sendJson(res, error.status, errorBody(error));
+      // Not JSON: kinesalite answers it.
+    }
+    forward(req, res, isHttp2, body);
+  }
+
+  /**
+   * Streams a request (or its `body`, already read) to `forward` and the answer back, unchanged
+   * but for each hop's own headers.
+   */
+  function forward(req: Request, res: Response, isHttp2: boolean, body?: Buffer): void {
     const headers = filteredHeaders(req.headers);
     // HTTP/2 names the host in :authority; the signature covers it as `host`.
     const authority = req.headers[':authority'];
@@ -395,7 +416,8 @@ export async function startEfoKinesis(options: EfoKinesisOptions): Promise<EfoKi
     res.on('close', () => {
       if (!res.writableFinished) upstreamRequest.destroy();
     });
-    req.pipe(upstreamRequest);
+    if (body) upstreamRequest.end(body);
+    else req.pipe(upstreamRequest);
   }
 
   function serve(req: Request, res: Response, isHttp2: boolean): void {

@@ -1,5 +1,6 @@
 import {
   CreateStreamCommand,
+  DeleteStreamCommand,
   DeregisterStreamConsumerCommand,
   DescribeStreamConsumerCommand,
   DescribeStreamSummaryCommand,
@@ -159,6 +160,23 @@ describe('stream consumers', () => {
       new DescribeStreamConsumerCommand({ ConsumerARN: again }),
     );
     expect(ConsumerDescription!.ConsumerStatus).toBe('ACTIVE');
+  });
+
+  it('given a stream with a consumer, when it is deleted, then only EnforceConsumerDeletion deletes it, with its consumers', async () => {
+    const stream = await createStream();
+    const arn = await main.subscriber.ensureConsumer(stream, CONSUMER);
+
+    await expect(main.client.send(new DeleteStreamCommand({ StreamName: stream }))).rejects.toMatchObject({
+      name: 'ResourceInUseException',
+    });
+    await main.client.send(new DeleteStreamCommand({ StreamName: stream, EnforceConsumerDeletion: true }));
+
+    await expect(
+      env.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream })),
+    ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(
+      main.client.send(new DescribeStreamConsumerCommand({ ConsumerARN: arn })),
+    ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
   });
 });
 
