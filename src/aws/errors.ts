@@ -3,6 +3,7 @@ import {
   ExpiredIteratorError,
   ServiceUnavailableError,
   StreamNotFoundError,
+  SubscriptionInUseError,
   ThrottledError,
 } from '../core/errors';
 
@@ -18,6 +19,8 @@ const THROTTLING = new Set([
 ]);
 const UNAVAILABLE = new Set([
   'InternalFailure',
+  // What a SubscribeToShard event stream ends with when the service fails mid-stream.
+  'InternalFailureException',
   'InternalError',
   'ServiceUnavailable',
   'ServiceUnavailableException',
@@ -86,9 +89,27 @@ export function translateAwsError(error: unknown, what: string): unknown {
   return error;
 }
 
-/** An error the service itself answered with (the SDK sets $fault and the HTTP status on those). */
+/**
+ * An error the service itself answered with: the SDK sets $fault and the HTTP status on those, and
+ * $fault alone on an exception that arrived as a message of an event stream (SubscribeToShard).
+ */
 function isServiceAnswer(e: SdkError): boolean {
-  return e?.$fault !== undefined && e?.$metadata?.httpStatusCode !== undefined;
+  return e?.$fault !== undefined;
+}
+
+/**
+ * SubscribeToShard's failures, whether refused at once or raised later inside the event stream:
+ * ResourceInUseException means a subscription of this consumer to this shard is still open (or
+ * took this one over), SubscriptionInUseError; everything else as translateAwsError says.
+ */
+export function translateSubscriptionError(error: unknown, what: string): unknown {
+  const e = error as SdkError;
+  if (e?.name === 'ResourceInUseException') {
+    return new SubscriptionInUseError(`${what}: ResourceInUseException ${e.message ?? ''}`.trim(), {
+      cause: error,
+    });
+  }
+  return translateAwsError(error, what);
 }
 
 export async function callAws<T>(what: string, call: () => Promise<T>): Promise<T> {

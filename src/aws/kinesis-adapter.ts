@@ -7,10 +7,12 @@ import {
   ListStreamsCommand,
   ListTagsForStreamCommand,
   type KinesisClient,
+  type _Record as SdkRecord,
   type Shard,
 } from '@aws-sdk/client-kinesis';
 import type {
   IteratorStart,
+  KinesisRecord,
   PutResult,
   RecordBatch,
   RecordWriter,
@@ -20,6 +22,16 @@ import type {
   StreamSummary,
 } from '../core/ports';
 import { callAws } from './errors';
+
+/** A record as GetRecords and SubscribeToShard return it. */
+export function toKinesisRecord(record: SdkRecord): KinesisRecord {
+  return {
+    sequenceNumber: record.SequenceNumber!,
+    partitionKey: record.PartitionKey!,
+    arrivalTimestamp: record.ApproximateArrivalTimestamp?.getTime() ?? 0,
+    data: record.Data ?? new Uint8Array(),
+  };
+}
 
 export class KinesisShardReader implements ShardReader {
   constructor(private readonly client: KinesisClient) {}
@@ -48,12 +60,7 @@ export class KinesisShardReader implements ShardReader {
       this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: limit })),
     );
     return {
-      records: (output.Records ?? []).map((record) => ({
-        sequenceNumber: record.SequenceNumber!,
-        partitionKey: record.PartitionKey!,
-        arrivalTimestamp: record.ApproximateArrivalTimestamp?.getTime() ?? 0,
-        data: record.Data ?? new Uint8Array(),
-      })),
+      records: (output.Records ?? []).map(toKinesisRecord),
       nextIterator: output.NextShardIterator ?? null,
       millisBehindLatest: output.MillisBehindLatest ?? 0,
     };

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
+import { startEfoKinesis, type EfoKinesis, type EfoKinesisOptions } from './efo-kinesis';
 import { installKinesaliteTagFix, type Store } from './kinesalite-tags';
 import { LOCAL_BUCKET } from './local-env';
 
@@ -22,7 +23,15 @@ export interface KinesaliteStore {
 }
 
 export interface LocalEmulators {
+  /**
+   * Kinesis as clients see it: kinesalite behind the enhanced fan-out endpoint (stream consumers,
+   * SubscribeToShard over HTTP/2; everything else forwarded), over HTTP/1.1 and HTTP/2.
+   */
   kinesisEndpoint: string;
+  /** kinesalite itself: no consumers, no SubscribeToShard, HTTP/1.1 only (e.g. a proxy's upstream). */
+  kinesaliteEndpoint: string;
+  /** The enhanced fan-out endpoint (its stats). */
+  efo: EfoKinesis;
   s3Endpoint: string;
   bucket: string;
   region: string;
@@ -37,9 +46,12 @@ export interface EmulatorOptions {
   /** Where s3rver keeps objects (and kinesalite its data when `persistKinesis`). */
   dir: string;
   bucket?: string;
+  /** Port of the Kinesis endpoint clients use (kinesalite itself listens on a free one). */
   kinesisPort?: number;
   s3Port?: number;
   persistKinesis?: boolean;
+  /** Settings of the enhanced fan-out endpoint, e.g. a short subscriptionMs in tests. */
+  efo?: Omit<EfoKinesisOptions, 'upstream' | 'port'>;
 }
 
 async function startKinesalite(options: EmulatorOptions) {
@@ -57,7 +69,7 @@ async function startKinesalite(options: EmulatorOptions) {
   installKinesaliteTagFix(server, store as unknown as Store);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.kinesisPort ?? 0, '127.0.0.1', () => resolve());
+    server.listen(0, '127.0.0.1', () => resolve());
   });
   return { server, store: store!, port: (server.address() as AddressInfo).port };
 }
@@ -85,12 +97,20 @@ export async function startEmulators(options: EmulatorOptions): Promise<LocalEmu
   const bucket = options.bucket ?? LOCAL_BUCKET;
   mkdirSync(join(options.dir, 's3'), { recursive: true });
   const kinesis = await startKinesalite(options);
+  const kinesaliteEndpoint = `http://127.0.0.1:${kinesis.port}`;
+  const efo = await startEfoKinesis({
+    ...options.efo,
+    upstream: kinesaliteEndpoint,
+    port: options.kinesisPort ?? 0,
+  });
   const s3 = await startS3rver(join(options.dir, 's3'), options.s3Port ?? 0, bucket);
-  const kinesisEndpoint = `http://127.0.0.1:${kinesis.port}`;
+  const kinesisEndpoint = efo.endpoint;
   const s3Endpoint = `http://127.0.0.1:${s3.port}`;
   const region = 'us-east-1';
   return {
     kinesisEndpoint,
+    kinesaliteEndpoint,
+    efo,
     s3Endpoint,
     bucket,
     region,
@@ -114,6 +134,7 @@ export async function startEmulators(options: EmulatorOptions): Promise<LocalEmu
         });
       }),
     stop: async () => {
+      await efo.stop();
       await new Promise<void>((resolve) => kinesis.server.close(() => resolve()));
       s3.child.kill('SIGTERM');
       await new Promise<void>((resolve) =>

@@ -1,12 +1,18 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
-import { KinesisServiceException } from '@aws-sdk/client-kinesis';
-import { translateAwsError } from '../../src/aws/errors';
+import {
+  InternalFailureException,
+  KMSAccessDeniedException,
+  KinesisServiceException,
+  ResourceInUseException,
+} from '@aws-sdk/client-kinesis';
+import { translateAwsError, translateSubscriptionError } from '../../src/aws/errors';
 import * as errors from '../../src/core/errors';
 import {
   AwsRequestRejectedError,
   ExpiredIteratorError,
   ServiceUnavailableError,
   StreamNotFoundError,
+  SubscriptionInUseError,
   ThrottledError,
 } from '../../src/core/errors';
 
@@ -89,6 +95,64 @@ describe('translateAwsError: what is transient', () => {
   it('given something that is not a service answer (a bug), then it passes through unchanged', () => {
     const bug = new TypeError('x is undefined');
     expect(translateAwsError(bug, 'Op')).toBe(bug);
+  });
+});
+
+/**
+ * An exception that arrives as a message of SubscribeToShard's event stream: the SDK builds the
+ * modeled class with its $fault, and no HTTP status (the response was a 200 long before).
+ */
+function streamException<T extends Error>(
+  ErrorClass: new (options: never) => T,
+  fault: 'client' | 'server',
+): T {
+  return Object.assign(new ErrorClass({} as never), { $fault: fault, message: 'from the event stream' });
+}
+
+describe('translateSubscriptionError: SubscribeToShard, refused or failing mid-stream', () => {
+  it.each([
+    ['refused with ResourceInUseException (HTTP 400)', kinesisError('ResourceInUseException', 400)],
+    ['taken over: ResourceInUseException in the stream', streamException(ResourceInUseException, 'client')],
+  ])('given %s, then SubscriptionInUseError, retried', (_, raw) => {
+    const translated = translateSubscriptionError(
+      raw,
+      'SubscribeToShard arn shardId-0',
+    ) as SubscriptionInUseError;
+    expect(translated).toBeInstanceOf(SubscriptionInUseError);
+    expect(translated.transient).toBe(true);
+    expect(translated.message).toContain('SubscribeToShard arn shardId-0: ResourceInUseException');
+  });
+
+  it.each([
+    [
+      'LimitExceededException (more than one call per second)',
+      kinesisError('LimitExceededException', 400),
+      ThrottledError,
+    ],
+    ['an unknown consumer', kinesisError('ResourceNotFoundException', 400), StreamNotFoundError],
+    [
+      'InternalFailureException in the stream',
+      streamException(InternalFailureException, 'server'),
+      ServiceUnavailableError,
+    ],
+    [
+      'an unmodeled error message in the stream',
+      Object.assign(new Error('boom'), { name: 'InternalFailure' }),
+      ServiceUnavailableError,
+    ],
+    [
+      'KMSAccessDeniedException in the stream',
+      streamException(KMSAccessDeniedException, 'client'),
+      AwsRequestRejectedError,
+    ],
+  ])('given %s, then it is translated as any other Kinesis answer', (_, raw, expected) => {
+    expect(translateSubscriptionError(raw, 'SubscribeToShard arn shardId-0')).toBeInstanceOf(expected);
+  });
+
+  it('given ResourceInUseException from another operation, then translateAwsError leaves it a rejection', () => {
+    expect(translateAwsError(kinesisError('ResourceInUseException', 400), 'CreateStream s')).toBeInstanceOf(
+      AwsRequestRejectedError,
+    );
   });
 });
 

@@ -18,7 +18,7 @@ export async function localUpCommand(options: LocalUpOptions): Promise<void> {
     s3Port: Number(options.s3Port),
     persistKinesis: true,
   });
-  info(`Kinesis (kinesalite): ${emulators.kinesisEndpoint}`);
+  info(`Kinesis (kinesalite, with enhanced fan-out): ${emulators.kinesisEndpoint}`);
   info(`S3 (s3rver):          ${emulators.s3Endpoint}  bucket ${emulators.bucket}`);
   info(`data:                 ${resolve(options.dir)}`);
   info('\nIn another shell:\n');
