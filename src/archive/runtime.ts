@@ -1,9 +1,10 @@
 import { gzipSync } from 'node:zlib';
 import { loadArchiveConfig, type ArchiveConfig } from '../config/archive-config';
-import { kinesisClient, s3Client } from '../aws/clients';
+import { kinesisClient, kinesisSubscriptionClient, s3Client } from '../aws/clients';
 import { KinesisShardReader, KinesisStreamCatalog } from '../aws/kinesis-adapter';
 import { S3BucketLifecycle, S3ObjectStore } from '../aws/s3-adapter';
-import type { BucketLifecycle, ObjectStore, StreamCatalog } from '../core/ports';
+import type { BucketLifecycle, ObjectStore, ShardSubscriber, StreamCatalog } from '../core/ports';
+import { KinesisShardSubscriber } from '../aws/kinesis-subscriber';
 import { telemetry } from '../telemetry/powertools';
 import { recordDataGap } from '../telemetry/workflow-metrics';
 import { processReadBudget, sleep } from '../reading/process-budget';
@@ -15,6 +16,8 @@ export interface ArchiveRuntime {
   store: ObjectStore;
   catalog: StreamCatalog;
   archiver: ShardArchiver;
+  /** Enhanced fan-out: registers reservoir's consumer (PlanShards) and subscribes (ArchiveShard). */
+  subscriber: ShardSubscriber;
   lifecycle: BucketLifecycle;
 }
 
@@ -24,8 +27,10 @@ export function archiveRuntime(): ArchiveRuntime {
   if (runtime) return runtime;
   const config = loadArchiveConfig();
   const store = new S3ObjectStore(s3Client(), config.bucket);
+  const subscriber = new KinesisShardSubscriber(kinesisSubscriptionClient());
   const archiver = new ShardArchiver(config, {
     reader: new KinesisShardReader(kinesisClient()),
+    subscriber,
     store,
     compress: (body) => gzipSync(body, { level: config.gzipLevel }),
     budget: processReadBudget(),
@@ -38,6 +43,7 @@ export function archiveRuntime(): ArchiveRuntime {
     store,
     catalog: new KinesisStreamCatalog(kinesisClient()),
     archiver,
+    subscriber,
     lifecycle: new S3BucketLifecycle(s3Client(), config.bucket),
   };
   return runtime;

@@ -10,9 +10,9 @@ interface PlanShardsEvent {
 
 /** PlanShards: every shard in lineage order, written to S3 as pages; returns the page count. */
 export const handler = taskHandler(passThrough<PlanShardsEvent>, async (event) => {
-  const { catalog, store, config } = archiveRuntime();
+  const { catalog, store, subscriber, config } = archiveRuntime();
   return planArchiveRun(
-    { catalog, store, prefix: config.prefix, pageSize: config.shardsPerPage, read: config },
+    { catalog, store, subscriber, prefix: config.prefix, pageSize: config.shardsPerPage, read: config },
     event.runId,
     event.streams,
     event.missingStreams ?? [],

@@ -982,9 +982,8 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
         );
 
       expect(grantsOf('planShards')).toEqual({
-        // Both act on the stream (the consumer does not exist yet when it is registered).
+        // It acts on the stream (the consumer does not exist yet when it is registered).
         'kinesis:RegisterStreamConsumer': [STREAMS],
-        'kinesis:ListStreamConsumers': [STREAMS],
         'kinesis:DescribeStreamConsumer': [consumer],
       });
       expect(grantsOf('archiveShard')).toEqual({ 'kinesis:SubscribeToShard': [consumer] });
