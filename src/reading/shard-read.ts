@@ -125,6 +125,8 @@ export class ShardRead implements AsyncIterable<ShardBatch> {
     for (;;) {
       if (this.pastDeadline()) return;
       await budget.beforeCall(this.budgetKey(), rate);
+      // The wait for the budget may have crossed the deadline.
+      if (this.pastDeadline()) return;
       this.firstCallAt ??= this.deps.now();
       this.calls += 1;
       let batch;

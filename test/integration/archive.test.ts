@@ -28,6 +28,7 @@ const archive = (input: object = {}) =>
   runLocalStateMachine('archive', input, {
     executionName: `it-archive-${++runs}`,
   }) as Promise<ArchiveSummary>;
+const archiveStreams = (streams: string[]) => archive({ streams });
 
 async function produce(
   kinesis: KinesisClient,
@@ -59,13 +60,18 @@ function expectExactlyOnce(produced: ProducedRecord[], lines: Parameters<typeof 
   });
 }
 
-describe('archive on the emulators', () => {
-  const STREAM = 'orders';
+// Both ways the archive reads: polling GetRecords, and enhanced fan-out (SubscribeToShard through
+// the local endpoint), with the same checkpoints and the same exactly-once proof.
+describe.each([
+  ['polling', 'orders', {}],
+  ['efo', 'orders-efo', { 'reservoir:read-mode': 'efo' }],
+])('archive on the emulators, reading by %s', (mode, STREAM, readTags: Record<string, string>) => {
   const produced: ProducedRecord[] = [];
+  const archive = () => archiveStreams([STREAM]);
 
   it('given traffic across a split and a merge, with binary, 1 MiB and KPL records, then every record is archived exactly once, byte-exact, in its partition', async () => {
     const { kinesis } = env;
-    await createArchivedStream(kinesis, STREAM, 3);
+    await createArchivedStream(kinesis, STREAM, 3, true, readTags);
     produced.push(
       ...(await produce(
         kinesis,
@@ -98,9 +104,15 @@ describe('archive on the emulators', () => {
     await waitForActive(kinesis, STREAM);
     produced.push(...(await produce(kinesis, STREAM, telemetry(2500, 1000), telemetry(60_000, 200))));
 
+    const pushedBefore = env.emulators.efo.stats().recordsPushed;
     const summary = await archive();
     expect(summary.errorName).toBeNull();
     expect(summary.totals.records).toBe(produced.length);
+    // It read the way the stream's tag says: enhanced fan-out records come through subscriptions.
+    expect(summary.streams[0]!.read).toMatchObject({ mode });
+    const pushed = env.emulators.efo.stats().recordsPushed - pushedBefore;
+    if (mode === 'efo') expect(pushed).toBeGreaterThan(0);
+    else expect(pushed).toBe(0);
     expect(summary.shards.map((s) => s.status).sort()).toEqual([
       'caught-up',
       'caught-up',
@@ -155,7 +167,9 @@ describe('archive on the emulators', () => {
     const { lines } = await readWholeArchive(store, config.prefix, STREAM);
     expectExactlyOnce(produced, lines);
   });
+});
 
+describe('archive on the emulators', () => {
   it('given the trim horizon passed a checkpoint, then that shard fails with DataGapError while other streams are archived', async () => {
     const { kinesis, emulators } = env;
     await createArchivedStream(kinesis, 'gappy', 1);

@@ -12,12 +12,19 @@ import { resetArchiveRuntime } from '../../src/archive/runtime';
 import { resetClients } from '../../src/aws/clients';
 import { applyEnvironment, startEmulators, type LocalEmulators } from '../../src/local/emulators';
 
-/** Starts kinesalite and s3rver for one test file and points reservoir's clients at them. */
+/**
+ * Starts kinesalite (behind the local enhanced fan-out endpoint) and s3rver for one test file and
+ * points reservoir's clients at them. Subscriptions last 3 s and push an empty event every 200 ms
+ * at the tip, so enhanced fan-out reads renew and see the tip quickly (AWS: 5 min and 5 s).
+ */
 export function useEmulators(extraEnv: Record<string, string> = {}) {
   const context = {} as { emulators: LocalEmulators; kinesis: KinesisClient; dir: string };
   beforeAll(async () => {
     context.dir = mkdtempSync(join(tmpdir(), 'reservoir-test-'));
-    context.emulators = await startEmulators({ dir: context.dir });
+    context.emulators = await startEmulators({
+      dir: context.dir,
+      efo: { subscriptionMs: 3_000, emptyEventMs: 200, subscribeIntervalMs: 0 },
+    });
     // Nothing else reads the emulated streams: tests poll at a whole shard's limits.
     applyEnvironment({
       ...context.emulators.env,
@@ -52,11 +59,13 @@ export async function createArchivedStream(
   stream: string,
   shards: number,
   tag = true,
+  /** More tags, e.g. reservoir:read-mode=efo. */
+  tags: Record<string, string> = {},
 ): Promise<void> {
   await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: shards }));
   await waitForActive(kinesis, stream);
   if (tag)
     await kinesis.send(
-      new AddTagsToStreamCommand({ StreamName: stream, Tags: { 'reservoir:archive': 'ALL' } }),
+      new AddTagsToStreamCommand({ StreamName: stream, Tags: { 'reservoir:archive': 'ALL', ...tags } }),
     );
 }
