@@ -189,6 +189,9 @@ class ShardRun {
       shardId,
       start: resume,
       mode: this.request.read,
+      // Records that arrived after this invocation started are the next run's: under steady
+      // traffic a read at the tip is never empty, and the run would never be caught up.
+      untilMs: this.deps.now(),
       deadline: this.request.deadline,
       stopAtTip: !this.request.closed,
     });
@@ -224,6 +227,12 @@ class ShardRun {
     if (read.end === 'deadline') {
       await this.finish({ drained: false, release: false });
       return this.result('budget-exhausted', false, this.lagWithRecordsLeft(read.millisBehindLatest));
+    }
+    // Stopped at records stamped after this invocation began (a clock ahead of ours) while the
+    // pending block is rebuilt: it stays pending, and the next run finishes it.
+    if (recovery && read.end === 'until') {
+      await this.finish({ drained: false, release: true });
+      return this.result('caught-up', true, 0);
     }
     // The end of a closed shard, or the tip of an open one, without the pending block's last
     // record: its records are gone. (A quiet shard whose last archived record has expired shows

@@ -181,8 +181,9 @@ export interface SummaryInput {
   retention?: unknown;
   /** LatestSnapshots' results: a commit per LATEST stream, or `{stream, error}` from its Catch. */
   snapshots?: unknown;
-  /** How each stream was to be read (the plan's read policies). */
+  /** How each stream was to be read (the plan's read policies), and malformed read tags. */
   reads?: Readonly<Record<string, StreamReadPolicy>>;
+  readProblems?: readonly string[];
   now: Date;
 }
 
@@ -366,6 +367,7 @@ export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
       ...snapshots.flatMap((s) =>
         s.tombstoneNote ? [`${s.stream}: LATEST snapshot: ${s.tombstoneNote}`] : [],
       ),
+      ...(input.readProblems ?? []).map((problem) => `read: ${problem}`),
       ...retentionWarnings(retentionOutcome(input.retention)),
     ],
     failedShards: failed.length,

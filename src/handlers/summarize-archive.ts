@@ -41,6 +41,7 @@ export const handler = taskHandler(
       summaryKey: files.summary,
       planned: plan.value.shards,
       reads: plan.value.reads,
+      readProblems: plan.value.readProblems,
       totalsNow,
       results,
       missingStreams: plan.value.missingStreams,

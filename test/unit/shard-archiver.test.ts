@@ -432,6 +432,19 @@ describe('shard archiver', () => {
     while (!next.done) next = await archiver.archive(request);
     expectExactlyOnce(shard, store);
   });
+
+  it('given steady traffic, then an invocation is caught up at the records that arrived after it started, which the next run archives', async () => {
+    const shard = shardWith(20);
+    const store = new MemoryObjectStore();
+    // The invocation starts when the first 12 records have arrived; 8 more keep coming.
+    let now = shard.records[12]!.arrivalTimestamp;
+    const { archiver } = archiverFor(shard, store, {}, () => now);
+    const first = await archiver.archive(request);
+    expect(first).toMatchObject({ status: 'caught-up', done: true, records: 12 });
+    now = shard.records[19]!.arrivalTimestamp + 1;
+    expect(await archiver.archive(request)).toMatchObject({ status: 'caught-up', records: 8 });
+    expectExactlyOnce(shard, store);
+  });
 });
 
 describe('shard archiver at the end of a closed shard', () => {
