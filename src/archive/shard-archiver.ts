@@ -27,6 +27,7 @@ import { isFromEarlierEpoch } from '../core/stream-epoch';
 import type { KinesisRecord, ObjectStore } from '../core/ports';
 import type { UserRecord } from '../core/record-line';
 import {
+  ARRIVAL_CLOCK_SLACK_MS,
   readShard,
   type ReadMode,
   type ShardRead,
@@ -191,7 +192,7 @@ class ShardRun {
       mode: this.request.read,
       // Records that arrived after this invocation started are the next run's: under steady
       // traffic a read at the tip is never empty, and the run would never be caught up.
-      untilMs: this.deps.now(),
+      untilMs: this.deps.now() + ARRIVAL_CLOCK_SLACK_MS,
       deadline: this.request.deadline,
       stopAtTip: !this.request.closed,
     });

@@ -11,6 +11,13 @@ import type { UserRecord } from '../core/record-line';
  * renewal, throttle backoff with jitter, the process's read budget, and the end of a closed shard.
  */
 
+/**
+ * How far ahead of this process's clock an arrival timestamp may be and still count as "arrived
+ * before now": Kinesis stamps records with its own clock (kinesalite even stamps a new child
+ * shard's records up to a second ahead). Reads that stop at "now" stop at now + this.
+ */
+export const ARRIVAL_CLOCK_SLACK_MS = 5_000;
+
 /** What every read of a process shares (one per workflow runtime). */
 export interface ShardReadSettings {
   /** GetRecords Limit. */

@@ -1,4 +1,5 @@
 import { processReadBudget, sleep } from '../reading/process-budget';
+import { ARRIVAL_CLOCK_SLACK_MS } from '../reading/shard-read';
 import { rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { kinesisClient, s3Client } from '../aws/clients';
@@ -22,8 +23,6 @@ import {
   type QueryBounds,
 } from './plan';
 import { S3Lister } from './s3-listing';
-
-const LIVE_SLACK_MS = 2_000;
 
 /** What `reservoir sql` is asked. */
 export interface SqlRunOptions {
@@ -194,9 +193,8 @@ async function planFetchAndRun(
         liveDir,
         {
           // Records that arrived after the query started are not waited for (under steady traffic
-          // a read at the tip is never empty); the slack covers kinesalite stamping a new child
-          // shard's records up to a second ahead of the clock.
-          untilMs: Math.min(startedAt + LIVE_SLACK_MS, bounds.toMs ?? Number.POSITIVE_INFINITY),
+          // a read at the tip is never empty).
+          untilMs: Math.min(startedAt + ARRIVAL_CLOCK_SLACK_MS, bounds.toMs ?? Number.POSITIVE_INFINITY),
           bounds,
           getRecordsLimit: settings.getRecordsLimit,
           throttleAttempts: settings.throttleAttempts,

@@ -70,6 +70,69 @@ describe('archive summary', () => {
     expect(summary.errorName).toBeNull();
   });
 
+  it('given the plan’s read policies and the shards’ read usage, then each stream reports its mode, share and busiest shard, and malformed read tags are warnings', () => {
+    const rate = { callsPerSecond: 2.5, bytesPerSecond: 1024 * 1024 };
+    const summary = summarizeArchiveRun({
+      runId: 'run-1',
+      summaryKey: 'runs/archive/run-1/summary.json',
+      planned,
+      totalsNow: new Map(),
+      results: new Map(
+        [
+          {
+            stream: 'a',
+            shardId: 's0',
+            status: 'caught-up' as const,
+            lagMs: 0,
+            // Two invocations: their reads add up.
+            usage: {
+              invocations: 2,
+              gbSeconds: 1,
+              reads: { calls: 20, bytes: 2 * 1024 * 1024, throttled: 1, seconds: 10 },
+            },
+          },
+          {
+            stream: 'a',
+            shardId: 's1',
+            status: 'caught-up' as const,
+            lagMs: 0,
+            usage: {
+              invocations: 1,
+              gbSeconds: 1,
+              reads: { calls: 2, bytes: 100, throttled: 0, seconds: 2 },
+            },
+          },
+        ].map((r) => [`${r.stream}/${r.shardId}`, r]),
+      ),
+      missingStreams: [],
+      reads: {
+        a: { mode: 'polling', rate, share: 0.5 },
+        b: { mode: 'efo', rate, share: null },
+      },
+      readProblems: ['b: tag reservoir:read-share="lots" is not a number in (0, 1]; default rate'],
+      now: new Date('2024-11-21T10:00:00Z'),
+    });
+    expect(summary.streams.map((s) => [s.stream, s.read])).toEqual([
+      [
+        'a',
+        {
+          mode: 'polling',
+          share: 0.5,
+          rate,
+          calls: 22,
+          bytes: 2 * 1024 * 1024 + 100,
+          throttled: 1,
+          // 2 calls/s of 5 (0.4) beats 0.2 MiB/s of 2 (0.1).
+          busiestShard: { shardId: 's0', callsPerSecond: 2, bytesPerSecond: 0.2 * 1024 * 1024, share: 0.4 },
+        },
+      ],
+      ['b', { mode: 'efo', share: null, rate, calls: 0, bytes: 0, throttled: 0, busiestShard: null }],
+    ]);
+    expect(summary.warnings).toEqual([
+      'read: b: tag reservoir:read-share="lots" is not a number in (0, 1]; default rate',
+    ]);
+  });
+
   it('given a gap on one shard, then the run fails with DataGapError naming it, and the others still count', () => {
     const summary = summarize([
       { stream: 'a', shardId: 's0', status: 'caught-up', lagMs: 0 },

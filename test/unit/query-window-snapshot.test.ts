@@ -113,8 +113,13 @@ describe('live snapshot of one shard', () => {
     const store = new MemoryObjectStore();
     const shard = shardWith(10);
     let clock = 0;
-    // Each reading of the clock moves it on; the budget ends after a few batches.
-    const now = () => (clock += 20_000);
+    // Each GetRecords call takes 20 s of the minute's budget: an invocation ends after three.
+    const getRecords = shard.getRecords.bind(shard);
+    shard.getRecords = async (iterator, limit) => {
+      clock += 20_000;
+      return getRecords(iterator, limit);
+    };
+    const now = () => clock;
     const first = await run(store, shard, null, now);
     const rest: { done: boolean; records: number }[] = [];
     for (let i = 0; i < 10 && !(rest.at(-1)?.done ?? false); i++)
