@@ -218,6 +218,22 @@ describe('formatCost', () => {
     expect(text).toMatch(/Data Firehose\s+total per month/);
     expect(text).toMatch(/Kinesis retention\s+total per month/);
     expect(text).toContain(`as of ${prices.asOf}`);
+    expect(text).toMatch(/Kinesis enhanced fan-out per consumer-shard-hour\s+0\.015/);
+  });
+
+  it('prints one read line per stream: both modes with what they stand on, the current one named', async () => {
+    const { formatCost } = await import('../../src/cli/commands/cost');
+    const efo = estimateStreamCost(volume, readPrices, { mode: 'efo', from: 'tag reservoir:read-mode' });
+    const text = formatCost({ generatedAt: '', prices: readPrices, streams: [efo] });
+    expect(text).toContain(
+      "  read: polling $0.0000 (in the shard-hours; shares each shard's 2 MiB/s) · " +
+        'enhanced fan-out $14.81 (1461 consumer-shard-hours, 10.0 GB); now enhanced fan-out (tag reservoir:read-mode)',
+    );
+    const onDemand = estimateStreamCost({ ...volume, capacityMode: 'on-demand' }, readPrices);
+    expect(formatCost({ generatedAt: '', prices: readPrices, streams: [onDemand] })).toContain(
+      "  read: polling $0.4000 (10.0 GB on-demand retrieval; shares each shard's 2 MiB/s) · " +
+        'enhanced fan-out $0.5000 (10.0 GB on-demand retrieval, no consumer-shard-hours); now polling (default)',
+    );
   });
 });
 
