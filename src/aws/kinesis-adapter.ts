@@ -119,9 +119,11 @@ export class KinesisStreamCatalog implements StreamCatalog {
       throw new Error(
         `DescribeStreamSummary ${stream} returned no RetentionPeriodHours or StreamCreationTimestamp`,
       );
+    const mode = summary.StreamModeDetails?.StreamMode;
     return {
       retentionHours: summary.RetentionPeriodHours,
       createdAt: summary.StreamCreationTimestamp.getTime(),
+      ...(mode ? { capacityMode: mode === 'ON_DEMAND' ? 'on-demand' : 'provisioned' } : {}),
     };
   }
 

@@ -3,6 +3,8 @@
  * what recent runs used, beside the same volume kept by Data Firehose or by the stream itself.
  * Pure arithmetic over a dated price table (pricing/us-east-1.json); every figure is USD/month.
  */
+import type { StreamReadMode } from './read-policy';
+
 export interface PriceTable {
   asOf: string;
   region: string;
@@ -12,7 +14,21 @@ export interface PriceTable {
   stepFunctions: { standardTransitionsPerThousand: number };
   s3: { standardGbMonth: number; putPerThousand: number; getPerThousand: number };
   firehose: { ingestionGb: number; recordRoundingKiB: number };
-  kinesis: { extendedRetentionShardHour: number; longTermRetentionGbMonth: number; maxRetentionDays: number };
+  kinesis: {
+    extendedRetentionShardHour: number;
+    longTermRetentionGbMonth: number;
+    maxRetentionDays: number;
+    /** Provisioned streams: enhanced fan-out, per consumer and shard, every hour it is registered. */
+    efoConsumerShardHour: number;
+    /** Provisioned streams: enhanced fan-out, per GB it delivers (polling is not charged). */
+    efoDataRetrievalGb: number;
+    /** On-demand streams: per GB read by polling (GetRecords). */
+    onDemandDataRetrievalGb: number;
+    /** On-demand streams: per GB delivered by enhanced fan-out (no consumer-shard-hours). */
+    onDemandEfoDataRetrievalGb: number;
+    /** Where the read prices come from, and when. */
+    readSource?: string;
+  };
   assumptions: {
     /** Control tasks (discover, plan, record, summarize) are not metered: GB-seconds each. */
     controlTaskGbSeconds: number;
@@ -25,6 +41,15 @@ export interface StreamVolume {
   stream: string;
   /** Shards an archive run visits (open ones, and closed ones within retention). */
   shards: number;
+  /**
+   * Open shards now (ListShards, no ending sequence number): what enhanced fan-out bills by the
+   * hour. When the stream cannot be listed, the shards recent runs visited.
+   */
+  openShards: number;
+  /** DescribeStreamSummary's StreamModeDetails; null when the stream could not be described. */
+  capacityMode: 'provisioned' | 'on-demand' | null;
+  /** How the newest run that archived the stream read it (null: no run, or one before read policies). */
+  lastRunReadMode: StreamReadMode | null;
   /** What the archive holds now. */
   storedBytes: number;
   /** Days between the oldest archived partition and now. */
@@ -60,12 +85,34 @@ export interface CostColumn {
   note?: string;
 }
 
+/** How the archive reads the stream now, and what decided it (see readPolicyFor). */
+export interface ReadModeChoice {
+  mode: StreamReadMode;
+  /** `tag reservoir:read-mode`, `RESERVOIR_EFO_STREAMS` (deployment parameter efoStreams) or `default`. */
+  from: string;
+}
+
+/** What reading the stream costs each way; the current mode's lines are also in the reservoir column. */
+export interface ReadCostEstimate extends ReadModeChoice {
+  /** The capacity mode the read prices are for (provisioned when it could not be read). */
+  pricedAs: 'provisioned' | 'on-demand';
+  /** Consumer-shard-hours (open shards × hours) and GB read per month (the archived raw bytes). */
+  consumerShardHours: number;
+  gbRetrieved: number;
+  polling: CostColumn;
+  enhancedFanOut: CostColumn;
+  /** When the newest run read the stream otherwise than the mode found now. */
+  note?: string;
+}
+
 export interface StreamCostEstimate {
   stream: string;
   volume: StreamVolume;
   /** Why the estimate is weak (too little history): shown beside it, never hidden. */
   caveats: string[];
+  /** Includes what the stream's current read mode costs (its `read` lines). */
   reservoir: CostColumn;
+  read: ReadCostEstimate;
   firehose: CostColumn;
   kinesisRetention: CostColumn;
 }
@@ -93,18 +140,93 @@ export function archiveRunControlInvocations(shards: number, pages: number): num
   return 4 + pages + shards;
 }
 
-export function estimateStreamCost(volume: StreamVolume, prices: PriceTable): StreamCostEstimate {
+export function estimateStreamCost(
+  volume: StreamVolume,
+  prices: PriceTable,
+  readMode: ReadModeChoice = { mode: 'polling', from: 'default' },
+): StreamCostEstimate {
+  const read = readCost(volume, prices, readMode);
+  const current = read.mode === 'efo' ? read.enhancedFanOut : read.polling;
   return {
     stream: volume.stream,
     volume,
     caveats: estimateCaveats(volume),
-    reservoir: reservoirColumn(volume, prices),
+    reservoir: column([...reservoirLines(volume, prices), ...current.lines]),
+    read,
     firehose: firehoseColumn(volume, prices),
     kinesisRetention: kinesisRetentionColumn(volume, prices),
   };
 }
 
-function reservoirColumn(v: StreamVolume, p: PriceTable): CostColumn {
+/**
+ * Reading the stream by polling and by enhanced fan-out, for what the archive takes from it each
+ * month. Provisioned: polling is in the shard-hours (it shares each shard's 2 MiB/s and 5 reads/s
+ * with every other polling consumer); enhanced fan-out bills every open shard each hour the
+ * consumer is registered, and each GB it delivers. On-demand: both bill per GB read, nothing per hour.
+ */
+export function readCost(v: StreamVolume, p: PriceTable, choice: ReadModeChoice): ReadCostEstimate {
+  const k = p.kinesis;
+  const gb = v.monthlyRawBytes / GIB;
+  const onDemand = v.capacityMode === 'on-demand';
+  const consumerShardHours = onDemand ? 0 : v.openShards * HOURS_PER_MONTH;
+  const polling = onDemand
+    ? column(
+        [line('Kinesis reads: polling, on-demand retrieval', gb, 'GB', gb * k.onDemandDataRetrievalGb)],
+        "shares each shard's 2 MiB/s and 5 reads/s with every other polling consumer",
+      )
+    : column(
+        [line('Kinesis reads: polling (in the shard-hours)', gb, 'GB', 0)],
+        "no charge beyond the stream's shard-hours; shares each shard's 2 MiB/s and 5 reads/s with every other polling consumer",
+      );
+  const enhancedFanOut = onDemand
+    ? column(
+        [
+          line(
+            'Kinesis reads: enhanced fan-out, on-demand retrieval',
+            gb,
+            'GB',
+            gb * k.onDemandEfoDataRetrievalGb,
+          ),
+        ],
+        'its own 2 MiB/s per shard; on-demand streams bill it per GB only (priced as On-demand Standard)',
+      )
+    : column(
+        [
+          line(
+            'Kinesis reads: enhanced fan-out consumer-shard-hours',
+            consumerShardHours,
+            'consumer-shard-hours',
+            consumerShardHours * k.efoConsumerShardHour,
+          ),
+          line('Kinesis reads: enhanced fan-out retrieval', gb, 'GB', gb * k.efoDataRetrievalGb),
+        ],
+        `its own 2 MiB/s per shard; ${v.openShards} open shard(s) billed every hour the consumer is registered, read or not`,
+      );
+  const note = readModeNote(choice, v.lastRunReadMode);
+  return {
+    ...choice,
+    pricedAs: onDemand ? 'on-demand' : 'provisioned',
+    consumerShardHours: round(consumerShardHours, 3),
+    gbRetrieved: round(gb, 3),
+    polling,
+    enhancedFanOut,
+    ...(note ? { note } : {}),
+  };
+}
+
+/**
+ * The deployment parameter efoStreams is not visible from the CLI (only RESERVOIR_EFO_STREAMS in
+ * its environment): a newest run that read otherwise is said, with what may explain it.
+ */
+function readModeNote(choice: ReadModeChoice, lastRun: StreamReadMode | null): string | undefined {
+  if (lastRun === null || lastRun === choice.mode) return undefined;
+  return lastRun === 'efo'
+    ? 'the newest archive run read it with enhanced fan-out: if the deployment lists it in efoStreams, ' +
+        'set RESERVOIR_EFO_STREAMS to match'
+    : 'the newest archive run read it by polling: enhanced fan-out starts with the next run';
+}
+
+function reservoirLines(v: StreamVolume, p: PriceTable): CostLine[] {
   const pages = Math.max(1, Math.ceil(v.shards / p.assumptions.shardsPerPage));
   const control = archiveRunControlInvocations(v.shards, pages);
   const invocations = v.runsPerMonth * (v.perRun.archiveShardInvocations + control);
@@ -117,7 +239,7 @@ function reservoirColumn(v: StreamVolume, p: PriceTable): CostColumn {
   const puts = v.monthlyObjects * 3 + v.runsPerMonth * (v.shards * 2 + pages + 2);
   // Each run and shard: its checkpoint, its parents' checkpoints (about one), the summary's read.
   const gets = v.runsPerMonth * v.shards * 3;
-  return column([
+  return [
     line('Lambda compute', gbSeconds, 'GB-s', gbSeconds * p.lambda.gbSecond),
     line('Lambda requests', invocations, 'requests', (invocations / 1e6) * p.lambda.requestsPerMillion),
     line(
@@ -134,7 +256,7 @@ function reservoirColumn(v: StreamVolume, p: PriceTable): CostColumn {
       'GB-month',
       (v.storedBytes / GIB) * p.s3.standardGbMonth,
     ),
-  ]);
+  ];
 }
 
 function firehoseColumn(v: StreamVolume, p: PriceTable): CostColumn {
@@ -232,6 +354,10 @@ export function checkPriceTable(value: unknown): PriceTable {
     ['kinesis.extendedRetentionShardHour', table?.kinesis?.extendedRetentionShardHour],
     ['kinesis.longTermRetentionGbMonth', table?.kinesis?.longTermRetentionGbMonth],
     ['kinesis.maxRetentionDays', table?.kinesis?.maxRetentionDays],
+    ['kinesis.efoConsumerShardHour', table?.kinesis?.efoConsumerShardHour],
+    ['kinesis.efoDataRetrievalGb', table?.kinesis?.efoDataRetrievalGb],
+    ['kinesis.onDemandDataRetrievalGb', table?.kinesis?.onDemandDataRetrievalGb],
+    ['kinesis.onDemandEfoDataRetrievalGb', table?.kinesis?.onDemandEfoDataRetrievalGb],
     ['assumptions.controlTaskGbSeconds', table?.assumptions?.controlTaskGbSeconds],
     ['assumptions.shardsPerPage', table?.assumptions?.shardsPerPage],
   ];
@@ -251,6 +377,11 @@ export function estimateCaveats(v: StreamVolume): string[] {
   if (v.historyDays < 1) {
     caveats.push(
       `the archive holds ${(v.historyDays * 24).toFixed(1)} h of history: monthly volume is extrapolated from under a day`,
+    );
+  }
+  if (v.capacityMode === null) {
+    caveats.push(
+      'the stream could not be described (DescribeStreamSummary): its reads are priced as provisioned',
     );
   }
   const runs = v.runHistory;

@@ -84,6 +84,8 @@ export interface StreamSummary {
    * (and so the same ARN) is told apart by it.
    */
   createdAt: number;
+  /** StreamModeDetails.StreamMode; absent where Kinesis does not say (kinesalite: provisioned). */
+  capacityMode?: 'provisioned' | 'on-demand';
 }
 
 export interface StreamCatalog {

@@ -71,6 +71,17 @@ export function readPolicyFor(
   };
 }
 
+/** What made readPolicyFor choose the stream's mode, as `reservoir cost` shows it. */
+export function readModeSource(
+  stream: string,
+  tags: Readonly<Record<string, string>>,
+  defaults: Pick<ReadDefaults, 'efoStreams'>,
+): string {
+  if (defaults.efoStreams.includes(stream)) return 'RESERVOIR_EFO_STREAMS';
+  const tagMode = tags[READ_MODE_TAG]?.trim().toLowerCase();
+  return tagMode === 'efo' || tagMode === 'polling' ? `tag ${READ_MODE_TAG}` : 'default';
+}
+
 /** A rate as the share of a shard's limits it uses: the larger of its calls and bytes shares. */
 export function shareOfRate(usage: { calls: number; bytes: number; seconds: number }): {
   callsPerSecond: number;

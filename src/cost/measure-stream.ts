@@ -72,14 +72,16 @@ export async function measureStream(
   const ran = summaries.filter((summary) => summary.streams.some((row) => row.stream === stream));
   const rows = ran.map((summary) => summary.streams.find((row) => row.stream === stream)!);
   const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0);
-  const listedShards = await deps.catalog
-    .listShards(stream)
-    .then((shards) => shards.length)
-    .catch(() => 0);
+  const listed = await deps.catalog.listShards(stream).catch(() => null);
+  const described = await deps.catalog.describeStream(stream).catch(() => null);
+  const shards = listed?.length || Math.round(mean(rows.map((row) => row.shards)));
 
   return {
     stream,
-    shards: listedShards || Math.round(mean(rows.map((row) => row.shards))),
+    shards,
+    openShards: listed ? listed.filter((shard) => !shard.endingSequenceNumber).length : shards,
+    capacityMode: described ? (described.capacityMode ?? 'provisioned') : null,
+    lastRunReadMode: rows[0]?.read?.mode ?? null,
     storedBytes,
     historyDays: objects.length ? (now - oldest) / DAY_MS : 0,
     monthlyObjects: perMonth(recent.length),

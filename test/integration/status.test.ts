@@ -100,6 +100,19 @@ describe('reservoir status --local --json on the emulators', () => {
     expect(estimate.reservoir.total).toBeGreaterThan(0);
     expect(estimate.firehose.total).toBeGreaterThan(0);
     expect(report.prices.asOf).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    // Untagged and not in RESERVOIR_EFO_STREAMS, the run polled it: free on a provisioned stream,
+    // with enhanced fan-out priced beside it for both open shards.
+    expect(estimate.volume).toMatchObject({
+      openShards: 2,
+      capacityMode: 'provisioned',
+      lastRunReadMode: 'polling',
+    });
+    expect(estimate.read).toMatchObject({ mode: 'polling', from: 'default', consumerShardHours: 2 * 730.5 });
+    expect(estimate.read.note).toBeUndefined();
+    expect(estimate.read.polling.total).toBe(0);
+    expect(estimate.read.enhancedFanOut.total).toBeGreaterThanOrEqual(
+      2 * 730.5 * report.prices.kinesis.efoConsumerShardHour,
+    );
     // Minutes of archive and one run: the estimate says how little it stands on.
     expect(estimate.caveats).toEqual([
       expect.stringMatching(/^the archive holds \d+\.\d h of history: monthly volume is extrapolated/),

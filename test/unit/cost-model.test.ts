@@ -6,8 +6,11 @@ import {
   estimateCaveats,
   estimateStreamCost,
   firehoseBilledBytes,
+  type CostColumn,
+  type PriceTable,
   type StreamVolume,
 } from '../../src/core/cost-model';
+import { readModeSource } from '../../src/core/read-policy';
 
 const prices = checkPriceTable(
   JSON.parse(readFileSync(join(__dirname, '../../pricing/us-east-1.json'), 'utf8')),
@@ -17,6 +20,9 @@ const GIB = 1024 ** 3;
 const volume: StreamVolume = {
   stream: 'orders',
   shards: 2,
+  openShards: 2,
+  capacityMode: 'provisioned',
+  lastRunReadMode: null,
   storedBytes: 10 * GIB,
   historyDays: 30,
   monthlyObjects: 1000,
@@ -86,6 +92,124 @@ describe('cost model', () => {
   });
 });
 
+/** Round read prices, so that every figure below is exact. */
+const readPrices: PriceTable = {
+  ...prices,
+  kinesis: {
+    ...prices.kinesis,
+    efoConsumerShardHour: 0.01,
+    efoDataRetrievalGb: 0.02,
+    onDemandDataRetrievalGb: 0.04,
+    onDemandEfoDataRetrievalGb: 0.05,
+  },
+};
+const lineOf = (column: CostColumn, item: string) => column.lines.find((line) => line.item.startsWith(item));
+
+describe('read cost: polling beside enhanced fan-out', () => {
+  // 2 open shards × 730.5 h = 1461 consumer-shard-hours; 10 GiB of raw records a month.
+  const base = estimateStreamCost(volume, readPrices);
+  const withoutReads = base.reservoir.total;
+
+  it('given a provisioned stream read by polling, then polling costs nothing and enhanced fan-out is priced beside it', () => {
+    const { read, reservoir } = base;
+    expect(read).toMatchObject({ mode: 'polling', from: 'default', pricedAs: 'provisioned' });
+    expect(read.consumerShardHours).toBe(1461);
+    expect(read.gbRetrieved).toBe(10);
+    expect(read.polling.total).toBe(0);
+    expect(read.polling.note).toMatch(/shares each shard's 2 MiB\/s/);
+    expect(read.enhancedFanOut.lines).toEqual([
+      {
+        item: 'Kinesis reads: enhanced fan-out consumer-shard-hours',
+        quantity: 1461,
+        unit: 'consumer-shard-hours',
+        usd: 14.61,
+      },
+      { item: 'Kinesis reads: enhanced fan-out retrieval', quantity: 10, unit: 'GB', usd: 0.2 },
+    ]);
+    expect(read.enhancedFanOut.total).toBe(14.81);
+    // The current mode's line is in the reservoir column, at $0.
+    expect(lineOf(reservoir, 'Kinesis reads: polling')).toEqual({
+      item: 'Kinesis reads: polling (in the shard-hours)',
+      quantity: 10,
+      unit: 'GB',
+      usd: 0,
+    });
+    expect(lineOf(reservoir, 'Kinesis reads: enhanced')).toBeUndefined();
+  });
+
+  it('given a stream read with enhanced fan-out, then its total includes the consumer-shard-hours and GB', () => {
+    const efo = estimateStreamCost(volume, readPrices, { mode: 'efo', from: 'tag reservoir:read-mode' });
+    expect(efo.read).toMatchObject({ mode: 'efo', from: 'tag reservoir:read-mode' });
+    expect(efo.reservoir.total).toBeCloseTo(withoutReads + 14.81, 4);
+    expect(lineOf(efo.reservoir, 'Kinesis reads: enhanced fan-out consumer-shard-hours')!.usd).toBe(14.61);
+    expect(lineOf(efo.reservoir, 'Kinesis reads: polling')).toBeUndefined();
+    // Both modes are priced whichever is current.
+    expect(efo.read.polling).toEqual(base.read.polling);
+    expect(efo.read.enhancedFanOut).toEqual(base.read.enhancedFanOut);
+  });
+
+  it('given closed shards, then only the open ones are billed by the hour', () => {
+    const { read } = estimateStreamCost({ ...volume, shards: 3, openShards: 1 }, readPrices);
+    expect(read.consumerShardHours).toBe(730.5);
+    expect(read.enhancedFanOut.total).toBe(7.505);
+  });
+
+  it('given an on-demand stream, then both modes bill per GB and enhanced fan-out has no consumer-shard-hours', () => {
+    const onDemand = { ...volume, capacityMode: 'on-demand' as const };
+    const polled = estimateStreamCost(onDemand, readPrices);
+    expect(polled.read).toMatchObject({ pricedAs: 'on-demand', consumerShardHours: 0 });
+    expect(polled.read.polling.lines).toEqual([
+      { item: 'Kinesis reads: polling, on-demand retrieval', quantity: 10, unit: 'GB', usd: 0.4 },
+    ]);
+    expect(polled.read.enhancedFanOut.lines).toEqual([
+      { item: 'Kinesis reads: enhanced fan-out, on-demand retrieval', quantity: 10, unit: 'GB', usd: 0.5 },
+    ]);
+    expect(polled.reservoir.total).toBeCloseTo(withoutReads + 0.4, 4);
+    const fannedOut = estimateStreamCost(onDemand, readPrices, {
+      mode: 'efo',
+      from: 'RESERVOIR_EFO_STREAMS',
+    });
+    expect(fannedOut.reservoir.total).toBeCloseTo(withoutReads + 0.5, 4);
+  });
+
+  it('given a stream that could not be described, then reads are priced as provisioned, with a caveat', () => {
+    const unknown = estimateStreamCost({ ...volume, capacityMode: null }, readPrices);
+    expect(unknown.read.pricedAs).toBe('provisioned');
+    expect(unknown.read.enhancedFanOut.total).toBe(14.81);
+    expect(unknown.caveats).toEqual([
+      'the stream could not be described (DescribeStreamSummary): its reads are priced as provisioned',
+    ]);
+  });
+
+  it('given a newest run that read otherwise, then the estimate says so', () => {
+    const efoBefore = estimateStreamCost({ ...volume, lastRunReadMode: 'efo' }, readPrices);
+    expect(efoBefore.read.note).toMatch(
+      /newest archive run read it with enhanced fan-out: .*RESERVOIR_EFO_STREAMS/,
+    );
+    const same = estimateStreamCost({ ...volume, lastRunReadMode: 'polling' }, readPrices);
+    expect(same.read.note).toBeUndefined();
+  });
+
+  it('rejects a price table without the read prices', () => {
+    const { efoConsumerShardHour: _dropped, ...kinesis } = prices.kinesis;
+    expect(() => checkPriceTable({ ...prices, kinesis })).toThrow(/kinesis\.efoConsumerShardHour/);
+  });
+});
+
+describe('read mode source', () => {
+  const defaults = { efoStreams: ['payments'] };
+  it('names what chose the mode: the environment first, then the tag, else the default', () => {
+    expect(readModeSource('payments', { 'reservoir:read-mode': 'polling' }, defaults)).toBe(
+      'RESERVOIR_EFO_STREAMS',
+    );
+    expect(readModeSource('orders', { 'reservoir:read-mode': ' EFO ' }, defaults)).toBe(
+      'tag reservoir:read-mode',
+    );
+    expect(readModeSource('orders', { 'reservoir:read-mode': 'fast' }, defaults)).toBe('default');
+    expect(readModeSource('orders', {}, defaults)).toBe('default');
+  });
+});
+
 describe('formatCost', () => {
   it('prints each option with its total and the dated price table', async () => {
     const { formatCost } = await import('../../src/cli/commands/cost');
@@ -94,6 +218,22 @@ describe('formatCost', () => {
     expect(text).toMatch(/Data Firehose\s+total per month/);
     expect(text).toMatch(/Kinesis retention\s+total per month/);
     expect(text).toContain(`as of ${prices.asOf}`);
+    expect(text).toMatch(/Kinesis enhanced fan-out per consumer-shard-hour\s+0\.015/);
+  });
+
+  it('prints one read line per stream: both modes with what they stand on, the current one named', async () => {
+    const { formatCost } = await import('../../src/cli/commands/cost');
+    const efo = estimateStreamCost(volume, readPrices, { mode: 'efo', from: 'tag reservoir:read-mode' });
+    const text = formatCost({ generatedAt: '', prices: readPrices, streams: [efo] });
+    expect(text).toContain(
+      "  read: polling $0.0000 (in the shard-hours; shares each shard's 2 MiB/s) · " +
+        'enhanced fan-out $14.81 (1461 consumer-shard-hours, 10.0 GB); now enhanced fan-out (tag reservoir:read-mode)',
+    );
+    const onDemand = estimateStreamCost({ ...volume, capacityMode: 'on-demand' }, readPrices);
+    expect(formatCost({ generatedAt: '', prices: readPrices, streams: [onDemand] })).toContain(
+      "  read: polling $0.4000 (10.0 GB on-demand retrieval; shares each shard's 2 MiB/s) · " +
+        'enhanced fan-out $0.5000 (10.0 GB on-demand retrieval, no consumer-shard-hours); now polling (default)',
+    );
   });
 });
 

@@ -1,11 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadReadConfig } from '../../config/read-config';
 import {
   checkPriceTable,
   estimateStreamCost,
+  type CostColumn,
   type PriceTable,
+  type ReadCostEstimate,
+  type ReadModeChoice,
   type StreamCostEstimate,
 } from '../../core/cost-model';
+import type { StreamCatalog } from '../../core/ports';
+import { readModeSource, readPolicyFor, type ReadDefaults } from '../../core/read-policy';
 import { measureStream, recentArchiveSummaries, type MeasureDeps } from '../../cost/measure-stream';
 import { archiveLocation } from '../archive-location';
 import { requireKnownStreams } from '../known-streams';
@@ -54,14 +60,32 @@ export async function costCommand(options: CostCommandOptions): Promise<CostRepo
       ? { runsPerMonth: positiveOption(options.runsPerMonth, '--runs-per-month') }
       : {}),
   };
+  const readDefaults = loadReadConfig();
   const estimates: StreamCostEstimate[] = [];
   for (const stream of streams) {
     const volume = await measureStream(deps, stream, summaries, prices, measureOptions);
-    estimates.push(estimateStreamCost(volume, prices));
+    const readMode = await currentReadMode(deps.catalog, stream, readDefaults);
+    estimates.push(estimateStreamCost(volume, prices, readMode));
   }
   const report: CostReport = { generatedAt: new Date().toISOString(), prices, streams: estimates };
   process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatCost(report)}\n`);
   return report;
+}
+
+/**
+ * How the archive reads the stream now: its tag reservoir:read-mode, or RESERVOIR_EFO_STREAMS in
+ * this environment (a deployed stack's efoStreams is in its functions' environment, not here).
+ */
+async function currentReadMode(
+  catalog: StreamCatalog,
+  stream: string,
+  defaults: ReadDefaults,
+): Promise<ReadModeChoice> {
+  const tags = await catalog.listTags(stream).catch(() => ({}));
+  return {
+    mode: readPolicyFor(stream, tags, defaults).policy.mode,
+    from: readModeSource(stream, tags, defaults),
+  };
 }
 
 export function loadPrices(path: string): PriceTable {
@@ -104,6 +128,8 @@ export function formatCost(report: CostReport): string {
         rows.map((row) => [`  ${row[0]}`, ...row.slice(1)]),
       ),
     );
+    out.push(`  ${formatRead(estimate.read, usd)}`);
+    if (estimate.read.note) out.push(`  ! ${estimate.read.note}`);
     for (const [name, column] of [
       ['Data Firehose', estimate.firehose],
       ['Kinesis retention', estimate.kinesisRetention],
@@ -128,10 +154,37 @@ export function formatCost(report: CostReport): string {
         [`  Firehose record rounding (KiB)`, p.firehose.recordRoundingKiB],
         ['  Kinesis extended retention per shard-hour', p.kinesis.extendedRetentionShardHour],
         ['  Kinesis long-term retention per GB-month', p.kinesis.longTermRetentionGbMonth],
+        ['  Kinesis enhanced fan-out per consumer-shard-hour', p.kinesis.efoConsumerShardHour],
+        ['  Kinesis enhanced fan-out retrieval per GB', p.kinesis.efoDataRetrievalGb],
+        ['  Kinesis on-demand polling retrieval per GB', p.kinesis.onDemandDataRetrievalGb],
+        ['  Kinesis on-demand enhanced fan-out retrieval per GB', p.kinesis.onDemandEfoDataRetrievalGb],
         ['  assumed GB-seconds per control task', p.assumptions.controlTaskGbSeconds],
       ],
     ),
   );
   out.push(`  ${p.source}`);
+  if (p.kinesis.readSource) out.push(`  ${p.kinesis.readSource}`);
   return out.join('\n');
+}
+
+/**
+ * One line: each read mode's monthly cost and what it stands on, the current one marked, e.g.
+ * "read: polling $0.0000 (in the shard-hours; shares each shard's 2 MiB/s) · enhanced fan-out
+ * $22.0475 (1461 consumer-shard-hours, 10.0 GB); now polling (default)".
+ */
+export function formatRead(read: ReadCostEstimate, usd: (value: number) => string): string {
+  const gb = `${read.gbRetrieved.toFixed(1)} GB`;
+  const polling =
+    read.pricedAs === 'on-demand'
+      ? `${gb} on-demand retrieval; shares each shard's 2 MiB/s`
+      : "in the shard-hours; shares each shard's 2 MiB/s";
+  const efo =
+    read.pricedAs === 'on-demand'
+      ? `${gb} on-demand retrieval, no consumer-shard-hours`
+      : `${Math.round(read.consumerShardHours)} consumer-shard-hours, ${gb}`;
+  const cost = (column: CostColumn) => usd(column.total);
+  return (
+    `read: polling ${cost(read.polling)} (${polling}) · enhanced fan-out ${cost(read.enhancedFanOut)} (${efo}); ` +
+    `now ${read.mode === 'efo' ? 'enhanced fan-out' : 'polling'} (${read.from})`
+  );
 }
