@@ -1,3 +1,4 @@
+import { liveStart } from '../reading/live-start';
 import type { ReadRate } from '../core/read-budget';
 import type { Checkpoint } from '../core/checkpoint';
 import { mapWithConcurrency } from '../core/concurrency';
@@ -115,14 +116,6 @@ async function archiveInBounds(
     const ref = parseArchiveObjectKey(key);
     return ref !== null && ref.stream === request.stream && hourOverlaps(ref, request.fromMs, request.toMs);
   });
-}
-
-/** After the last archived record, or after a pending block whose object was written (it is listed). */
-async function liveStart(store: ObjectStore, checkpoint: Checkpoint | undefined): Promise<string | null> {
-  if (!checkpoint) return null;
-  if (checkpoint.pending && (await store.exists(checkpoint.pending.key)))
-    return checkpoint.pending.lastSequenceNumber;
-  return checkpoint.lastSequenceNumber;
 }
 
 /** Loads a run's spec or fails: the workers of a run never plan. */

@@ -26,7 +26,15 @@ interface ShardState {
   nextCallAt: number;
   /** When the bytes read so far are paid for at bytesPerSecond: the next call waits for it. */
   bytesPaidAt: number;
+  /** Average size of the shard's records so far (null before the first record). */
+  bytesPerRecord: number | null;
 }
+
+/**
+ * The GetRecords Limit of a shard's first call, before its record sizes are known: small, so that
+ * one answer cannot put the shard's shared 2 MiB/s deep into debt (100 records of 1 KiB: 100 KiB).
+ */
+export const FIRST_CALL_RECORDS = 100;
 
 export interface Clock {
   now(): number;
@@ -53,10 +61,27 @@ export class ReadBudget {
     if (start > now) await this.clock.sleep(start - now);
   }
 
-  /** Charges the bytes a call returned. */
-  afterCall(shard: string, rate: ReadRate, bytes: number): void {
+  /**
+   * The GetRecords Limit that keeps one answer within one call's share of the bytes
+   * (bytesPerSecond / callsPerSecond), from the shard's record sizes so far. Averages alone are not
+   * enough: a 10 MB answer is within 1 MiB/s over 10 s, but it puts the shard's shared byte
+   * allowance into debt at once, and every other consumer of the shard is throttled meanwhile.
+   */
+  recordsPerCall(shard: string, rate: ReadRate, maxRecords: number): number {
+    const { bytesPerRecord } = this.stateOf(shard);
+    if (bytesPerRecord === null) return Math.min(maxRecords, FIRST_CALL_RECORDS);
+    const perCall = rate.bytesPerSecond / rate.callsPerSecond;
+    return Math.max(1, Math.min(maxRecords, Math.floor(perCall / bytesPerRecord)));
+  }
+
+  /** Charges the bytes a call returned, and learns the shard's record size from them. */
+  afterCall(shard: string, rate: ReadRate, bytes: number, records: number): void {
     const state = this.stateOf(shard);
     state.bytesPaidAt = Math.max(state.bytesPaidAt, this.clock.now()) + (bytes / rate.bytesPerSecond) * 1000;
+    if (records > 0) {
+      const size = bytes / records;
+      state.bytesPerRecord = state.bytesPerRecord === null ? size : (state.bytesPerRecord + size) / 2;
+    }
   }
 
   /** When the shard's reads so far are paid for (calls and bytes): the end of a read's interval. */
@@ -68,7 +93,7 @@ export class ReadBudget {
   private stateOf(shard: string): ShardState {
     let state = this.shards.get(shard);
     if (!state) {
-      state = { nextCallAt: 0, bytesPaidAt: 0 };
+      state = { nextCallAt: 0, bytesPaidAt: 0, bytesPerRecord: null };
       this.shards.set(shard, state);
     }
     return state;

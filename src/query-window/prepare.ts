@@ -1,3 +1,4 @@
+import { liveStart } from '../reading/live-start';
 import type { ReadDefaults } from '../core/read-policy';
 import type { ReadRate } from '../core/read-budget';
 import { streamReadPolicy } from '../reading/stream-read-policy';
@@ -109,10 +110,12 @@ async function liveShards(
   for (const shard of listed) {
     const checkpoint = byId.get(shard.shardId);
     if (checkpoint?.drained) continue;
-    let after = checkpoint?.lastSequenceNumber ?? null;
-    if (checkpoint?.pending && (await deps.store.exists(checkpoint.pending.key)))
-      after = checkpoint.pending.lastSequenceNumber;
-    shards.push({ stream, shardId: shard.shardId, after, readRate: policy.rate });
+    shards.push({
+      stream,
+      shardId: shard.shardId,
+      after: await liveStart(deps.store, checkpoint),
+      readRate: policy.rate,
+    });
   }
   return { shards, archived: checkpoints.length > 0 };
 }

@@ -138,7 +138,8 @@ export class ShardRead implements AsyncIterable<ShardBatch> {
       this.calls += 1;
       let batch;
       try {
-        batch = await reader.getRecords(iterator, this.settings.getRecordsLimit);
+        const limit = budget.recordsPerCall(this.budgetKey(), rate, this.settings.getRecordsLimit);
+        batch = await reader.getRecords(iterator, limit);
         throttledInARow = 0;
       } catch (error) {
         if (error instanceof ExpiredIteratorError) {
@@ -156,7 +157,7 @@ export class ShardRead implements AsyncIterable<ShardBatch> {
       }
       const bytes = bytesOf(batch.records);
       this.bytes += bytes;
-      budget.afterCall(this.budgetKey(), rate, bytes);
+      budget.afterCall(this.budgetKey(), rate, bytes, batch.records.length);
       this.millisBehindLatest = batch.millisBehindLatest;
 
       const { records, untilReached } = this.beforeUntil(batch.records);

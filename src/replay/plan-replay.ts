@@ -1,3 +1,4 @@
+import { liveStart } from '../reading/live-start';
 import type { Checkpoint } from '../core/checkpoint';
 import { mapWithConcurrency } from '../core/concurrency';
 import { archiveStreamPrefix, checkpointStreamPrefix, parseArchiveObjectKey } from '../core/layout';
@@ -175,17 +176,6 @@ async function planCompactedReplay(
     liveShards: 0,
     bytes: [...listed.values()].reduce((a, b) => a + b, 0),
   });
-}
-
-/**
- * Where a shard's live tail begins: after the last archived record, or after the pending
- * block when its object was written (its records are in the archive listing already).
- */
-async function liveStart(store: ObjectStore, checkpoint: Checkpoint | undefined): Promise<string | null> {
-  if (!checkpoint) return null;
-  if (checkpoint.pending && (await store.exists(checkpoint.pending.key)))
-    return checkpoint.pending.lastSequenceNumber;
-  return checkpoint.lastSequenceNumber;
 }
 
 function summaryOf(plan: StoredReplayPlan): ReplayPlanSummary {

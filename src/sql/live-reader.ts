@@ -1,3 +1,4 @@
+import { liveStart } from '../reading/live-start';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -16,21 +17,6 @@ import type { LiveShard, QueryBounds } from './plan';
  * checkpoint, read like a replay reads its live tail (DESIGN.md "Work items keep per-key order"),
  * de-aggregated into user records and written as record lines to a local JSONL file per shard.
  */
-
-/**
- * Where a shard's live read starts: after the last archived record, or after the pending block
- * when its object was written (its records are in the archive listing then). No checkpoint: the
- * trim horizon. The same rule as the replay planner's.
- */
-export async function liveStart(
-  store: ObjectStore,
-  checkpoint: Checkpoint | undefined,
-): Promise<string | null> {
-  if (!checkpoint) return null;
-  if (checkpoint.pending && (await store.exists(checkpoint.pending.key)))
-    return checkpoint.pending.lastSequenceNumber;
-  return checkpoint.lastSequenceNumber;
-}
 
 /** The stream's checkpoints, by shard id. */
 export async function readCheckpoints(

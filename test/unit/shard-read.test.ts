@@ -257,3 +257,25 @@ describe('shard read with enhanced fan-out', () => {
     expect(read.usage()).toMatchObject({ throttled: 2, calls: 3 });
   });
 });
+
+describe('read budget, per call', () => {
+  it('given a shard of large records, then each call asks for no more than one call’s share of the bytes', async () => {
+    const { shard, deps, clock } = setup(0, 10_000);
+    // 2,000 records of 10 KiB: a full 10,000-record answer would be 20 MiB at once.
+    shard.records = Array.from({ length: 2000 }, (_, i) =>
+      kinesisRecord('k', Buffer.alloc(10 * 1024, i), clock.time),
+    );
+    const limits: number[] = [];
+    const getRecords = shard.getRecords.bind(shard);
+    shard.getRecords = async (iterator, limit) => {
+      limits.push(limit);
+      return getRecords(iterator, limit);
+    };
+    const read = readShard(deps, SETTINGS, request());
+    expect(await drain(read)).toHaveLength(2000);
+    // First a small probe, then 1 MiB per call at 1 call/s: about 100 records of 10 KiB.
+    expect(limits[0]).toBe(100);
+    expect(Math.max(...limits.slice(1))).toBeLessThanOrEqual(103);
+    expect(Math.min(...limits.slice(1))).toBeGreaterThanOrEqual(95);
+  });
+});
