@@ -4,6 +4,7 @@ import { loadArchiveConfig } from '../src/config/archive-config';
 import { envInt } from '../src/config/env';
 import { codecBench, type CodecResult } from './codec';
 import { END_TO_END_READ_LIMITS, endToEndBench, type Round } from './end-to-end';
+import { readBudgetBench, readBudgetBenchReport } from './read-budget';
 import { replayBench, type ReplayBenchResult } from './replay';
 import { compactionBench, compactionBenchReport } from './compaction';
 import { sqlBench, sqlBenchReport } from './sql';
@@ -162,6 +163,12 @@ export async function benchCommand(): Promise<void> {
   const replayPerShard = envInt('BENCH_REPLAY_RECORDS_PER_SHARD_SECOND', 1000, 1);
   const compaction = await compactionBench({ log: info });
   const sql = await sqlBench();
+  const readBudget = await readBudgetBench({
+    records: envInt('BENCH_READ_RECORDS', 100_000, 1),
+    shards: envInt('BENCH_READ_SHARDS', 4, 1),
+    recordBytes: envInt('BENCH_READ_RECORD_BYTES', 200, 140),
+    productionCallsPerSecond: 1,
+  });
   const replay = await replayBench({
     records: envInt('BENCH_REPLAY_RECORDS', 60_000, 1),
     targetShards: replayShards,
@@ -183,6 +190,8 @@ export async function benchCommand(): Promise<void> {
       `4. ${compactionBenchReport(compaction)}`,
       '',
       `5. ${sqlBenchReport(sql)}`,
+      '',
+      `6. ${readBudgetBenchReport(readBudget)}`,
       '',
     ].join('\n'),
   );
