@@ -42,3 +42,24 @@ export function benchRecord(index: number, now: number): ProducedRecord {
   // 1,000 keys: PutRecords batches (one record per key, src/local/traffic.ts) fill to 500 entries.
   return { partitionKey: `${host}/${machine}/${index % 1000}`, data: Buffer.from(JSON.stringify(body)) };
 }
+
+/**
+ * A small telemetry record whose data plus partition key weigh exactly `bytes`, the size a shard's
+ * read limit counts. The padding is hex digests, so blocks do not compress trivially.
+ */
+export function sizedBenchRecord(index: number, now: number, bytes: number): ProducedRecord {
+  const partitionKey = `sensor-${index % 1000}`;
+  const body = {
+    type: 'record',
+    seq: index,
+    eventId: createHash('md5').update(String(index)).digest('hex'),
+    time: new Date(now).toISOString(),
+    pad: '',
+  };
+  const missing = bytes - Buffer.byteLength(JSON.stringify(body)) - Buffer.byteLength(partitionKey);
+  if (missing < 0) throw new Error(`a bench record needs at least ${bytes - missing} bytes, not ${bytes}`);
+  let pad = '';
+  for (let i = 0; pad.length < missing; i++) pad += createHash('md5').update(`${index}/${i}`).digest('hex');
+  body.pad = pad.slice(0, missing);
+  return { partitionKey, data: Buffer.from(JSON.stringify(body)) };
+}

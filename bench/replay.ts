@@ -4,16 +4,16 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AddTagsToStreamCommand, CreateStreamCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { resetArchiveRuntime } from '../src/archive/runtime';
-import { resetClients } from '../src/aws/clients';
 import type { ReplaySummary } from '../src/core/replay-summary';
-import { applyEnvironment, startEmulators } from '../src/local/emulators';
+import { SHARD_READ_LIMITS } from '../src/core/read-budget';
+import { startEmulators } from '../src/local/emulators';
 import { runLocalStateMachine } from '../src/local/state-machine-runner';
 import { decodeShardRecords, readUntilCaughtUp, shardIterators } from '../src/local/stream-reader';
 import { startThrottledKinesis } from '../src/local/throttled-kinesis';
 import { putAll, telemetryRecord } from '../src/local/traffic';
 import { resetReplayRuntime } from '../src/replay/runtime';
 import { info } from '../src/cli/output';
+import { setEnvironment } from './local-archive';
 
 export interface ReplayBenchOptions {
   records: number;
@@ -47,12 +47,14 @@ export async function replayBench(options: ReplayBenchOptions): Promise<ReplayBe
     recordsPerSecond: options.recordsPerSecondPerShard,
     bytesPerSecond: 1024 * 1024,
   });
+  const restore = setEnvironment({
+    ...emulators.env,
+    RESERVOIR_REPLAY_TARGETS: 'bench-target',
+    // The archive of the source is set-up, not measured: at a shard's whole read limits.
+    RESERVOIR_READ_CALLS_PER_SECOND: String(SHARD_READ_LIMITS.callsPerSecond),
+    RESERVOIR_READ_MB_PER_SECOND: String(SHARD_READ_LIMITS.bytesPerSecond / (1024 * 1024)),
+  });
   try {
-    applyEnvironment({
-      ...emulators.env,
-      RESERVOIR_POLL_INTERVAL_MS: '0',
-      RESERVOIR_REPLAY_TARGETS: 'bench-target',
-    });
     const kinesis = new KinesisClient({ requestHandler: new NodeHttpHandler() });
     await kinesis.send(new CreateStreamCommand({ StreamName: 'bench-source', ShardCount: 2 }));
     await kinesis.send(
@@ -68,13 +70,10 @@ export async function replayBench(options: ReplayBenchOptions): Promise<ReplayBe
       'bench-source',
       Array.from({ length: options.records }, (_, i) => telemetryRecord(i)),
     );
-    resetClients();
-    resetArchiveRuntime();
     await runLocalStateMachine('archive', { streams: ['bench-source'] }, { executionName: 'bench-archive' });
 
     // From here on, every Kinesis call goes through the proxy: the target throttles as AWS does.
-    applyEnvironment({ AWS_ENDPOINT_URL_KINESIS: proxy.endpoint });
-    resetClients();
+    const restoreEndpoint = setEnvironment({ AWS_ENDPOINT_URL_KINESIS: proxy.endpoint });
     resetReplayRuntime();
     info(
       `replay bench: replaying into ${options.targetShards} shard(s) limited to ${options.recordsPerSecondPerShard} records/s each`,
@@ -104,6 +103,7 @@ export async function replayBench(options: ReplayBenchOptions): Promise<ReplayBe
       lastPerKey.set(record.partitionKey, sequence);
     }
     kinesis.destroy();
+    restoreEndpoint();
     return {
       records: options.records,
       put: summary.put,
@@ -115,9 +115,10 @@ export async function replayBench(options: ReplayBenchOptions): Promise<ReplayBe
       orderViolations,
     };
   } finally {
+    restore();
+    resetReplayRuntime();
     await proxy.stop();
     await emulators.stop();
-    resetClients();
     rmSync(dir, { recursive: true, force: true });
   }
 }
