@@ -8,7 +8,7 @@ import {
 import { info, table } from '../src/cli/output';
 import { loadReadConfig } from '../src/config/read-config';
 import type { StreamReadReport } from '../src/core/archive-summary';
-import { SHARD_READ_LIMITS, type ReadRate } from '../src/core/read-budget';
+import { FIRST_CALL_RECORDS, SHARD_READ_LIMITS, type ReadRate } from '../src/core/read-budget';
 import type { ReadCounts } from '../src/local/throttled-kinesis';
 import {
   archiveStream,
@@ -164,10 +164,11 @@ export function readBudgetBenchReport(r: ReadBudgetBenchResult): string {
   const { rate } = r.read;
   const T = r.seconds;
   // The budget lets a read's first call go at once and charges its bytes to the calls after it:
-  // over T seconds a shard may see rate × T calls and bytes plus that one call (its bytes at most
-  // a full GetRecords: Limit records).
+  // over T seconds a shard may see rate × T calls and bytes plus that one call, whose Limit the
+  // budget sizes to one call's share of the bytes (the first, a probe, to FIRST_CALL_RECORDS).
   const callBurst = 1;
-  const byteBurst = r.getRecordsLimit * r.recordBytes;
+  const perCall = rate.bytesPerSecond / rate.callsPerSecond;
+  const byteBurst = Math.max(perCall, FIRST_CALL_RECORDS * r.recordBytes);
   const allowedCalls = rate.callsPerSecond * T + callBurst;
   const allowedBytes = rate.bytesPerSecond * T + byteBurst;
   const rows = r.reservoir.map((s) => [
@@ -189,17 +190,12 @@ export function readBudgetBenchReport(r: ReadBudgetBenchResult): string {
       `call/s; all reads through the proxy enforcing AWS's read limits (${SHARD_READ_LIMITS.callsPerSecond} calls/s ` +
       `and ${SHARD_READ_LIMITS.bytesPerSecond / MB} MiB/s per shard, shared by both)`,
     `   reservoir's budget per shard: ${rate.callsPerSecond} call/s and ${mib(rate.bytesPerSecond)} MiB/s (${share}, ` +
-      `${shareOf(rate).toFixed(2)} of the shard's limits); GetRecords Limit ${r.getRecordsLimit} = ${mib(byteBurst)} MiB a call`,
+      `${shareOf(rate).toFixed(2)} of the shard's limits); each GetRecords call sized to ${mib(perCall)} MiB ` +
+      `(Limit at most ${r.getRecordsLimit}, ${FIRST_CALL_RECORDS} records in a shard's first call)`,
     `archive: ${r.records} records in ${T.toFixed(1)} s (wall, planning included) = ${Math.round(r.records / T)} records/s`,
     `reservoir's GetRecords per shard as the proxy counted them, over the archive's ${T.toFixed(1)} s ` +
       `(allowed = budget x ${T.toFixed(1)} s + one call's burst: the first call goes at once, its bytes paid by the calls after it)`,
     table(['shard', 'calls', 'calls/s', 'allowed calls', 'MiB', 'MiB/s', 'allowed MiB', 'throttled'], rows),
-    byteBurst <= SHARD_READ_LIMITS.bytesPerSecond
-      ? `a full GetRecords call (${mib(byteBurst)} MiB) fits in a shard's ${SHARD_READ_LIMITS.bytesPerSecond / MB} MiB/s; ` +
-        `with records over ${Math.floor(SHARD_READ_LIMITS.bytesPerSecond / r.getRecordsLimit)} B it would not, and would ` +
-        "throttle the shard's other consumers after each call (BENCH_READ_RECORD_BYTES=1000 shows it)"
-      : `a full GetRecords call (${mib(byteBurst)} MiB) exceeds a shard's ${SHARD_READ_LIMITS.bytesPerSecond / MB} MiB/s: ` +
-        'it leaves the shard in debt, and every consumer of the shard is throttled until it is paid, whatever the average',
     `production consumer: ${r.production.calls + r.production.throttled} calls in ${r.productionSeconds.toFixed(1)} s, ` +
       `${r.production.throttled} throttled`,
     busiest

@@ -166,7 +166,7 @@ export async function benchCommand(): Promise<void> {
   const readBudget = await readBudgetBench({
     records: envInt('BENCH_READ_RECORDS', 100_000, 1),
     shards: envInt('BENCH_READ_SHARDS', 4, 1),
-    recordBytes: envInt('BENCH_READ_RECORD_BYTES', 200, 140),
+    recordBytes: envInt('BENCH_READ_RECORD_BYTES', 1000, 140),
     productionCallsPerSecond: 1,
   });
   const replay = await replayBench({
