@@ -19,10 +19,11 @@
  * - Everything else, over either protocol, is forwarded unchanged to `forward` (default
  *   `upstream`), e.g. a throttling proxy; the endpoint's own reads go to `upstream` directly.
  */
+import { listenOnLoopback } from './loopback';
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { ConsumerRegistry, type Consumer } from './efo-consumers';
 import { PushBudget, pushShard } from './efo-subscription';
@@ -464,17 +465,10 @@ export async function startEfoKinesis(options: EfoKinesisOptions): Promise<EfoKi
     };
     socket.once('readable', route);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const endpoint = await listenOnLoopback(server, options.port);
 
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     stats: () => {
       const all = [...perConsumerShard.values()].map((entry) => ({ ...entry }));
       return {

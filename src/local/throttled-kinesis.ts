@@ -35,10 +35,10 @@
  * continuously at the configured rate up to one second's worth, so after a second of silence a
  * shard has its whole budget again. A record larger than `bytesPerSecond` never fits.
  */
+import { listenOnLoopback } from './loopback';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { DescribeStreamSummaryCommand, KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -708,17 +708,10 @@ export async function startThrottledKinesis(options: ThrottledKinesisOptions): P
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error: unknown) => fail(res, error));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const endpoint = await listenOnLoopback(server, options.port);
 
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     stats: () => ({
       admitted: totals.admitted,
       throttled: totals.throttled,

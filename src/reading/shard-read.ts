@@ -158,19 +158,9 @@ export class ShardRead implements AsyncIterable<ShardBatch> {
       const bytes = bytesOf(batch.records);
       this.bytes += bytes;
       budget.afterCall(this.budgetKey(), rate, bytes, batch.records.length);
-      this.millisBehindLatest = batch.millisBehindLatest;
-
-      const { records, untilReached } = this.beforeUntil(batch.records);
-      if (records.length > 0) {
-        this.lastSequenceNumber = records.at(-1)!.sequenceNumber;
-        yield { records, millisBehindLatest: batch.millisBehindLatest };
-      }
-      if (untilReached) return this.stop('until');
+      if (yield* this.handOut(batch.records, batch.millisBehindLatest)) return this.stop('until');
       if (batch.nextIterator === null) return this.stop('shard-end');
-      // Only an empty read proves the tip: a full batch can come back with MillisBehindLatest 0
-      // (kinesalite always says 0), and AWS may return a short batch with records still behind.
-      if (this.request.stopAtTip && batch.records.length === 0 && batch.millisBehindLatest === 0)
-        return this.stop('tip');
+      if (this.atTip(batch.records, batch.millisBehindLatest)) return this.stop('tip');
       iterator = batch.nextIterator;
     }
   }
@@ -194,18 +184,10 @@ export class ShardRead implements AsyncIterable<ShardBatch> {
           abort.signal,
         )) {
           refusedInARow = 0;
-          const bytes = bytesOf(event.records);
-          this.bytes += bytes;
-          this.millisBehindLatest = event.millisBehindLatest;
-          const { records, untilReached } = this.beforeUntil(event.records);
-          if (records.length > 0) {
-            this.lastSequenceNumber = records.at(-1)!.sequenceNumber;
-            yield { records, millisBehindLatest: event.millisBehindLatest };
-          }
-          if (untilReached) return this.stop('until');
+          this.bytes += bytesOf(event.records);
+          if (yield* this.handOut(event.records, event.millisBehindLatest)) return this.stop('until');
           if (event.continuationSequenceNumber === null) return this.stop('shard-end');
-          if (this.request.stopAtTip && event.records.length === 0 && event.millisBehindLatest === 0)
-            return this.stop('tip');
+          if (this.atTip(event.records, event.millisBehindLatest)) return this.stop('tip');
           if (this.pastDeadline()) return;
         }
       } catch (error) {
@@ -218,6 +200,25 @@ export class ShardRead implements AsyncIterable<ShardBatch> {
         abort.abort();
       }
     }
+  }
+
+  /** Hands out an answer's records before `untilMs`; true when the time bound was reached. */
+  private *handOut(answer: KinesisRecord[], millisBehindLatest: number): Generator<ShardBatch, boolean> {
+    this.millisBehindLatest = millisBehindLatest;
+    const { records, untilReached } = this.beforeUntil(answer);
+    if (records.length > 0) {
+      this.lastSequenceNumber = records.at(-1)!.sequenceNumber;
+      yield { records, millisBehindLatest };
+    }
+    return untilReached;
+  }
+
+  /**
+   * Only an empty answer proves the tip: a full batch can come back with MillisBehindLatest 0
+   * (kinesalite always says 0), and AWS may return a short batch with records still behind.
+   */
+  private atTip(answer: KinesisRecord[], millisBehindLatest: number): boolean {
+    return this.request.stopAtTip && answer.length === 0 && millisBehindLatest === 0;
   }
 
   /** After the last record handed out; the requested start while none was. */

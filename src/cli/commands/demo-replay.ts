@@ -17,7 +17,8 @@ const hostOf = (record: DecodedRecord) => record.partitionKey.split('/')[0]!;
  * replayed ones after — the worst order — and still converges to the state of reading the
  * whole stream in order, because it applies a record only if it is newer than what it holds.
  */
-export async function demoReplay(kinesis: KinesisClient, source: string): Promise<void> {
+/** Returns how many live records arrived in `source` during the replay (not archived yet). */
+export async function demoReplay(kinesis: KinesisClient, source: string): Promise<number> {
   const target = `${source}-replay`;
   await kinesis.send(new CreateStreamCommand({ StreamName: target, ShardCount: 2 }));
   await new Promise((resolve) => setTimeout(resolve, 100));
@@ -89,4 +90,5 @@ export async function demoReplay(kinesis: KinesisClient, source: string): Promis
     `    its state for ${state.size} keys ${converged ? 'equals' : 'DIFFERS FROM'} the state of reading the whole stream in order`,
   );
   if (!converged) throw new Error('the cooperating consumer did not converge');
+  return sent;
 }

@@ -132,9 +132,12 @@ export async function demoCommand(options: { dir?: string }): Promise<void> {
     }
     info('every produced record is in the archive exactly once, byte for byte.');
 
-    await demoReplay(kinesis, STREAM);
+    const arrivedDuringReplay = await demoReplay(kinesis, STREAM);
 
-    info('\nlast: 200 records the next archive run will pick up, then reservoir status --local');
+    info(
+      `\nlast: 200 more records, then reservoir status --local: the next archive run picks up ` +
+        `${arrivedDuringReplay + 200} (these and the ${arrivedDuringReplay} that arrived during the replay)`,
+    );
     await send(telemetry(4000, 200));
     await statusCommand({ local: true });
   } finally {
