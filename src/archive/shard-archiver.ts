@@ -15,13 +15,7 @@ import {
   type Checkpoint,
   type ShardLease,
 } from '../core/checkpoint';
-import {
-  CheckpointConflictError,
-  CorruptStateError,
-  DataGapError,
-  ReservoirError,
-  ThrottledError,
-} from '../core/errors';
+import { CheckpointConflictError, CorruptStateError, DataGapError, ReservoirError } from '../core/errors';
 import { archiveObjectKey, checkpointKey } from '../core/layout';
 import { isFromEarlierEpoch } from '../core/stream-epoch';
 import type { KinesisRecord, ObjectStore } from '../core/ports';
@@ -30,6 +24,7 @@ import {
   ARRIVAL_CLOCK_SLACK_MS,
   readShard,
   type ReadMode,
+  type ShardBatch,
   type ShardRead,
   type ShardReadDeps,
   type ShardReadSettings,
@@ -198,9 +193,12 @@ class ShardRun {
     });
     this.shardRead = read;
 
+    const batches = read[Symbol.asyncIterator]();
     try {
-      for await (const batch of read) {
-        for (const record of batch.records) {
+      for (;;) {
+        const next = await this.nextBatch(batches);
+        if (next.done) break;
+        for (const record of next.value.records) {
           if (expected) {
             if (record.sequenceNumber !== expected.sequenceNumber)
               throw this.gap(expected.sequenceNumber, record);
@@ -220,9 +218,9 @@ class ShardRun {
           }
         }
       }
-    } catch (error) {
-      if (error instanceof ThrottledError) await this.finish({ drained: false, release: false });
-      throw error;
+    } finally {
+      // Ends a subscription the loop left (a gap, a failed write).
+      await batches.return?.();
     }
 
     if (read.end === 'deadline') {
@@ -244,7 +242,29 @@ class ShardRun {
       return this.result('drained', true, 0);
     }
     await this.finish({ drained: false, release: true });
-    return this.result('caught-up', true, 0);
+    // Stopped at the records that arrived after this invocation started: those are still waiting.
+    return this.result(
+      'caught-up',
+      true,
+      read.end === 'until' ? this.lagWithRecordsLeft(read.millisBehindLatest) : 0,
+    );
+  }
+
+  /**
+   * The next batch. When the read fails for a while (throttled past its attempts, a subscription
+   * refused, Kinesis unavailable), what was read is written first: the state machine's retry
+   * goes on from there. (Only the read's own failures: after a failed write, the open block must
+   * not be written over the pending one.)
+   */
+  private async nextBatch(batches: AsyncIterator<ShardBatch>): Promise<IteratorResult<ShardBatch>> {
+    try {
+      return await batches.next();
+    } catch (error) {
+      if (error instanceof ReservoirError && error.transient) {
+        await this.finish({ drained: false, release: false });
+      }
+      throw error;
+    }
   }
 
   private async loadCheckpoint(): Promise<void> {

@@ -70,7 +70,12 @@ export function translateAwsError(error: unknown, what: string): unknown {
   const notImplemented = NOT_IMPLEMENTED.has(name) || status === 501;
   if (
     !notImplemented &&
-    (UNAVAILABLE.has(name) || (status ?? 0) >= 500 || NETWORK.has(e?.code ?? '') || status === 409)
+    (UNAVAILABLE.has(name) ||
+      (status ?? 0) >= 500 ||
+      NETWORK.has(e?.code ?? '') ||
+      // HTTP/2 stream and session failures (SubscribeToShard's event stream): the connection, not the request.
+      (e?.code ?? '').startsWith('ERR_HTTP2_') ||
+      status === 409)
   ) {
     return new ServiceUnavailableError(detail, { cause: error });
   }

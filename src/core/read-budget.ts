@@ -31,10 +31,11 @@ interface ShardState {
 }
 
 /**
- * The GetRecords Limit of a shard's first call, before its record sizes are known: small, so that
- * one answer cannot put the shard's shared 2 MiB/s deep into debt (100 records of 1 KiB: 100 KiB).
+ * The GetRecords Limit of a shard's first call in a process, before its record sizes are known:
+ * small, so that one answer cannot put the shard's shared 2 MiB/s deep into debt (10 records of
+ * 25 KiB: 250 KiB; only records near the 1 MiB maximum could make it 10 MiB).
  */
-export const FIRST_CALL_RECORDS = 100;
+export const FIRST_CALL_RECORDS = 10;
 
 export interface Clock {
   now(): number;
@@ -52,13 +53,19 @@ export class ReadBudget {
 
   constructor(private readonly clock: Clock) {}
 
-  /** Waits until the shard may be read again at `rate`; call `afterCall` with what came back. */
-  async beforeCall(shard: string, rate: ReadRate): Promise<void> {
+  /**
+   * Waits until the shard may be read again at `rate`, then true: call `afterCall` with what came
+   * back. False at once, without taking the slot, when the slot starts at or after `deadline`: a
+   * large answer's bytes can hold the next call longer than an invocation has left.
+   */
+  async beforeCall(shard: string, rate: ReadRate, deadline = Number.POSITIVE_INFINITY): Promise<boolean> {
     const state = this.stateOf(shard);
     const now = this.clock.now();
     const start = Math.max(now, state.nextCallAt, state.bytesPaidAt);
+    if (start >= deadline) return false;
     state.nextCallAt = start + 1000 / rate.callsPerSecond;
     if (start > now) await this.clock.sleep(start - now);
+    return true;
   }
 
   /**

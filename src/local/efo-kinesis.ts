@@ -9,7 +9,7 @@
  * - SubscribeToShard (HTTP/2 only): answered here as the service does, an event stream read from
  *   kinesalite (src/local/efo-subscription.ts). Refused with HTTP 400 like AWS:
  *   ResourceNotFoundException (unknown consumer), ResourceInUseException (consumer not ACTIVE, or
- *   a subscription of this consumer to this shard started less than `takeoverMs` ago; an older one
+ *   a subscription of this consumer to this shard succeeded less than `takeoverMs` ago, open or not; an older one
  *   is taken over, ending with a ResourceInUseException stream exception), LimitExceededException
  *   (more than one successful call per `subscribeIntervalMs` for a consumer and shard), and
  *   kinesalite's own answers to the starting position (InvalidArgumentException,
@@ -56,7 +56,7 @@ export interface EfoKinesisOptions {
   pollMs?: number;
   /** An event without records after this long without an event (default 5 s). */
   emptyEventMs?: number;
-  /** A subscription younger than this refuses a second one; an older one is taken over (AWS: 5 s). */
+  /** Within this long of a successful subscription (open or not) a second is refused; later it takes over (AWS: 5 s). */
   takeoverMs?: number;
   /** At most one successful SubscribeToShard per consumer and shard this often (AWS: 1 s); 0: no limit. */
   subscribeIntervalMs?: number;
@@ -214,7 +214,8 @@ export async function startEfoKinesis(options: EfoKinesisOptions): Promise<EfoKi
     const key = keyOf(consumer.arn, shardId);
     const now = Date.now();
     const active = subscriptions.get(key);
-    if (active && now - active.startedAt < takeoverMs) {
+    // AWS: a call within 5 s of a successful one is refused, whether or not that one is still open.
+    if (now - (lastSubscribedAt.get(key) ?? -Infinity) < takeoverMs) {
       const account = consumer.streamArn.split(':')[4];
       throw new KinesisErrorAnswer(
         'ResourceInUseException',

@@ -1,6 +1,12 @@
 import { backoffWithJitter } from '../core/backoff';
 import { toUserRecords } from '../core/deaggregate';
-import { ExpiredIteratorError, SubscriptionInUseError, ThrottledError } from '../core/errors';
+import {
+  ExpiredIteratorError,
+  ReservoirError,
+  ServiceUnavailableError,
+  SubscriptionInUseError,
+  ThrottledError,
+} from '../core/errors';
 import type { IteratorStart, KinesisRecord, ShardReader, ShardSubscriber } from '../core/ports';
 import type { ReadBudget, ReadRate, ReadUsage } from '../core/read-budget';
 import type { UserRecord } from '../core/record-line';
@@ -131,9 +137,10 @@ export class ShardRead implements AsyncIterable<ShardBatch> {
     let throttledInARow = 0;
     for (;;) {
       if (this.pastDeadline()) return;
-      await budget.beforeCall(this.budgetKey(), rate);
-      // The wait for the budget may have crossed the deadline.
-      if (this.pastDeadline()) return;
+      if (!(await budget.beforeCall(this.budgetKey(), rate, this.request.deadline))) {
+        this.end = 'deadline';
+        return;
+      }
       this.firstCallAt ??= this.deps.now();
       this.calls += 1;
       let batch;
@@ -170,12 +177,14 @@ export class ShardRead implements AsyncIterable<ShardBatch> {
     const subscriber = this.deps.subscriber;
     if (!subscriber)
       throw new Error(`Shard ${this.request.shardId}: an enhanced fan-out read needs a subscriber`);
-    let refusedInARow = 0;
+    let failedInARow = 0;
     for (;;) {
       if (this.pastDeadline()) return;
       const abort = new AbortController();
       this.firstCallAt ??= this.deps.now();
       this.calls += 1;
+      let events = 0;
+      let failure: unknown = null;
       try {
         for await (const event of subscriber.subscribe(
           consumerArn,
@@ -183,7 +192,8 @@ export class ShardRead implements AsyncIterable<ShardBatch> {
           this.resumePoint(),
           abort.signal,
         )) {
-          refusedInARow = 0;
+          events += 1;
+          failedInARow = 0;
           this.bytes += bytesOf(event.records);
           if (yield* this.handOut(event.records, event.millisBehindLatest)) return this.stop('until');
           if (event.continuationSequenceNumber === null) return this.stop('shard-end');
@@ -191,14 +201,27 @@ export class ShardRead implements AsyncIterable<ShardBatch> {
           if (this.pastDeadline()) return;
         }
       } catch (error) {
-        // LimitExceeded, or the previous subscription to this shard is still open: wait and renew.
-        if (!(error instanceof ThrottledError || error instanceof SubscriptionInUseError)) throw error;
-        this.throttled += 1;
-        if (++refusedInARow >= this.settings.throttleAttempts) throw error;
-        await this.deps.sleep(backoffWithJitter(this.settings.throttleBaseDelayMs, refusedInARow));
+        // Refused (LimitExceeded; the previous subscription is less than 5 s old), or the stream
+        // broke (a 5xx, an HTTP/2 reset): renew after the last record, as the KCL re-subscribes.
+        // A request AWS rejects for good (access, a missing consumer) is not renewed.
+        if (error instanceof ReservoirError && !error.transient) throw error;
+        if (error instanceof ThrottledError || error instanceof SubscriptionInUseError) this.throttled += 1;
+        failure = error;
       } finally {
         abort.abort();
       }
+      // A subscription that ends with events is renewed at once (AWS ends each after 5 minutes);
+      // one that failed, or ended without a single event, waits first, and not forever.
+      if (failure === null && events > 0) continue;
+      if (++failedInARow >= this.settings.throttleAttempts) {
+        throw (
+          failure ??
+          new ServiceUnavailableError(
+            `Shard ${this.request.shardId}: ${failedInARow} subscriptions in a row ended without an event`,
+          )
+        );
+      }
+      await this.deps.sleep(backoffWithJitter(this.settings.throttleBaseDelayMs, failedInARow));
     }
   }
 

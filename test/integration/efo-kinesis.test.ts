@@ -33,8 +33,10 @@ async function endpoint(options: Omit<EfoKinesisOptions, 'upstream'> = {}) {
     consumerActivationMs: 100,
     pollMs: 50,
     emptyEventMs: 300,
-    // Tests resubscribe at once; the limit has a test of its own.
+    // Tests resubscribe at once; the limits (1 s between calls, 5 s before another may take over)
+    // have tests of their own.
     subscribeIntervalMs: 0,
+    takeoverMs: 0,
     ...options,
   });
   // The SDK's own HTTP/2 handler, one try per call: each answer is seen as the endpoint gave it.
@@ -322,18 +324,40 @@ describe('SubscribeToShard', () => {
   });
 
   it('given an open subscription, when a second one starts within 5 seconds, then SubscriptionInUseError', async () => {
-    const stream = await createStream();
-    const arn = await main.subscriber.ensureConsumer(stream, CONSUMER);
-    const controller = new AbortController();
-    const open = openSubscription(main.subscriber, arn, controller.signal);
-    await open.next();
+    const strict = await endpoint({ takeoverMs: 5_000 });
+    try {
+      const stream = await createStream();
+      const arn = await strict.subscriber.ensureConsumer(stream, CONSUMER);
+      const controller = new AbortController();
+      const open = openSubscription(strict.subscriber, arn, controller.signal);
+      await open.next();
 
-    const second = collect(main.subscriber, arn, { type: 'TRIM_HORIZON' });
+      const second = collect(strict.subscriber, arn, { type: 'TRIM_HORIZON' });
 
-    await expect(second).rejects.toBeInstanceOf(SubscriptionInUseError);
-    await expect(second).rejects.toThrow(`Another active subscription exists for this consumer`);
-    controller.abort();
-    expect(await open.next()).toEqual({ done: true, value: undefined });
+      await expect(second).rejects.toBeInstanceOf(SubscriptionInUseError);
+      await expect(second).rejects.toThrow(`Another active subscription exists for this consumer`);
+      controller.abort();
+      expect(await open.next()).toEqual({ done: true, value: undefined });
+    } finally {
+      strict.client.destroy();
+      await strict.efo.stop();
+    }
+  });
+
+  it('given a subscription that ended, when the next starts within 5 seconds of it, then SubscriptionInUseError, as AWS refuses it open or not', async () => {
+    const strict = await endpoint({ takeoverMs: 5_000 });
+    try {
+      const stream = await createStream();
+      const arn = await strict.subscriber.ensureConsumer(stream, CONSUMER);
+      await collect(strict.subscriber, arn, { type: 'TRIM_HORIZON' }, () => true);
+
+      await expect(collect(strict.subscriber, arn, { type: 'TRIM_HORIZON' })).rejects.toBeInstanceOf(
+        SubscriptionInUseError,
+      );
+    } finally {
+      strict.client.destroy();
+      await strict.efo.stop();
+    }
   });
 
   it('given an open subscription older than the takeover time, when another starts, then the new one takes over and the old one fails with SubscriptionInUseError', async () => {

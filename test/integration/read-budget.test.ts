@@ -28,19 +28,18 @@ import { createArchivedStream, useEmulators } from '../support/emulators';
 const env = useEmulators({
   RESERVOIR_READ_CALLS_PER_SECOND: '1',
   RESERVOIR_READ_MB_PER_SECOND: '1',
-  // Many calls per shard, as a backlog of large batches would take on AWS.
-  RESERVOIR_GETRECORDS_LIMIT: '150',
 });
+const MIB = 1024 * 1024;
 
 const RESERVOIR_KEY = 'S3RVER';
 const PRODUCTION_KEY = 'production';
 let runs = 0;
 
-/** ~1 KB records whose key spreads them over the shards. */
-const payload = (from: number, count: number): ProducedRecord[] =>
+/** Records of about `bytes` (default ~1 KB) whose keys spread them over the shards. */
+const payload = (from: number, count: number, bytes = 1000): ProducedRecord[] =>
   Array.from({ length: count }, (_, i) => ({
     partitionKey: `device-${from + i}`,
-    data: Buffer.from(JSON.stringify({ i: from + i, pad: 'x'.repeat(1000) })),
+    data: Buffer.from(JSON.stringify({ i: from + i, pad: 'x'.repeat(bytes) })),
   }));
 
 /** Points reservoir's Kinesis client at `endpoint` (the proxy, or an endpoint in front of it). */
@@ -151,7 +150,8 @@ describe('the read budget beside a production consumer', () => {
   it('given an archive catching up a backlog while a production consumer polls each shard once a second, then the consumer is never throttled, reservoir stays within its share, and every record is archived once', async () => {
     const stream = 'shared-polling';
     await createArchivedStream(env.kinesis, stream, 2);
-    const backlog = payload(0, 1800);
+    // About 3 MiB per shard in 50 KB records: at 1 MiB/s the bytes, not the calls, set the pace.
+    const backlog = payload(0, 120, 50_000);
     await putAll(env.kinesis, stream, backlog);
     reservoirReadsThrough(proxy.endpoint);
 
@@ -182,9 +182,12 @@ describe('the read budget beside a production consumer', () => {
     const shards = Object.entries(reads.perShard);
     expect(shards).toHaveLength(2);
     for (const [, shard] of shards) {
-      expect(shard.calls).toBeGreaterThan(5);
+      expect(shard.bytes).toBeGreaterThan(2 * MIB);
       expect(shard.calls).toBeLessThanOrEqual(1 + result.seconds * 1);
-      expect(shard.bytes).toBeLessThanOrEqual(1024 * 1024 * (1 + result.seconds));
+      // Each call asks for about one second's bytes (after a 10-record probe): the reads of a shard
+      // take at least their bytes at 1 MiB/s, less the last call's second.
+      expect(shard.bytes).toBeLessThanOrEqual(MIB * (1 + result.seconds));
+      expect(result.seconds).toBeGreaterThanOrEqual(shard.bytes / MIB - 1);
     }
     // And the archive summary reports the share it used: no more than 1 call/s of the shard's 5.
     const read = result.summary.streams[0]!.read!;
@@ -215,6 +218,7 @@ describe('the read budget beside a production consumer', () => {
         forward: saturated.endpoint,
         subscriptionMs: 3_000,
         emptyEventMs: 200,
+        takeoverMs: 1_000,
         subscribeIntervalMs: 0,
       });
     });

@@ -14,8 +14,9 @@ import { applyEnvironment, startEmulators, type LocalEmulators } from '../../src
 
 /**
  * Starts kinesalite (behind the local enhanced fan-out endpoint) and s3rver for one test file and
- * points reservoir's clients at them. Subscriptions last 3 s and push an empty event every 200 ms
- * at the tip, so enhanced fan-out reads renew and see the tip quickly (AWS: 5 min and 5 s).
+ * points reservoir's clients at them. Subscriptions last 3 s, push an empty event every 200 ms at
+ * the tip, and may be renewed 1 s after the last, so enhanced fan-out reads renew and see the tip
+ * quickly (AWS: 5 min, 5 s and 5 s).
  */
 export function useEmulators(extraEnv: Record<string, string> = {}) {
   const context = {} as { emulators: LocalEmulators; kinesis: KinesisClient; dir: string };
@@ -23,7 +24,7 @@ export function useEmulators(extraEnv: Record<string, string> = {}) {
     context.dir = mkdtempSync(join(tmpdir(), 'reservoir-test-'));
     context.emulators = await startEmulators({
       dir: context.dir,
-      efo: { subscriptionMs: 3_000, emptyEventMs: 200, subscribeIntervalMs: 0 },
+      efo: { subscriptionMs: 3_000, emptyEventMs: 200, takeoverMs: 1_000, subscribeIntervalMs: 0 },
     });
     // Nothing else reads the emulated streams: tests poll at a whole shard's limits.
     applyEnvironment({

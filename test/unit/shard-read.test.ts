@@ -1,5 +1,10 @@
 import fc from 'fast-check';
-import { SubscriptionInUseError, ThrottledError } from '../../src/core/errors';
+import {
+  ServiceUnavailableError,
+  StreamNotFoundError,
+  SubscriptionInUseError,
+  ThrottledError,
+} from '../../src/core/errors';
 import type { IteratorStart, KinesisRecord, ShardSubscriber, SubscriptionEvent } from '../../src/core/ports';
 import { ReadBudget, type ReadRate } from '../../src/core/read-budget';
 import { readShard, type ShardReadRequest, type ShardReadSettings } from '../../src/reading/shard-read';
@@ -111,6 +116,22 @@ describe('shard read', () => {
     expect(read.end).toBe('until');
   });
 
+  it('given a large answer whose bytes hold the next call past the deadline, then the read ends at once instead of sleeping', async () => {
+    const { shard, deps, clock } = setup(0, 1);
+    shard.records = [0, 1].map((i) => kinesisRecord('k', Buffer.alloc(900 * 1024, i), clock.time));
+    const slow = { callsPerSecond: 5, bytesPerSecond: 100 * 1024 };
+    const start = clock.time;
+    const read = readShard(
+      deps,
+      SETTINGS,
+      request({ mode: { type: 'polling', rate: slow }, deadline: start + 5000 }),
+    );
+    expect(await drain(read)).toHaveLength(1);
+    expect(read.end).toBe('deadline');
+    // The 900 KiB are paid for 9 s later: no sleep into that.
+    expect(clock.time - start).toBeLessThan(5000);
+  });
+
   it('given the deadline passes, then no new call starts and the read says so', async () => {
     const { shard, deps, clock } = setup(10);
     const read = readShard(deps, SETTINGS, request({ deadline: clock.time + 1500 }));
@@ -172,6 +193,8 @@ describe('shard read', () => {
 class ScriptedSubscriber implements ShardSubscriber {
   subscriptions: IteratorStart[] = [];
   refusals: Error[] = [];
+  /** Subscriptions that break after this many events (one entry per subscription, in order). */
+  breaks: (number | null)[] = [];
   closed = false;
   constructor(
     private readonly records: KinesisRecord[],
@@ -191,7 +214,10 @@ class ScriptedSubscriber implements ShardSubscriber {
         : start.type === 'AFTER_SEQUENCE_NUMBER'
           ? this.records.findIndex((r) => r.sequenceNumber === start.sequenceNumber) + 1
           : 0;
+    const breakAfter = this.breaks.shift() ?? null;
     for (let event = 0; event < this.perSubscription; event++) {
+      if (event === breakAfter)
+        throw Object.assign(new Error('stream reset'), { code: 'ERR_HTTP2_STREAM_ERROR' });
       const records = this.records.slice(at, at + this.perEvent);
       at += records.length;
       const atEnd = at >= this.records.length;
@@ -247,6 +273,31 @@ describe('shard read with enhanced fan-out', () => {
     expect(read.end).toBe('shard-end');
   });
 
+  it('given a subscription that breaks mid-stream, then it renews after the last record: none lost, none repeated', async () => {
+    const records = Array.from({ length: 12 }, (_, i) => kinesisRecord('k', `r${i}`, 1000 + i));
+    const subscriber = new ScriptedSubscriber(records, 2, 10);
+    subscriber.breaks = [2, 1];
+    const { deps, mode } = efo(subscriber);
+    const read = readShard(deps, SETTINGS, request({ mode }));
+    expect(await drain(read)).toEqual(records.map((r) => r.sequenceNumber));
+  });
+
+  it('given subscriptions that keep ending without an event, then it backs off and gives up with ServiceUnavailableError', async () => {
+    const subscriber = new ScriptedSubscriber([], 1, 0);
+    const { deps, mode } = efo(subscriber);
+    const read = readShard(deps, SETTINGS, request({ mode }));
+    await expect(drain(read)).rejects.toThrow(ServiceUnavailableError);
+    expect(subscriber.subscriptions).toHaveLength(SETTINGS.throttleAttempts);
+  });
+
+  it('given a subscription AWS rejects for good, then it is not renewed', async () => {
+    const subscriber = new ScriptedSubscriber([], 1, 1);
+    subscriber.refusals = [new StreamNotFoundError('consumer gone')];
+    const { deps, mode } = efo(subscriber);
+    await expect(drain(readShard(deps, SETTINGS, request({ mode })))).rejects.toThrow(StreamNotFoundError);
+    expect(subscriber.subscriptions).toHaveLength(1);
+  });
+
   it('given the previous subscription is still open, then it waits and subscribes again', async () => {
     const records = Array.from({ length: 4 }, (_, i) => kinesisRecord('k', `r${i}`, 1000 + i));
     const subscriber = new ScriptedSubscriber(records, 4, 2);
@@ -274,7 +325,7 @@ describe('read budget, per call', () => {
     const read = readShard(deps, SETTINGS, request());
     expect(await drain(read)).toHaveLength(2000);
     // First a small probe, then 1 MiB per call at 1 call/s: about 100 records of 10 KiB.
-    expect(limits[0]).toBe(100);
+    expect(limits[0]).toBe(10);
     expect(Math.max(...limits.slice(1))).toBeLessThanOrEqual(103);
     expect(Math.min(...limits.slice(1))).toBeGreaterThanOrEqual(95);
   });
