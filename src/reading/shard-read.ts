@@ -26,9 +26,12 @@ export const ARRIVAL_CLOCK_SLACK_MS = 5_000;
 
 /** What every read of a process shares (one per workflow runtime). */
 export interface ShardReadSettings {
-  /** GetRecords Limit. */
+  /** The most records one GetRecords asks for (the read budget asks for fewer, by bytes). */
   getRecordsLimit: number;
-  /** Throttled calls in a row before ThrottledError is thrown (the state machine retries then). */
+  /**
+   * Throttled calls (or refused, broken or empty subscriptions) in a row before the error goes to
+   * the caller (the state machine retries then).
+   */
   throttleAttempts: number;
   throttleBaseDelayMs: number;
 }
@@ -43,7 +46,7 @@ export interface ShardReadDeps {
   sleep: (ms: number) => Promise<void>;
 }
 
-/** Polling shares the shard's 5 calls/s and 2 MB/s; enhanced fan-out has its own pipe. */
+/** Polling shares the shard's 5 calls/s and 2 MiB/s; enhanced fan-out has its own pipe. */
 export type ReadMode =
   | {
       type: 'polling';
