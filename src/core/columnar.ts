@@ -1,3 +1,4 @@
+import { causeMessage } from './error-cause';
 import type { Checkpoint } from './checkpoint';
 import { hourPartition, normalizePrefix, parseArchiveObjectKey } from './layout';
 
@@ -236,4 +237,83 @@ export function rowGroupRows(lineBytes: number, lines: number): number {
   if (lines <= 0 || lineBytes <= 0) return 122_880;
   const average = lineBytes / lines;
   return Math.max(2_048, Math.min(10_000_000, Math.floor(ROW_GROUP_TARGET_BYTES / average)));
+}
+
+/** What one hour's conversion came to in an archive run (runs/archive/{runId}/columnar/results/…). */
+export interface HourConversionOutcome extends ArchiveHour {
+  status: 'converted' | 'up-to-date' | 'empty' | 'superseded' | 'failed';
+  records: number;
+  generation?: string;
+  error?: { name: string; message: string };
+}
+
+/** The columnar part of an archive run's summary. */
+export interface ColumnarRunSummary {
+  /** Hours PlanColumnar chose. */
+  planned: number;
+  /** Hours a new generation was published for, and their records. */
+  converted: number;
+  records: number;
+  /** Hours left for the next run (RESERVOIR_COLUMNAR_HOURS_PER_RUN). */
+  deferred: number;
+  failures: { stream: string; dt: string; hr: string; error: { name: string; message: string } }[];
+  /** Set when PlanColumnar itself failed (the conversion was skipped this run). */
+  planError?: { name: string; message: string };
+}
+
+export function summarizeColumnar(
+  outcomes: readonly HourConversionOutcome[],
+  plan: { count?: number; deferred?: number; error?: { name: string; message: string } } = {},
+): ColumnarRunSummary {
+  const converted = outcomes.filter((o) => o.status === 'converted');
+  return {
+    planned: plan.count ?? outcomes.length,
+    converted: converted.length,
+    records: converted.reduce((sum, o) => sum + o.records, 0),
+    deferred: plan.deferred ?? 0,
+    failures: outcomes
+      .filter((o) => o.status === 'failed')
+      .map((o) => ({
+        stream: o.stream,
+        dt: o.dt,
+        hr: o.hr,
+        error: o.error ?? { name: 'Error', message: '' },
+      })),
+    ...(plan.error ? { planError: plan.error } : {}),
+  };
+}
+
+/** Warnings of the run summary: a conversion failure never fails the archive. */
+export function columnarWarnings(summary: ColumnarRunSummary | null): string[] {
+  if (!summary) return [];
+  const warnings = summary.failures.map(
+    (f) =>
+      `columnar: ${f.stream} ${f.dt} hr=${f.hr} not converted (${f.error.name}: ${f.error.message}); the next run tries again`,
+  );
+  if (summary.planError)
+    warnings.push(
+      `columnar: no hours planned (${summary.planError.name}: ${summary.planError.message}); the next run tries again`,
+    );
+  return warnings;
+}
+
+/** PlanColumnar's result ({count, deferred}), or the `{Error, Cause}` its Catch left in the same place. */
+export function columnarPlanOutcome(raw: unknown): {
+  count?: number;
+  deferred?: number;
+  error?: { name: string; message: string };
+} {
+  if (raw === null || typeof raw !== 'object') return {};
+  const value = raw as Record<string, unknown>;
+  if (typeof value.Error === 'string')
+    return {
+      error: {
+        name: value.Error,
+        message: causeMessage(typeof value.Cause === 'string' ? value.Cause : undefined),
+      },
+    };
+  return {
+    ...(typeof value.count === 'number' ? { count: value.count } : {}),
+    ...(typeof value.deferred === 'number' ? { deferred: value.deferred } : {}),
+  };
 }
