@@ -38,6 +38,10 @@ const FUNCTIONS = [
   'recordShardResult',
   'summarizeArchive',
   'commitSnapshot',
+  'planColumnar',
+  'loadColumnarHours',
+  'convertHour',
+  'recordConversionFailure',
 ] as const;
 const REPLAY_FUNCTIONS = [
   'validateReplay',
@@ -592,10 +596,10 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       ]);
     });
 
-    it('when its task resources are resolved, then each Lambda task is one of the eight functions, and each is used', () => {
+    it('when its task resources are resolved, then each Lambda task is one of the twelve functions, and each is used', () => {
       const targets = [...lambdaTasks(archiveStateMachine()).values()];
 
-      expect(targets.length).toBeGreaterThanOrEqual(8);
+      expect(targets.length).toBeGreaterThanOrEqual(12);
       expect(new Set(targets)).toEqual(new Set(FUNCTIONS.map(lambdaLogicalId)));
     });
 
@@ -896,7 +900,7 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
     });
   });
 
-  describe('given the eight archive, six replay, four compaction and four query window functions', () => {
+  describe('given the twelve archive, six replay, four compaction and four query window functions', () => {
     it('when their definitions are read, then each runs on nodejs22.x with the reservoir environment', () => {
       const functions = resourcesOfType('AWS::Lambda::Function');
 
