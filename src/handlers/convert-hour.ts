@@ -1,5 +1,6 @@
 import { archiveRunFiles } from '../archive/run-files';
 import { convertHour } from '../columnar/convert-hour';
+import { converterDeps } from '../columnar/converter';
 import { columnarRuntime } from '../columnar/runtime';
 import type { ArchiveHour, HourConversionOutcome } from '../core/columnar';
 import { recordHourConversion } from '../telemetry/workflow-metrics';
@@ -9,7 +10,8 @@ import { passThrough, taskHandler } from './shared/task-handler';
 export const handler = taskHandler(
   passThrough<{ runId: string; hour: ArchiveHour }>,
   async (event, _context, tools) => {
-    const { store, config, deps } = columnarRuntime();
+    const { store, config } = columnarRuntime();
+    const deps = converterDeps();
     const result = await convertHour(deps, config.prefix, event.hour);
     const outcome: HourConversionOutcome = {
       ...event.hour,

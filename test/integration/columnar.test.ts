@@ -8,6 +8,7 @@ import { archiveRuntime } from '../../src/archive/runtime';
 import { columnarCommand } from '../../src/cli/commands/columnar';
 import { convertHour } from '../../src/columnar/convert-hour';
 import { planColumnar } from '../../src/columnar/plan';
+import { converterDeps } from '../../src/columnar/converter';
 import { columnarRuntime } from '../../src/columnar/runtime';
 import type { Checkpoint } from '../../src/core/checkpoint';
 import { columnarHourPrefix, columnarManifestKey, type ColumnarManifest } from '../../src/core/columnar';
@@ -205,7 +206,8 @@ describe('hourly Parquet on the emulators', () => {
   });
 
   it('given a crash between the Parquet upload and the manifest, then the manifest is unchanged and a retried conversion succeeds', async () => {
-    const { store, config, deps } = columnarRuntime();
+    const { store, config } = columnarRuntime();
+    const deps = converterDeps();
     const hour = { stream: HISTORY, dt: DAY, hr: '00' };
     const late = historyObject(0, 50, 3);
     await store.putObject(late.key, late.body, 'application/x-ndjson', 'gzip');

@@ -1,6 +1,7 @@
 import '../../local/local-env';
 import { convertHour, type ConvertHourResult } from '../../columnar/convert-hour';
 import { planColumnar } from '../../columnar/plan';
+import { converterDeps } from '../../columnar/converter';
 import { columnarRuntime } from '../../columnar/runtime';
 import { checkpointsPrefix, streamsOfCheckpointKeys } from '../../core/layout';
 import { parseTimeBound } from '../../core/time-bound';
@@ -35,7 +36,8 @@ export async function columnarCommand(options: ColumnarOptions): Promise<Columna
     );
   const from = timeOption(options.from, '--from');
   const to = timeOption(options.to, '--to');
-  const { config, store, deps } = columnarRuntime();
+  const { config, store } = columnarRuntime();
+  const deps = converterDeps();
   const streams = options.stream?.length
     ? options.stream
     : streamsOfCheckpointKeys(await store.listKeys(checkpointsPrefix(config.prefix)));
