@@ -10,5 +10,10 @@ export function archiveRunFiles(prefix: string, runId: string) {
     shardResults: `${base}shards/`,
     shardResult: (stream: string, shardId: string) => `${base}shards/stream=${stream}/${shardId}.json`,
     summary: `${base}summary.json`,
+    /** The hours PlanColumnar chose (ConvertHours' items), and one result or failure per hour. */
+    columnarHours: `${base}columnar/hours.json`,
+    columnarResults: `${base}columnar/results/`,
+    columnarResult: (hour: { stream: string; dt: string; hr: string }) =>
+      `${base}columnar/results/stream=${hour.stream}/dt=${hour.dt}/hr=${hour.hr}.json`,
   };
 }

@@ -180,6 +180,7 @@ class ShardRun {
     // A pending block whose object is missing is rebuilt record for record: a concurrent writer
     // may still be putting it, and only an identical object keeps the archive free of repeats.
     let recovery = this.checkpoint.pending ? new BlockBuilder(Number.POSITIVE_INFINITY) : null;
+    const readStartMs = this.deps.now();
     const read = readShard(this.deps, this.settings, {
       stream,
       shardId,
@@ -187,7 +188,7 @@ class ShardRun {
       mode: this.request.read,
       // Records that arrived after this invocation started are the next run's: under steady
       // traffic a read at the tip is never empty, and the run would never be caught up.
-      untilMs: this.deps.now() + ARRIVAL_CLOCK_SLACK_MS,
+      untilMs: readStartMs + ARRIVAL_CLOCK_SLACK_MS,
       deadline: this.request.deadline,
       stopAtTip: !this.request.closed,
     });
@@ -241,7 +242,9 @@ class ShardRun {
       await this.finish({ drained: true, release: true });
       return this.result('drained', true, 0);
     }
-    await this.finish({ drained: false, release: true });
+    // Caught up: every record that arrived before this read began is archived (the slack covers
+    // a Kinesis clock behind ours), which closes hours for the columnar conversion.
+    await this.finish({ drained: false, release: true, caughtUpTo: readStartMs - ARRIVAL_CLOCK_SLACK_MS });
     // Stopped at the records that arrived after this invocation started: those are still waiting.
     return this.result(
       'caught-up',
@@ -387,10 +390,20 @@ class ShardRun {
    * Writes the open block, commits, and records the shard's state; releases the lease when this
    * run is done with the shard (not when the state machine will call again).
    */
-  private async finish({ drained, release }: { drained: boolean; release: boolean }): Promise<void> {
+  private async finish({
+    drained,
+    release,
+    caughtUpTo,
+  }: {
+    drained: boolean;
+    release: boolean;
+    caughtUpTo?: number;
+  }): Promise<void> {
     const open = this.builder.flush();
     if (open) await this.persist(open);
     let next = this.committed();
+    if (caughtUpTo !== undefined && !next.pending)
+      next = { ...next, caughtUpTo: Math.max(caughtUpTo, next.caughtUpTo ?? caughtUpTo) };
     if (this.request.closed) next = markClosed(next, this.nowDate());
     if (drained) next = markDrained(next, this.nowDate());
     await this.writeCheckpoint(

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { archiveCommand } from './commands/archive';
+import { columnarCommand } from './commands/columnar';
 import { compactCommand } from './commands/compact';
 import { demoCommand } from './commands/demo';
 import { localUpCommand } from './commands/local-up';
@@ -51,6 +52,20 @@ export function buildProgram(): Command {
     .option('--stage <stage>', 'deployed stage (without --local)', 'dev')
     .action(async (options) => {
       await archiveCommand(options);
+    });
+  program
+    .command('columnar')
+    .description(
+      'convert closed hours of the archive to Parquet (columnar/…, a manifest per hour), in-process',
+    )
+    .option('--local', 'run in-process against AWS_ENDPOINT_URL_S3 / RESERVOIR_BUCKET (required for now)')
+    .option('--stream <name>', 'convert this stream (repeatable); default: every archived stream', collect)
+    .option('--from <iso>', 'only hours that end after this instant')
+    .option('--to <iso>', 'only hours that begin before this instant')
+    .option('--include-open', 'also convert hours still open (a later run converts them again)')
+    .option('--json', 'print the report as JSON on stdout')
+    .action(async (options) => {
+      await columnarCommand(options);
     });
   program
     .command('status')

@@ -1,3 +1,4 @@
+import { columnarWarnings, type ColumnarRunSummary } from './columnar';
 import { causeMessage } from './error-cause';
 import type { ReadRate, ReadUsage } from './read-budget';
 import { shareOfRate, type StreamReadPolicy } from './read-policy';
@@ -156,6 +157,8 @@ export interface ArchiveSummary {
   /** LATEST streams: the snapshot generation this run made current, or why it did not. */
   snapshots: SnapshotOutcome[];
   retention: RetentionOutcome | null;
+  /** Hours converted to Parquet after the shards (absent in summaries from before the conversion). */
+  columnar?: ColumnarRunSummary | null;
   /**
    * Things to look at that do not fail the run: malformed retention tags, retention rules that
    * could not be applied.
@@ -181,6 +184,8 @@ export interface SummaryInput {
   retention?: unknown;
   /** LatestSnapshots' results: a commit per LATEST stream, or `{stream, error}` from its Catch. */
   snapshots?: unknown;
+  /** The columnar conversion of this run (summarizeColumnar), or null when it did not run. */
+  columnar?: ColumnarRunSummary | null;
   /** How each stream was to be read (the plan's read policies), and malformed read tags. */
   reads?: Readonly<Record<string, StreamReadPolicy>>;
   readProblems?: readonly string[];
@@ -357,6 +362,7 @@ export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
     recreated: input.recreated ?? [],
     snapshots,
     retention: retentionOutcome(input.retention),
+    columnar: input.columnar ?? null,
     warnings: [
       ...(input.recreated ?? []).map(
         (r) =>
@@ -369,6 +375,7 @@ export function summarizeArchiveRun(input: SummaryInput): ArchiveSummary {
       ),
       ...(input.readProblems ?? []).map((problem) => `read: ${problem}`),
       ...retentionWarnings(retentionOutcome(input.retention)),
+      ...columnarWarnings(input.columnar ?? null),
     ],
     failedShards: failed.length,
     heldShards: rows.filter((row) => row.status === 'held').length,

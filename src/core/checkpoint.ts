@@ -57,6 +57,13 @@ export interface Checkpoint {
    * belongs to (core/stream-epoch.ts). Absent in checkpoints written before it was recorded.
    */
   streamCreatedAt?: number;
+  /**
+   * Epoch ms up to which the shard is known complete: the last run that read it to its tip (or
+   * to records stamped after it started) began at this time, less the arrival clock slack. Every
+   * record that arrived before it is archived (approximately: arrival stamps are approximate).
+   * Lets a quiet shard close an hour (core/columnar.ts). Absent until such a run.
+   */
+  caughtUpTo?: number;
 }
 
 export function initialCheckpoint(stream: string, shardId: string, parentShardIds: string[]): Checkpoint {

@@ -6,6 +6,10 @@ import { handler as loadShardPage } from './load-shard-page';
 import { handler as planShards } from './plan-shards';
 import { handler as recordShardResult } from './record-shard-result';
 import { handler as summarizeArchive } from './summarize-archive';
+import { handler as planColumnar } from './plan-columnar';
+import { handler as loadColumnarHours } from './load-columnar-hours';
+import { handler as convertHour } from './convert-hour';
+import { handler as recordConversionFailure } from './record-conversion-failure';
 import { handler as loadReplayPage } from './load-replay-page';
 import { handler as planReplay } from './plan-replay';
 import { handler as recordReplayFailure } from './record-replay-failure';
@@ -35,6 +39,10 @@ export const handlers: Record<string, LambdaHandler> = {
   loadShardPage,
   archiveShard,
   recordShardResult,
+  planColumnar,
+  loadColumnarHours,
+  convertHour,
+  recordConversionFailure,
   summarizeArchive,
   validateReplay,
   planReplay,

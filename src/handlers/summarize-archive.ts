@@ -11,6 +11,7 @@ import type { ArchiveTotals, Checkpoint } from '../core/checkpoint';
 import { mapWithConcurrency } from '../core/concurrency';
 import { CorruptStateError } from '../core/errors';
 import { checkpointKey } from '../core/layout';
+import { columnarPlanOutcome, summarizeColumnar, type HourConversionOutcome } from '../core/columnar';
 import { passThrough, taskHandler } from './shared/task-handler';
 
 /** Per-shard rows returned in the execution output; the full summary is always in S3. */
@@ -18,7 +19,7 @@ const MAX_SHARD_ROWS = 200;
 
 /** SummarizeArchive: per stream and shard, records, objects, bytes and lag of this run. */
 export const handler = taskHandler(
-  passThrough<{ runId: string; retention?: unknown; snapshots?: unknown }>,
+  passThrough<{ runId: string; retention?: unknown; snapshots?: unknown; columnar?: unknown }>,
   async (event) => {
     const { store, config } = archiveRuntime();
     const files = archiveRunFiles(config.prefix, event.runId);
@@ -36,7 +37,16 @@ export const handler = taskHandler(
       if (result) results.set(shardResultKey(stream, shardId), result.value);
     });
 
+    const outcomes = await mapWithConcurrency(await store.listKeys(files.columnarResults), 16, (key) =>
+      store.getJson<HourConversionOutcome>(key),
+    );
+    const columnar = summarizeColumnar(
+      outcomes.flatMap((o) => (o ? [o.value] : [])),
+      columnarPlanOutcome(event.columnar),
+    );
+
     const summary = summarizeArchiveRun({
+      columnar,
       runId: event.runId,
       summaryKey: files.summary,
       planned: plan.value.shards,

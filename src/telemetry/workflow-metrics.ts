@@ -18,6 +18,8 @@ export const METRIC = {
   throttledRetries: 'ThrottledRetries',
   compactionRecords: 'CompactionRecords',
   compactionTasks: 'CompactionTasksCompleted',
+  hoursConverted: 'HoursConverted',
+  hourConversionFailures: 'HourConversionFailures',
 } as const;
 
 export interface ArchiveProgress {
@@ -86,4 +88,20 @@ function acrossStreams(
 
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
+}
+
+/** An hour converted to Parquet (ConvertHour), or a conversion that failed for good (RecordConversionFailure). */
+export function recordHourConversion(
+  metrics: Metrics,
+  outcome: { stream: string; dt: string; hr: string; failed: boolean },
+): void {
+  metrics.addDimension('Stream', outcome.stream);
+  metrics.addMetadata('hour', `${outcome.dt}T${outcome.hr}`);
+  const name = outcome.failed ? METRIC.hourConversionFailures : METRIC.hoursConverted;
+  metrics.addMetric(name, MetricUnit.Count, 1);
+  if (outcome.failed) {
+    const single = metrics.singleMetric();
+    single.addMetadata('stream', outcome.stream);
+    single.addMetric(name, MetricUnit.Count, 1);
+  }
 }

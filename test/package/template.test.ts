@@ -38,6 +38,10 @@ const FUNCTIONS = [
   'recordShardResult',
   'summarizeArchive',
   'commitSnapshot',
+  'planColumnar',
+  'loadColumnarHours',
+  'convertHour',
+  'recordConversionFailure',
 ] as const;
 const REPLAY_FUNCTIONS = [
   'validateReplay',
@@ -592,10 +596,10 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       ]);
     });
 
-    it('when its task resources are resolved, then each Lambda task is one of the eight functions, and each is used', () => {
+    it('when its task resources are resolved, then each Lambda task is one of the twelve functions, and each is used', () => {
       const targets = [...lambdaTasks(archiveStateMachine()).values()];
 
-      expect(targets.length).toBeGreaterThanOrEqual(8);
+      expect(targets.length).toBeGreaterThanOrEqual(12);
       expect(new Set(targets)).toEqual(new Set(FUNCTIONS.map(lambdaLogicalId)));
     });
 
@@ -896,7 +900,7 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
     });
   });
 
-  describe('given the eight archive, six replay, four compaction and four query window functions', () => {
+  describe('given the twelve archive, six replay, four compaction and four query window functions', () => {
     it('when their definitions are read, then each runs on nodejs22.x with the reservoir environment', () => {
       const functions = resourcesOfType('AWS::Lambda::Function');
 
@@ -917,13 +921,14 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       );
     });
 
-    it('when their artifacts are read, then each is an esbuild bundle of its handler (no node_modules)', () => {
+    it('when their artifacts are read, then each is an esbuild bundle of its handler (no node_modules but DuckDB in convertHour)', () => {
       for (const name of ALL_FUNCTIONS) {
         const handler = props(lambdaLogicalId(name)).Handler as string;
         const zip = readFileSync(join(root, '.serverless', `${name}.zip`));
 
         expect(zip.includes(`${handler.replace(/\.handler$/, '')}.js`)).toBe(true);
-        expect(zip.includes('node_modules/')).toBe(false);
+        // DuckDB is a native addon, installed beside the bundle (test/package/columnar-bundle.test.ts).
+        if (name !== 'convertHour') expect(zip.includes('node_modules/')).toBe(false);
       }
     });
 
@@ -1245,6 +1250,12 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
             resources: [objects('runs/query-window')],
           },
           { owner: 'commitSnapshot', actions: ['s3:DeleteObject'], resources: [objects('latest')] },
+          // The previous Parquet generation, once the new manifest is written.
+          {
+            owner: 'convertHour',
+            actions: ['s3:PutObject', 's3:DeleteObject'],
+            resources: [objects('columnar')],
+          },
           { owner: 'finishCompaction', actions: ['s3:DeleteObject'], resources: [RUNS] },
           // A stream deleted and created again: its earlier checkpoints are moved aside.
           {

@@ -10,6 +10,10 @@ import {
   type TaskEvent,
 } from '../../src/local/state-machine-runner';
 import { putAll, telemetryRecord } from '../../src/local/traffic';
+import { gzipSync } from 'node:zlib';
+import { columnarManifestKey } from '../../src/core/columnar';
+import { archiveObjectKey } from '../../src/core/layout';
+import { serializeRecordLine } from '../../src/core/record-line';
 import { GetBucketLifecycleConfigurationCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { AddTagsToStreamCommand, ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { createArchivedStream, useEmulators, waitForActive } from '../support/emulators';
@@ -251,5 +255,78 @@ describe('archive state machine (real ASL, real handlers)', () => {
     ]);
     expect(summary.retention).toMatchObject({ applied: true, changed: true, streamsWithRules: ['retried'] });
     expect(summary.warnings).toEqual([]);
+  });
+
+  it('given closed hours of an archived stream, then the run converts them to Parquet, and a failing conversion is a warning, not a failed run', async () => {
+    await createArchivedStream(env.kinesis, 'hourly', 1);
+    await putAll(
+      env.kinesis,
+      'hourly',
+      Array.from({ length: 10 }, (_, i) => telemetryRecord(i)),
+    );
+    // Two past hours of the shard (kinesalite stamps arrival itself: the past is written directly).
+    const { store } = archiveRuntime();
+    const [shard] = (await env.kinesis.send(new ListShardsCommand({ StreamName: 'hourly' }))).Shards!;
+    for (const hr of ['01', '02']) {
+      const start = Date.parse(`2026-01-01T${hr}:00:00Z`);
+      const line = serializeRecordLine({
+        stream: 'hourly',
+        shardId: shard!.ShardId!,
+        sequenceNumber: `${hr}1`,
+        subSequenceNumber: 0,
+        partitionKey: 'k',
+        arrivalTimestamp: start + 1000,
+        data: Buffer.from(`{"hr":"${hr}"}`),
+      });
+      const key = archiveObjectKey('', 'hourly', shard!.ShardId!, start, `${hr}1`, `${hr}1`);
+      await store.putObject(key, gzipSync(`${line}\n`), 'application/x-ndjson', 'gzip');
+    }
+    const broken = Object.assign(new Error('disk full'), { name: 'CorruptStateError' });
+    const { result, tasks } = run(
+      { streams: ['hourly'] },
+      {
+        retryIntervalOverrides: { ArchiveShard: 0, ConvertHour: 0 },
+        wrap: (name, handler) =>
+          name === 'convertHour'
+            ? async (event, context) => {
+                if ((event as { hour: { hr: string } }).hour.hr === '02') throw broken;
+                return handler(event, context);
+              }
+            : handler,
+      },
+    );
+
+    const summary = await result;
+    expect(summary).toMatchObject({ errorName: null, problemCount: 0, totals: { records: 10 } });
+    // The current hour is not closed: the hours converted are the two past ones, one failing.
+    expect(
+      tasks
+        .filter((t) => t.state === 'ConvertHour')
+        .map((t) => (t.input as { hour: { hr: string } }).hour.hr)
+        .sort(),
+    ).toEqual(['01', '02']);
+    expect(summary.columnar).toMatchObject({
+      planned: 2,
+      converted: 1,
+      records: 1,
+      failures: [{ stream: 'hourly', dt: '2026-01-01', hr: '02', error: { name: 'CorruptStateError' } }],
+    });
+    expect(summary.warnings).toEqual([
+      'columnar: hourly 2026-01-01 hr=02 not converted (CorruptStateError: disk full); the next run tries again',
+    ]);
+    expect(
+      await store.exists(columnarManifestKey('', { stream: 'hourly', dt: '2026-01-01', hr: '01' })),
+    ).toBe(true);
+    expect(
+      await store.exists(columnarManifestKey('', { stream: 'hourly', dt: '2026-01-01', hr: '02' })),
+    ).toBe(false);
+
+    // The next run converts the failed hour, and only that one.
+    const next = run({ streams: ['hourly'] });
+    const again = await next.result;
+    expect(again.columnar).toMatchObject({ planned: 1, converted: 1, failures: [] });
+    expect(
+      await store.exists(columnarManifestKey('', { stream: 'hourly', dt: '2026-01-01', hr: '02' })),
+    ).toBe(true);
   });
 });
