@@ -122,9 +122,11 @@ export function sortedSources(sources: readonly ManifestSource[]): ManifestSourc
 }
 
 /**
- * Whether the hour must be converted (again): no manifest yet, or the hour's JSONL objects are
- * not exactly those the manifest was made from (a record archived into the hour after its
- * conversion, arrival stamps being approximate). An hour without JSONL objects has nothing to convert.
+ * Whether the hour must be converted (again): no manifest yet, or a JSONL object of the hour that
+ * the manifest was not made from (a record archived into the hour after its conversion, arrival
+ * stamps being approximate; or an object of another size). Objects the manifest lists that are gone
+ * (expired by retention) change nothing: the Parquet keeps their records, and converting again
+ * without them would lose them. An hour without JSONL objects has nothing to convert.
  */
 export function needsConversion(
   manifest: Pick<ColumnarManifest, 'sources'> | null,
@@ -132,9 +134,8 @@ export function needsConversion(
 ): boolean {
   if (current.length === 0) return false;
   if (!manifest) return true;
-  const a = sortedSources(manifest.sources);
-  const b = sortedSources(current);
-  return a.length !== b.length || a.some((s, i) => s.key !== b[i]!.key || s.bytes !== b[i]!.bytes);
+  const converted = new Map(manifest.sources.map((source) => [source.key, source.bytes]));
+  return current.some((source) => converted.get(source.key) !== source.bytes);
 }
 
 /**
