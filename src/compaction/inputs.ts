@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { CorruptStateError } from '../core/errors';
 import type { CompactionInput, CompactionSpec } from '../core/compaction-spec';
-import type { ObjectStore } from '../core/ports';
+import type { ObjectStore, ParquetRecordSource } from '../core/ports';
 import type { ReadRate } from '../core/read-budget';
 import { readShard, type ShardReadDeps, type ShardReadSettings } from '../reading/shard-read';
 import { toRecordLine, type RecordLine } from '../core/record-line';
@@ -10,6 +10,8 @@ export interface CompactionDeps {
   store: ObjectStore;
   /** Needed only for live inputs. */
   live?: ShardReadDeps;
+  /** Needed only for Parquet inputs (only compactPartition carries DuckDB). */
+  parquet?: ParquetRecordSource;
 }
 
 export type LiveReadSettings = ShardReadSettings & {

@@ -134,6 +134,16 @@ export async function partitionChunk(
         consider(parseRecordLine(text), { input: id, line: index });
         if (shuffle.full) await shuffle.flush();
       }
+    } else if (input.type === 'parquet') {
+      if (!deps.parquet)
+        throw new ValidationError(`Compaction input ${input.id} is Parquet: a Parquet reader is needed`);
+      // Payloads inline: the merge resolves references into JSONL objects only.
+      for await (const lines of deps.parquet.read(input.key)) {
+        for (const line of lines) {
+          consider(line, null);
+          if (shuffle.full) await shuffle.flush();
+        }
+      }
     } else {
       await readLiveInput(
         deps,

@@ -10,9 +10,9 @@ import {
   type CompactionSpec,
 } from '../core/compaction-spec';
 import { CorruptStateError } from '../core/errors';
-import { archiveStreamPrefix, checkpointStreamPrefix, parseArchiveObjectKey } from '../core/layout';
+import { listHourSources } from '../columnar/hour-sources';
+import { checkpointStreamPrefix } from '../core/layout';
 import type { ObjectStore, StreamCatalog } from '../core/ports';
-import { hourOverlaps, partitionPrefixes } from '../core/replay-plan';
 
 export interface CompactionRunRequest extends Pick<
   CompactionPlanRequest,
@@ -55,7 +55,9 @@ export async function planCompactionRun(
   const existing = await loadCompactionSpec(store, request.prefix, request.runId);
   if (existing) return existing;
 
-  const archive = request.archive ?? (await archiveInBounds(store, request));
+  const { archive, parquet } = request.archive
+    ? { archive: request.archive, parquet: [] }
+    : await archiveInBounds(store, request);
 
   const checkpoints = (
     await mapWithConcurrency(
@@ -93,7 +95,7 @@ export async function planCompactionRun(
   }
 
   const planned = planCompaction(
-    { ...request, archive, live, lineage },
+    { ...request, archive, parquet, live, lineage },
     // The measured ratio, 25% up: more partitions than needed is the safe side of the bound.
     { ...(measured ? { recordsPerByte: measured * 1.25 } : {}), ...options },
   );
@@ -103,19 +105,31 @@ export async function planCompactionRun(
   return spec;
 }
 
-/** The stream's archive objects whose hour partitions overlap the bounds (listing only those). */
+/**
+ * What the run reads of the hours overlapping the bounds (core/hour-sources.ts): the Parquet files
+ * of converted hours, the JSONL objects their manifests do not list, and the JSONL objects of the
+ * other hours.
+ */
 async function archiveInBounds(
   store: ObjectStore,
   request: CompactionRunRequest,
-): Promise<{ key: string; bytes: number }[]> {
-  const streamPrefix = archiveStreamPrefix(request.prefix, request.stream);
-  const listed = await mapWithConcurrency(partitionPrefixes(request.fromMs, request.toMs), 8, (partition) =>
-    store.listObjects(`${streamPrefix}${partition}`),
-  );
-  return listed.flat().filter(({ key }) => {
-    const ref = parseArchiveObjectKey(key);
-    return ref !== null && ref.stream === request.stream && hourOverlaps(ref, request.fromMs, request.toMs);
-  });
+): Promise<{
+  archive: { key: string; bytes: number }[];
+  parquet: { key: string; bytes: number; sourceBytes: number; shardIds: string[] }[];
+}> {
+  const hours = await listHourSources(store, request.prefix, request.stream, request.fromMs, request.toMs);
+  return {
+    archive: hours.flatMap((h) => h.jsonl),
+    parquet: hours.flatMap((h) =>
+      h.parquet.map((file) => ({
+        key: file.key,
+        bytes: file.bytes,
+        // The files of one generation share the hour's sources; one file per hour today.
+        sourceBytes: Math.ceil(h.parquetShards.reduce((s, r) => s + r.sourceBytes, 0) / h.parquet.length),
+        shardIds: h.parquetShards.map((r) => r.shardId),
+      })),
+    ),
+  };
 }
 
 /** Loads a run's spec or fails: the workers of a run never plan. */

@@ -41,6 +41,8 @@ export type FilterStage = 'before' | 'after';
 
 export type CompactionInput =
   | { id: string; type: 'archive'; key: string; bytes: number }
+  /** An hour's Parquet file (its manifest lists it) and the shards it holds; `bytes` its size. */
+  | { id: string; type: 'parquet'; key: string; bytes: number; shardIds: string[] }
   /**
    * Records of a shard still in the stream: read AFTER `afterSequenceNumber` (null: from the
    * trim horizon) up to the first record that arrived at or after `untilMs`.
@@ -80,6 +82,12 @@ export interface CompactionPlanRequest {
   prefix: string;
   /** Archive objects to compact; objects whose hour partition lies outside the bounds are left out. */
   archive: readonly { key: string; bytes: number }[];
+  /**
+   * Parquet files of converted hours in the bounds (the planner selected them: see
+   * core/hour-sources.ts) with their shards; `sourceBytes`, those of their JSONL sources, feeds the
+   * estimate. Default none.
+   */
+  parquet?: readonly { key: string; bytes: number; sourceBytes: number; shardIds: string[] }[];
   /** Live tails (includeLive), one per shard. `estimatedRecords` feeds the partition count. */
   live?: readonly {
     shardId: string;
@@ -189,6 +197,17 @@ export function planCompaction(
     seen.add(object.key);
     inputs.push({ id: `a${inputs.length}`, type: 'archive', key: object.key, bytes: object.bytes });
   }
+  for (const file of request.parquet ?? []) {
+    if (seen.has(file.key)) continue;
+    seen.add(file.key);
+    inputs.push({
+      id: `p${inputs.length}`,
+      type: 'parquet',
+      key: file.key,
+      bytes: file.bytes,
+      shardIds: [...file.shardIds],
+    });
+  }
   for (const live of request.live ?? []) {
     inputs.push({
       id: `l${inputs.length}`,
@@ -199,7 +218,9 @@ export function planCompaction(
     });
   }
 
-  const archiveBytes = archive.reduce((sum, o) => sum + o.bytes, 0);
+  const archiveBytes =
+    archive.reduce((sum, o) => sum + o.bytes, 0) +
+    (request.parquet ?? []).reduce((sum, f) => sum + f.sourceBytes, 0);
   const liveRecords = (request.live ?? []).reduce((sum, l) => sum + (l.estimatedRecords ?? 0), 0);
   const estimatedRecords = Math.ceil(archiveBytes * settings.recordsPerByte) + liveRecords;
   const partitions =
@@ -260,6 +281,10 @@ export function specShards(spec: CompactionSpec): string[] {
     for (const parent of parents) shards.add(parent);
   }
   for (const input of spec.inputs) {
+    if (input.type === 'parquet') {
+      for (const shardId of input.shardIds) shards.add(shardId);
+      continue;
+    }
     const shardId = input.type === 'live' ? input.shardId : parseArchiveObjectKey(input.key)?.shardId;
     if (shardId) shards.add(shardId);
   }

@@ -1,4 +1,5 @@
 import type { LifecycleRuleJson } from './retention';
+import type { RecordLine } from './record-line';
 
 /**
  * What the archiving logic needs from Kinesis and S3, as plain interfaces. The adapters in
@@ -136,4 +137,16 @@ export interface BucketLifecycle {
   getLifecycle(): Promise<BucketLifecycleConfiguration | null>;
   /** Replaces the whole configuration; no rules at all deletes it (S3 keeps no empty one). */
   putLifecycle(configuration: BucketLifecycleConfiguration): Promise<void>;
+}
+
+/**
+ * Reads the archive's Parquet files (DESIGN.md "Reading converted hours"). Given to the workers
+ * that need it only, so DuckDB (a native addon) goes into those functions' bundles alone.
+ */
+export interface ParquetRecordSource {
+  /**
+   * The record lines of a Parquet object (one a manifest lists), in the file's order: only
+   * `shardId`'s rows when given, skipping the first `offset` of them; in batches.
+   */
+  read(key: string, options?: { shardId?: string; offset?: number }): AsyncIterable<RecordLine[]>;
 }

@@ -7,6 +7,8 @@ const HOUR = 3_600_000;
 /** One run of records a replay worker reads, in order. */
 export type ReplaySegment =
   | { type: 'archive'; shardId: string; key: string; bytes: number }
+  /** One shard's rows of an hour's Parquet file (a manifest lists it), in file order. */
+  | { type: 'parquet'; shardId: string; key: string; bytes: number }
   /** Records still in the stream after `afterSequenceNumber` (null: from the trim horizon). */
   | { type: 'live'; shardId: string; afterSequenceNumber: string | null };
 
@@ -25,6 +27,11 @@ export interface ReplayWorkItem {
 export interface ArchivedObject extends ArchiveObjectRef {
   key: string;
   bytes: number;
+  /**
+   * `parquet`: the shard's rows of a Parquet file, `firstSequenceNumber` the first of them, `bytes`
+   * those of the JSONL objects they came from (for estimates). Default: a JSONL object.
+   */
+  form?: 'jsonl' | 'parquet';
 }
 
 export interface ShardLineage {
@@ -113,7 +120,12 @@ export function planReplayItems(
         compareSequenceNumbers(a.firstSequenceNumber, b.firstSequenceNumber),
       );
       for (const object of shardObjects) {
-        segments.push({ type: 'archive', shardId, key: object.key, bytes: object.bytes });
+        segments.push({
+          type: object.form === 'parquet' ? 'parquet' : 'archive',
+          shardId,
+          key: object.key,
+          bytes: object.bytes,
+        });
         estimatedRecords += Math.round(object.bytes * (info.get(shardId)?.recordsPerByte ?? 0));
       }
       const liveAfter = info.get(shardId)?.liveAfter;

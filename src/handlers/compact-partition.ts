@@ -1,3 +1,4 @@
+import { workerParquetSource } from '../columnar/worker-parquet';
 import { partitionChunk } from '../compaction/partition-worker';
 import { requireCompactionSpec } from '../compaction/plan';
 import { compactionRuntime } from '../compaction/runtime';
@@ -13,7 +14,7 @@ export const handler = taskHandler(
     const result = await partitionChunk(
       spec,
       event.chunk,
-      { store, live },
+      { store, live, parquet: workerParquetSource(store) },
       {
         bufferBytes: config.bufferBytes,
         inlineBytes: config.inlineBytes,

@@ -1,5 +1,6 @@
 import { invocationDeadline } from '../config/base-config';
 import type { Context } from 'aws-lambda';
+import { workerParquetSource } from '../columnar/worker-parquet';
 import type { ReplayWorkItem } from '../core/replay-plan';
 import { loadReplay } from '../replay/load-replay';
 import { assertItem } from '../replay/replay-worker';
@@ -20,6 +21,7 @@ export const handler = taskHandler(
       replay,
       item,
       invocationDeadline(config, context.getRemainingTimeInMillis()),
+      workerParquetSource(store),
     );
     recordReplayProgress(metrics, {
       targetStream: replay.target,

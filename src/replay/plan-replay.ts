@@ -1,11 +1,10 @@
 import { liveStart } from '../reading/live-start';
 import type { Checkpoint } from '../core/checkpoint';
 import { mapWithConcurrency } from '../core/concurrency';
-import { archiveStreamPrefix, checkpointStreamPrefix, parseArchiveObjectKey } from '../core/layout';
+import { listHourSources } from '../columnar/hour-sources';
+import { checkpointStreamPrefix, parseArchiveObjectKey } from '../core/layout';
 import type { ObjectStore, StreamCatalog } from '../core/ports';
 import {
-  hourOverlaps,
-  partitionPrefixes,
   planReplayItems,
   type ArchivedObject,
   type ReplayWorkItem,
@@ -33,22 +32,32 @@ export interface StoredReplayPlan extends ReplayPlanSummary {
   objectKeys: string[];
 }
 
-/** Archive objects of the stream whose hour partition overlaps the bounds (listing only those partitions). */
+/**
+ * What the replay reads of the stream's hours overlapping the bounds: per hour, the Parquet files
+ * its manifest lists (one entry per file and shard, from the manifest's sources) and the JSONL
+ * objects the manifest does not list; the JSONL objects of hours without a manifest.
+ */
 async function objectsInBounds(
   store: ObjectStore,
   prefix: string,
   replay: ResolvedReplay,
 ): Promise<ArchivedObject[]> {
-  const streamPrefix = archiveStreamPrefix(prefix, replay.stream);
-  const listed = await mapWithConcurrency(partitionPrefixes(replay.fromMs, replay.toMs), 8, (partition) =>
-    store.listObjects(`${streamPrefix}${partition}`),
-  );
-  return listed.flat().flatMap(({ key, bytes }) => {
-    const ref = parseArchiveObjectKey(key);
-    return ref && ref.stream === replay.stream && hourOverlaps(ref, replay.fromMs, replay.toMs)
-      ? [{ ...ref, key, bytes }]
-      : [];
-  });
+  const hours = await listHourSources(store, prefix, replay.stream, replay.fromMs, replay.toMs);
+  return hours.flatMap(({ hour, parquet, parquetShards, jsonl }) => [
+    ...parquet.flatMap((file) =>
+      parquetShards.map((range) => ({
+        ...hour,
+        ...range,
+        key: file.key,
+        bytes: range.sourceBytes,
+        form: 'parquet' as const,
+      })),
+    ),
+    ...jsonl.flatMap(({ key, bytes }) => {
+      const ref = parseArchiveObjectKey(key);
+      return ref ? [{ ...ref, key, bytes }] : [];
+    }),
+  ]);
 }
 
 /**
@@ -105,9 +114,10 @@ export async function planReplay(
   }
 
   const items = planReplayItems(objects, [...lineage.values()]);
+  const keys = [...new Set(objects.map((o) => o.key))];
   return storePlan(deps, replay, items, {
-    objects: objects.length,
-    objectKeys: objects.map((o) => o.key),
+    objects: keys.length,
+    objectKeys: keys,
     liveShards,
     bytes: objects.reduce((sum, o) => sum + o.bytes, 0),
   });

@@ -2,7 +2,7 @@ import { CorruptStateError } from '../core/errors';
 import { encodeEnvelope } from '../core/envelope';
 import { compileFilter, type FilterEvent } from '../core/filter-pattern';
 import { compactionFilterEvent } from '../core/compaction-entry';
-import type { ObjectStore, RecordWriter } from '../core/ports';
+import type { ObjectStore, ParquetRecordSource, RecordWriter } from '../core/ports';
 import type { ReadRate } from '../core/read-budget';
 import type { PutEntry } from '../core/put-batcher';
 import { decodePayload, toRecordLine, type RecordLine } from '../core/record-line';
@@ -41,6 +41,8 @@ export interface ReplayWorkerSettings extends PutterSettings, ShardReadSettings 
 export interface ReplayWorkerDeps extends ShardReadDeps {
   store: ObjectStore;
   writer: RecordWriter;
+  /** Reads Parquet segments (only the replayItem handler carries DuckDB). */
+  parquet?: ParquetRecordSource;
 }
 
 export interface ReplayItemResult extends ReplayCounts {
@@ -62,7 +64,12 @@ export class ReplayWorker {
     private readonly deps: ReplayWorkerDeps,
   ) {}
 
-  async run(replay: ResolvedReplay, item: ReplayWorkItem, deadline: number): Promise<ReplayItemResult> {
+  async run(
+    replay: ResolvedReplay,
+    item: ReplayWorkItem,
+    deadline: number,
+    parquet?: ParquetRecordSource,
+  ): Promise<ReplayItemResult> {
     const files = replayRunFiles(this.settings.prefix, replay.replayId);
     const stored = await this.deps.store.getJson<ReplayProgress>(files.progress(item.itemId));
     const progress: ReplayProgress = stored?.value ?? {
@@ -84,7 +91,8 @@ export class ReplayWorker {
     });
     if (progress.done) return result(true);
 
-    const run = new ItemRun(this.settings, this.deps, replay, progress, files.progress(item.itemId));
+    const deps = parquet ? { ...this.deps, parquet } : this.deps;
+    const run = new ItemRun(this.settings, deps, replay, progress, files.progress(item.itemId));
     return result(await run.execute(item.segments, deadline));
   }
 }
@@ -114,7 +122,9 @@ class ItemRun {
       const finished =
         segment.type === 'archive'
           ? await this.replayObject(index, segment.key, deadline)
-          : await this.replayLive(index, segment, deadline);
+          : segment.type === 'parquet'
+            ? await this.replayParquet(index, segment, deadline)
+            : await this.replayLive(index, segment, deadline);
       if (!finished) {
         await this.flush();
         return false;
@@ -138,6 +148,30 @@ class ItemRun {
       this.pendingCursor = { segment: index, lines: i + 1, afterSequenceNumber: null };
       if (this.pending.length >= this.settings.flushRecords) await this.flush();
       if (this.deps.now() >= deadline) return false;
+    }
+    return true;
+  }
+
+  /** One shard's rows of a Parquet file; `lines` of the cursor counts that shard's rows in file order. */
+  private async replayParquet(
+    index: number,
+    segment: Extract<ReplaySegment, { type: 'parquet' }>,
+    deadline: number,
+  ): Promise<boolean> {
+    if (!this.deps.parquet)
+      throw new Error(`Replay segment ${segment.key} is Parquet: this worker has no Parquet reader`);
+    let consumed = index === this.progress.cursor.segment ? this.progress.cursor.lines : 0;
+    for await (const lines of this.deps.parquet.read(segment.key, {
+      shardId: segment.shardId,
+      offset: consumed,
+    })) {
+      for (const line of lines) {
+        await this.consider(line);
+        consumed += 1;
+        this.pendingCursor = { segment: index, lines: consumed, afterSequenceNumber: null };
+        if (this.pending.length >= this.settings.flushRecords) await this.flush();
+        if (this.deps.now() >= deadline) return false;
+      }
     }
     return true;
   }

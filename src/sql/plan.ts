@@ -111,7 +111,8 @@ export function cachePath(cacheDir: string, bucket: string, key: string, etag: s
   }
   const tag = `@${etagForPath(etag)}`;
   const name = segments.pop()!;
-  const extension = ['.jsonl.gz', '.json.gz', '.gz'].find((ext) => name.endsWith(ext) && name !== ext) ?? '';
+  const extension =
+    ['.jsonl.gz', '.json.gz', '.gz', '.parquet'].find((ext) => name.endsWith(ext) && name !== ext) ?? '';
   const cached = `${name.slice(0, name.length - extension.length)}${tag}${extension}`;
   return join(cacheDir, bucket, ...segments, cached);
 }
@@ -119,7 +120,8 @@ export function cachePath(cacheDir: string, bucket: string, key: string, etag: s
 /** The cache file name's stem shared by every version of an object (for removing stale versions). */
 export function cacheStem(key: string): string {
   const name = key.split('/').pop()!;
-  const extension = ['.jsonl.gz', '.json.gz', '.gz'].find((ext) => name.endsWith(ext) && name !== ext) ?? '';
+  const extension =
+    ['.jsonl.gz', '.json.gz', '.gz', '.parquet'].find((ext) => name.endsWith(ext) && name !== ext) ?? '';
   return `${name.slice(0, name.length - extension.length)}@`;
 }
 

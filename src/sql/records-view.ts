@@ -156,6 +156,16 @@ function projection(source: 'archive' | 'live'): string {
   );
 }
 
+/** The Parquet files' columns are the view's (RECORDS_COLUMNS but `source`): no casts. */
+const PARQUET_PROJECTION = `${RECORDS_COLUMNS.filter((c) => c.field !== null)
+  .map((c) => c.name)
+  .join(', ')}, 'archive' AS source`;
+
+/** read_parquet over local Parquet files of the columnar archive. */
+export function readParquetSql(files: readonly string[]): string {
+  return `read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = false)`;
+}
+
 function timeFilter(bounds: { fromMs?: number; toMs?: number }, column = 'arrivalTimestamp'): string[] {
   const conditions: string[] = [];
   if (bounds.fromMs !== undefined) conditions.push(`${column} >= ${Math.trunc(bounds.fromMs)}`);
@@ -176,6 +186,12 @@ export interface RecordsViewSources {
   archiveOverlappingLive?: readonly string[];
   /** Local paths of live records (plain JSONL record lines). */
   live?: readonly string[];
+  /**
+   * Local paths of the Parquet files of converted hours (those their manifests list; the JSONL
+   * objects of those hours that the manifests list are then left out of `archive`). With live
+   * rows, these are checked like `archiveOverlappingLive`.
+   */
+  parquet?: readonly string[];
   /** Arrival-time bounds in epoch ms: [fromMs, toMs). */
   fromMs?: number;
   toMs?: number;
@@ -197,9 +213,15 @@ export function recordsViewSql(sources: RecordsViewSources): string {
   const overlapping = sources.archiveOverlappingLive ?? [];
   const archive = [...sources.archive, ...overlapping];
   const live = sources.live ?? [];
+  const parquet = sources.parquet ?? [];
   const parts: string[] = [];
   if (archive.length > 0)
     parts.push(`SELECT ${projection('archive')} FROM ${readRecordLinesSql(archive, 'gzip')}${bounds}`);
+  if (parquet.length > 0)
+    parts.push(
+      `SELECT ${PARQUET_PROJECTION} FROM ${readParquetSql(parquet)}` +
+        where(timeFilter(sources, 'epoch_ms(arrival_time)')),
+    );
   if (live.length > 0) {
     const conditions = timeFilter(sources, 'l.arrivalTimestamp');
     if (overlapping.length > 0)
@@ -207,6 +229,12 @@ export function recordsViewSql(sources: RecordsViewSources): string {
         `NOT EXISTS (SELECT 1 FROM ${readRecordLinesSql(overlapping, 'gzip')} a ` +
           'WHERE a.stream = l.stream AND a.shardId = l.shardId AND a.sequenceNumber = l.sequenceNumber ' +
           'AND a.subSequenceNumber = l.subSequenceNumber)',
+      );
+    if (parquet.length > 0)
+      conditions.push(
+        `NOT EXISTS (SELECT 1 FROM ${readParquetSql(parquet)} p ` +
+          'WHERE p.stream = l.stream AND p.shard_id = l.shardId AND p.sequence_number = l.sequenceNumber ' +
+          'AND p.sub_sequence_number = l.subSequenceNumber)',
       );
     parts.push(
       `SELECT ${projection('live')} FROM ${readRecordLinesSql(live, 'uncompressed')} l${where(conditions)}`,

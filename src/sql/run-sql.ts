@@ -7,7 +7,7 @@ import { KinesisShardReader, KinesisStreamCatalog } from '../aws/kinesis-adapter
 import { S3ObjectStore } from '../aws/s3-adapter';
 import { loadSqlSettings, type SqlSettings } from '../config/sql-config';
 import { mapWithConcurrency } from '../core/concurrency';
-import { StreamNotFoundError } from '../core/errors';
+import { CorruptStateError, StreamNotFoundError } from '../core/errors';
 import { SqlEngine, type QueryOutput, type QueryResult } from './engine';
 import { planLiveShards, readLiveShards, type LiveShardResult } from './live-reader';
 import { ObjectCache, type FetchStats } from './object-cache';
@@ -23,6 +23,16 @@ import {
   type QueryBounds,
 } from './plan';
 import { S3Lister } from './s3-listing';
+import { readManifests } from '../columnar/hour-sources';
+import { columnarStreamPrefix, parseManifestKey } from '../core/columnar';
+import { selectHourSources } from '../core/hour-sources';
+import { archiveStreamPrefix } from '../core/layout';
+import { hourOverlaps } from '../core/replay-plan';
+
+/** An archive listing prefix's counterpart in the columnar tree (the same dt=/hr= partitions). */
+function columnarListingPrefix(prefix: string, stream: string, archivePrefix: string): string {
+  return `${columnarStreamPrefix(prefix, stream)}${archivePrefix.slice(archiveStreamPrefix(prefix, stream).length)}`;
+}
 
 /** What `reservoir sql` is asked. */
 export interface SqlRunOptions {
@@ -57,7 +67,8 @@ export interface SqlRunReport {
   /** Every ListObjectsV2 prefix listed for archive objects. */
   listedPrefixes: string[];
   /**
-   * The archive objects in the view (after partition pruning); `overlapsLive`: it may hold records
+   * The archive objects and Parquet files in the view (after partition pruning and the choice of
+   * Parquet for converted hours); `overlapsLive`: it may hold records
    * also read live, so live rows are checked against it.
    */
   objects: { key: string; bytes: number; path: string; overlapsLive: boolean }[];
@@ -138,10 +149,10 @@ async function planFetchAndRun(
 
   const listings = await mapWithConcurrency(
     streams.flatMap((stream) =>
-      archiveListingPrefixes(settings.prefix, stream, bounds, startedAt).map((prefix) => ({
-        stream,
-        prefix,
-      })),
+      archiveListingPrefixes(settings.prefix, stream, bounds, startedAt).flatMap((prefix) => [
+        { stream, prefix },
+        { stream, prefix: columnarListingPrefix(settings.prefix, stream, prefix) },
+      ]),
     ),
     8,
     async ({ stream, prefix }) => ({ stream, listed: await lister.listObjects(prefix) }),
@@ -149,11 +160,38 @@ async function planFetchAndRun(
   const byStream = new Map<string, ListedObject[]>();
   for (const { stream, listed } of listings)
     byStream.set(stream, [...(byStream.get(stream) ?? []), ...listed]);
-  const objects: ArchiveFile[] = streams.flatMap((stream) =>
-    selectArchiveObjects(byStream.get(stream) ?? [], stream, bounds),
-  );
+  // Converted hours: their manifests' Parquet files replace the JSONL objects they list.
+  const parquet: ListedObject[] = [];
+  const objects: ArchiveFile[] = [];
   for (const stream of streams) {
-    if (!objects.some((o) => o.stream === stream))
+    const listed = byStream.get(stream) ?? [];
+    const inBounds = selectArchiveObjects(listed, stream, bounds);
+    const manifests = await readManifests(
+      store,
+      stream,
+      listed
+        .map((o) => o.key)
+        .filter((key) => {
+          const hour = parseManifestKey(key);
+          return hour !== null && hourOverlaps(hour, bounds.fromMs ?? -Infinity, bounds.toMs ?? Infinity);
+        }),
+    );
+    const selected = selectHourSources(stream, inBounds, manifests);
+    const jsonl = new Set(selected.flatMap((h) => h.jsonl.map((o) => o.key)));
+    objects.push(...inBounds.filter((o) => jsonl.has(o.key)));
+    const listedByKey = new Map(listed.map((o) => [o.key, o]));
+    for (const file of selected.flatMap((h) => h.parquet)) {
+      const object = listedByKey.get(file.key);
+      if (!object)
+        throw new CorruptStateError(`${file.key} is missing: its manifest lists it (run the query again)`);
+      parquet.push(object);
+    }
+  }
+  for (const stream of streams) {
+    if (
+      !objects.some((o) => o.stream === stream) &&
+      !parquet.some((o) => o.key.startsWith(columnarStreamPrefix(settings.prefix, stream)))
+    )
       log(
         `stream ${stream}: no archive objects${bounds.fromMs !== undefined || bounds.toMs !== undefined ? ' within the bounds' : ''}`,
       );
@@ -168,12 +206,14 @@ async function planFetchAndRun(
     onProgress: hooks.onDownload,
   });
   const fetchStarted = Date.now();
-  const { paths, stats } = await cache.ensure(objects);
+  const everything: ListedObject[] = [...objects, ...parquet];
+  const { paths, stats } = await cache.ensure(everything);
   hooks.onDownloadsDone?.();
   const fetchMs = Date.now() - fetchStarted;
-  const pathOf = new Map(objects.map((object, i) => [object.key, paths[i]!]));
+  const pathOf = new Map(everything.map((object, i) => [object.key, paths[i]!]));
   log(
-    `${objects.length} archive object(s) (${size(objects.reduce((s, o) => s + o.bytes, 0))}) in ${streams.length} stream(s): ` +
+    `${objects.length} archive object(s) and ${parquet.length} Parquet file(s) ` +
+      `(${size(everything.reduce((s, o) => s + o.bytes, 0))}) in ${streams.length} stream(s): ` +
       `${stats.fetched.length} downloaded (${size(stats.fetchedBytes)}), ${stats.reused} from the cache ${settings.cacheDir}`,
   );
 
@@ -214,6 +254,7 @@ async function planFetchAndRun(
       archive: settled.map((o) => pathOf.get(o.key)!),
       archiveOverlappingLive: overlapping.map((o) => pathOf.get(o.key)!),
       live: live?.shards.filter((s) => s.records > 0).map((s) => s.file) ?? [],
+      parquet: parquet.map((o) => pathOf.get(o.key)!),
       fromMs: bounds.fromMs,
       toMs: bounds.toMs,
     });
@@ -223,12 +264,20 @@ async function planFetchAndRun(
       streams,
       bounds,
       listedPrefixes: [...lister.listedPrefixes],
-      objects: objects.map((o) => ({
-        key: o.key,
-        bytes: o.bytes,
-        path: pathOf.get(o.key)!,
-        overlapsLive: overlapKeys.has(o.key),
-      })),
+      objects: [
+        ...objects.map((o) => ({
+          key: o.key,
+          bytes: o.bytes,
+          path: pathOf.get(o.key)!,
+          overlapsLive: overlapKeys.has(o.key),
+        })),
+        ...parquet.map((o) => ({
+          key: o.key,
+          bytes: o.bytes,
+          path: pathOf.get(o.key)!,
+          overlapsLive: false,
+        })),
+      ],
       fetch: stats,
       live,
       result,

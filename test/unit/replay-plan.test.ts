@@ -74,7 +74,7 @@ describe('replay planning', () => {
     expect(items).toHaveLength(1);
     expect(
       items[0]!.segments.map((s) =>
-        s.type === 'archive' ? s.key.split('/').pop() : `live after ${s.afterSequenceNumber}`,
+        s.type === 'live' ? `live after ${s.afterSequenceNumber}` : s.key.split('/').pop(),
       ),
     ).toEqual(['100-1009.jsonl.gz', '200-2009.jsonl.gz', '300-3009.jsonl.gz', 'live after 3009']);
   });

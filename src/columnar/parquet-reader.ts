@@ -1,0 +1,112 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { CorruptStateError } from '../core/errors';
+import type { ObjectStore, ParquetRecordSource } from '../core/ports';
+import type { PayloadEncoding, RecordLine } from '../core/record-line';
+import { sqlString } from '../sql/records-view';
+
+/**
+ * The SELECT that turns an hour's Parquet rows back into record lines: sequence numbers stay text,
+ * `arrival_time` becomes epoch ms, `data` is the text as stored (UTF-8, or base64 per `encoding`).
+ * No ORDER BY: with DuckDB's default `preserve_insertion_order = true` a filtered scan keeps the
+ * file's order, which is (shard, sequence, sub-sequence).
+ */
+export function parquetRecordLinesSql(
+  path: string,
+  options: { shardId?: string; offset?: number } = {},
+): string {
+  const where = options.shardId !== undefined ? ` WHERE shard_id = ${sqlString(options.shardId)}` : '';
+  const offset = options.offset ? ` OFFSET ${Math.trunc(options.offset)}` : '';
+  return (
+    'SELECT stream, shard_id, sequence_number, CAST(sub_sequence_number AS DOUBLE), partition_key, ' +
+    `CAST(epoch_ms(arrival_time) AS DOUBLE), data, encoding FROM read_parquet(${sqlString(path)})${where}${offset}`
+  );
+}
+
+export interface ParquetReaderOptions {
+  /** Downloads and DuckDB's spill directory. */
+  tmpDir: string;
+  /** DuckDB's memory_limit, e.g. '512MB' (default: DuckDB's). */
+  memoryLimit?: string;
+}
+
+/** Reads local Parquet files of the archive into record lines with DuckDB (one in-memory instance). */
+export class ParquetFileReader {
+  private connection: Promise<DuckDBConnection> | undefined;
+
+  constructor(private readonly options: ParquetReaderOptions) {}
+
+  async *readFile(
+    path: string,
+    options: { shardId?: string; offset?: number } = {},
+  ): AsyncIterable<RecordLine[]> {
+    const connection = await this.connect();
+    const result = await connection.stream(parquetRecordLinesSql(path, options));
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) return;
+      yield chunk.getRows().map((row) => toLine(row as unknown[]));
+    }
+  }
+
+  private connect(): Promise<DuckDBConnection> {
+    this.connection ??= (async () => {
+      const config: Record<string, string> = { temp_directory: join(this.options.tmpDir, 'duckdb-spill') };
+      if (this.options.memoryLimit) config.memory_limit = this.options.memoryLimit;
+      const instance = await DuckDBInstance.create(':memory:', config);
+      return instance.connect();
+    })();
+    return this.connection;
+  }
+}
+
+function toLine(row: unknown[]): RecordLine {
+  const [stream, shardId, sequenceNumber, subSequenceNumber, partitionKey, arrival, data, encoding] = row;
+  if (encoding !== 'utf8' && encoding !== 'base64')
+    throw new CorruptStateError(
+      `Parquet row ${String(shardId)}/${String(sequenceNumber)}: encoding ${String(encoding)}`,
+    );
+  return {
+    stream: stream as string,
+    shardId: shardId as string,
+    sequenceNumber: sequenceNumber as string,
+    subSequenceNumber: subSequenceNumber as number,
+    partitionKey: partitionKey as string,
+    arrivalTimestamp: arrival as number,
+    data: data as string,
+    encoding: encoding as PayloadEncoding,
+  };
+}
+
+/**
+ * Parquet objects of the archive, downloaded to a temp dir and read with DuckDB. Keeps the last
+ * object downloaded: a work item reads one hour's file once per shard of its lineage family.
+ */
+export class S3ParquetRecordSource implements ParquetRecordSource {
+  private readonly files: ParquetFileReader;
+  private cached: { key: string; path: string } | undefined;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly options: ParquetReaderOptions,
+  ) {
+    this.files = new ParquetFileReader(options);
+  }
+
+  async *read(key: string, options: { shardId?: string; offset?: number } = {}): AsyncIterable<RecordLine[]> {
+    yield* this.files.readFile(await this.local(key), options);
+  }
+
+  private async local(key: string): Promise<string> {
+    if (this.cached?.key === key) return this.cached.path;
+    const body = await this.store.getObject(key);
+    if (!body) throw new CorruptStateError(`Parquet object ${key} is missing (its manifest lists it)`);
+    if (this.cached) rmSync(this.cached.path, { force: true });
+    mkdirSync(this.options.tmpDir, { recursive: true });
+    const path = join(this.options.tmpDir, `reservoir-${process.pid}-read.parquet`);
+    writeFileSync(path, body);
+    this.cached = { key, path };
+    return path;
+  }
+}
