@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBBlobValue, type DuckDBConnection } from '@duckdb/node-api';
 import { CorruptStateError } from '../core/errors';
 import type { ObjectStore, ParquetRecordSource } from '../core/ports';
 import type { PayloadEncoding, RecordLine } from '../core/record-line';
@@ -10,7 +10,8 @@ import { sqlString } from '../sql/records-view';
  * The SELECT that turns an hour's Parquet rows back into record lines: sequence numbers stay text,
  * `arrival_time` becomes epoch ms, `data` is the text as stored (UTF-8, or base64 per `encoding`).
  * No ORDER BY: with DuckDB's default `preserve_insertion_order = true` a filtered scan keeps the
- * file's order, which is (shard, sequence, sub-sequence).
+ * file's order, which is (shard, sequence, sub-sequence). Payload and partition key come as bytes
+ * (`encode`): the binding's string conversion drops a leading byte-order mark, which is payload.
  */
 export function parquetRecordLinesSql(
   path: string,
@@ -19,8 +20,8 @@ export function parquetRecordLinesSql(
   const where = options.shardId !== undefined ? ` WHERE shard_id = ${sqlString(options.shardId)}` : '';
   const offset = options.offset ? ` OFFSET ${Math.trunc(options.offset)}` : '';
   return (
-    'SELECT stream, shard_id, sequence_number, CAST(sub_sequence_number AS DOUBLE), partition_key, ' +
-    `CAST(epoch_ms(arrival_time) AS DOUBLE), data, encoding FROM read_parquet(${sqlString(path)})${where}${offset}`
+    'SELECT stream, shard_id, sequence_number, CAST(sub_sequence_number AS DOUBLE), encode(partition_key), ' +
+    `CAST(epoch_ms(arrival_time) AS DOUBLE), encode(data), encoding FROM read_parquet(${sqlString(path)})${where}${offset}`
   );
 }
 
@@ -61,6 +62,11 @@ export class ParquetFileReader {
   }
 }
 
+/** A BLOB value's bytes as text (Buffer keeps a byte-order mark; TextDecoder would drop it). */
+function utf8(value: unknown): string {
+  return Buffer.from((value as DuckDBBlobValue).bytes).toString('utf8');
+}
+
 function toLine(row: unknown[]): RecordLine {
   const [stream, shardId, sequenceNumber, subSequenceNumber, partitionKey, arrival, data, encoding] = row;
   if (encoding !== 'utf8' && encoding !== 'base64')
@@ -72,9 +78,9 @@ function toLine(row: unknown[]): RecordLine {
     shardId: shardId as string,
     sequenceNumber: sequenceNumber as string,
     subSequenceNumber: subSequenceNumber as number,
-    partitionKey: partitionKey as string,
+    partitionKey: utf8(partitionKey),
     arrivalTimestamp: arrival as number,
-    data: data as string,
+    data: utf8(data),
     encoding: encoding as PayloadEncoding,
   };
 }
