@@ -4,8 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OFFLINE_SLS_ENV } from '../support/sls-offline';
 
+/** The functions that read or write Parquet with DuckDB (DESIGN.md "Reading converted hours"). */
+const DUCKDB_FUNCTIONS = ['convertHour', 'replayItem', 'compactPartition'];
+
 /**
- * convertHour runs DuckDB, a native addon: the zip `sls package` builds must carry
+ * convertHour, replayItem and compactPartition run DuckDB, a native addon: the zip `sls package` builds must carry
  * @duckdb/node-api and the binding for the Lambda's architecture (x86_64: linux-x64), and load it
  * as Lambda would, from the unzipped package alone. The other functions stay without it.
  */
@@ -53,8 +56,18 @@ describe('the packaged convertHour function', () => {
     expect(out).toBe('42');
   });
 
+  it.each(['replayItem', 'compactPartition'])(
+    'given the %s zip alone, then it carries the linux-x64 binding',
+    (name) => {
+      const dir = unzip(name);
+      expect(existsSync(join(dir, 'node_modules', '@duckdb', 'node-bindings-linux-x64'))).toBe(true);
+    },
+  );
+
   it('given the other functions, then none carries DuckDB', () => {
-    const zips = readdirSync(packageDir).filter((f) => f.endsWith('.zip') && f !== 'convertHour.zip');
+    const zips = readdirSync(packageDir).filter(
+      (f) => f.endsWith('.zip') && !DUCKDB_FUNCTIONS.includes(f.replace(/\.zip$/, '')),
+    );
     expect(zips.length).toBeGreaterThan(10);
     for (const zip of zips) {
       const listing = execFileSync('unzip', ['-Z1', join(packageDir, zip)], { encoding: 'utf8' });
