@@ -171,9 +171,12 @@ describe('reservoir sql on the emulators', () => {
       'SELECT count(*) AS n, min(arrival_time) AS first, max(arrival_time) AS last FROM records',
       { stream: [HISTORY], from: '2026-01-01T02:30:00Z', to: '2026-01-01T04:00:00Z' },
     );
+    // The same partitions of the columnar tree: a converted hour is read from its Parquet.
     expect(report.listedPrefixes).toEqual([
       `archive/stream=${HISTORY}/dt=2026-01-01/hr=02/`,
+      `columnar/stream=${HISTORY}/dt=2026-01-01/hr=02/`,
       `archive/stream=${HISTORY}/dt=2026-01-01/hr=03/`,
+      `columnar/stream=${HISTORY}/dt=2026-01-01/hr=03/`,
     ]);
     expect([...report.fetch.fetched].sort()).toEqual([historyKeys.get('02'), historyKeys.get('03')]);
     // hr 02: minutes 30, 36, 42, 48, 54; hr 03: all ten.
