@@ -112,6 +112,8 @@ export class FileObjectStore implements ObjectStore {
   async deleteKeys(keys: string[]): Promise<void> {
     for (const key of keys) await unlink(this.path(key)).catch(() => undefined);
   }
+  /** Files have no tags, and nothing in the bench expires: tagging is a no-op. */
+  async tagObjects(): Promise<void> {}
 }
 
 // ---------------------------------------------------------------------------------------------------------------

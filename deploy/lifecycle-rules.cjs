@@ -3,24 +3,28 @@
 //   LifecycleConfiguration:
 //     Rules: ${file(./deploy/lifecycle-rules.cjs):rules}
 //
-// `rules`: the fixed rules of custom.archiveLifecycleRules, then two rules per stream of the
-// `retention` parameter (STREAM=DAYS[:STORAGE_CLASS@DAYS], comma-separated), built by
-// src/core/retention.ts — the same code that builds the archive run's rules for tagged streams.
-// `streams`: those streams' names, comma-separated (DiscoverStreams leaves their rules alone).
-// A malformed parameter fails packaging with a message naming the entry.
+// `rules`: the fixed rules of custom.archiveLifecycleRules, then the rules of each stream of the
+// `retention` parameter (STREAM=DAYS[:STORAGE_CLASS@DAYS], comma-separated: archive, columnar and
+// drained checkpoints) and of the `jsonlDays` parameter (STREAM=DAYS, comma-separated: converted
+// JSONL), built by src/core/retention.ts (streamRules) — the same code that builds the archive
+// run's rules for tagged streams. `streams`: the streams of either parameter, comma-separated
+// (DiscoverStreams leaves their rules alone). A malformed parameter fails packaging with one line
+// naming the parameter and the entry.
 'use strict';
 
 const { require: tsxRequire } = require('tsx/cjs/api');
 
-const { parseRetentionParameter, cloudFormationLifecycleRules } = tsxRequire(
+const { parseRetentionParameters, cloudFormationLifecycleRules } = tsxRequire(
   '../src/core/retention.ts',
   module.filename,
 );
 
 async function policies(resolveVariable) {
-  const text = await resolveVariable('param:retention');
+  const text = (value) => (typeof value === 'string' ? value : String(value ?? ''));
+  const retention = text(await resolveVariable('param:retention'));
+  const jsonlDays = text(await resolveVariable('param:jsonlDays'));
   try {
-    return parseRetentionParameter(typeof text === 'string' ? text : String(text ?? ''));
+    return parseRetentionParameters(retention, jsonlDays);
   } catch (error) {
     // The framework prints the stack of what a variable resolver throws: keep it to the message.
     const failure = new Error(error.message);

@@ -7,10 +7,12 @@ import {
   ListObjectsV2Command,
   PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   type LifecycleRule,
   type S3Client,
   type TransitionDefaultMinimumObjectSize,
 } from '@aws-sdk/client-s3';
+import { mapWithConcurrency } from '../core/concurrency';
 import { CheckpointConflictError, ServiceUnavailableError } from '../core/errors';
 import type { BucketLifecycle, BucketLifecycleConfiguration, ObjectStore, StoredJson } from '../core/ports';
 import type { LifecycleRuleJson } from '../core/retention';
@@ -160,6 +162,21 @@ export class S3ObjectStore implements ObjectStore {
         );
       }
     }
+  }
+
+  /** One PutObjectTagging per key (S3 has no batch form but Batch Operations), 8 at a time. */
+  async tagObjects(keys: readonly string[], tags: Readonly<Record<string, string>>): Promise<void> {
+    const TagSet = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+    await mapWithConcurrency(keys, 8, async (key) => {
+      try {
+        await this.client.send(
+          new PutObjectTaggingCommand({ Bucket: this.bucket, Key: key, Tagging: { TagSet } }),
+        );
+      } catch (error) {
+        if (isStatus(error, 404, 'NoSuchKey', 'NotFound')) return;
+        await callAws(`PutObjectTagging s3://${this.bucket}/${key}`, () => Promise.reject(error));
+      }
+    });
   }
 }
 

@@ -18,6 +18,7 @@ import {
 import { CheckpointConflictError, CorruptStateError } from '../core/errors';
 import { parseArchiveObjectKey } from '../core/layout';
 import type { ObjectStore } from '../core/ports';
+import { CONVERTED_JSONL_TAGS } from '../core/retention';
 import type { ParquetWriter } from './parquet-writer';
 
 export interface ConvertHourDeps {
@@ -56,10 +57,16 @@ export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
  * 5. write the manifest, conditionally (If-None-Match for the first, If-Match its ETag after):
  *    from here on readers see the new generation; a 412 means another conversion got there first,
  *    and this one removes its own files;
- * 6. delete the previous generation's files (best effort: readers never look at them).
+ * 6. delete the previous generation's files (best effort: readers never look at them);
+ * 7. tag the hour's JSONL objects reservoir-converted=true (CONVERTED_JSONL_TAGS): a stream's
+ *    jsonl-days lifecycle rule expires only tagged objects (DESIGN.md "Retention").
  *
  * A crash anywhere before 5 leaves the manifest as it was; files of the unfinished generation are
- * in no manifest.
+ * in no manifest, and no JSONL object is tagged. A crash between 5 and 7 leaves JSONL untagged,
+ * i.e. kept; an up-to-date hour is tagged again when converted on demand.
+ *
+ * An hour whose manifest lists JSONL objects that are gone (expired after conversion) is never
+ * converted again: the new generation would lack their rows. Its new objects stay JSONL.
  */
 export async function convertHour(
   deps: ConvertHourDeps,
@@ -78,8 +85,21 @@ export async function convertHour(
   const previous = stored?.value ?? null;
   const base = { ...hour, sources: sources.length, parquetBytes: 0, lineBytes: 0 };
   if (sources.length === 0) return { ...base, status: 'empty', records: 0 };
-  if (!needsConversion(previous, sources))
+  if (!needsConversion(previous, sources)) {
+    await store.tagObjects(
+      sources.map((source) => source.key),
+      CONVERTED_JSONL_TAGS,
+    );
     return { ...base, status: 'up-to-date', generation: previous!.generation, records: previous!.records };
+  }
+  const listedKeys = new Set(sources.map((source) => source.key));
+  const gone = previous?.sources.filter((source) => !listedKeys.has(source.key)) ?? [];
+  if (gone.length > 0)
+    throw new CorruptStateError(
+      `${hour.stream} ${hour.dt} hr=${hour.hr}: ${gone.length} JSONL object(s) its manifest lists are gone ` +
+        `(e.g. ${gone[0]!.key}, expired after conversion); converting it again would drop their rows, ` +
+        'so its newer JSONL objects stay unconverted',
+    );
 
   const generation = generationId(deps.now(), randomBytes(4).toString('hex'));
   mkdirSync(deps.tmpDir, { recursive: true });
@@ -140,6 +160,12 @@ export async function convertHour(
       const old = previous.files.map((f) => f.key).filter((k) => k !== key);
       if (old.length > 0) await store.deleteKeys(old).catch(() => undefined);
     }
+
+    // 7. Their records are in Parquet now: jsonl-days may expire them.
+    await store.tagObjects(
+      sources.map((source) => source.key),
+      CONVERTED_JSONL_TAGS,
+    );
     return {
       ...base,
       status: 'converted',

@@ -123,6 +123,11 @@ export interface ObjectStore {
   firstKey(prefix: string): Promise<string | null>;
   listObjects(prefix: string): Promise<{ key: string; bytes: number }[]>;
   deleteKeys(keys: string[]): Promise<void>;
+  /**
+   * Sets the tags of existing objects (PutObjectTagging: replaces any tags they had). A key that is
+   * gone (404) is skipped: there is nothing left to tag.
+   */
+  tagObjects(keys: readonly string[], tags: Readonly<Record<string, string>>): Promise<void>;
 }
 
 export interface BucketLifecycleConfiguration {

@@ -2,9 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { readWholeArchive } from '../../src/archive/archive-reader';
 import { archiveRuntime } from '../../src/archive/runtime';
+import { s3Client } from '../../src/aws/clients';
 import { columnarCommand } from '../../src/cli/commands/columnar';
 import { convertHour } from '../../src/columnar/convert-hour';
 import { planColumnar } from '../../src/columnar/plan';
@@ -35,6 +37,13 @@ const quietly = async <T>(call: () => Promise<T>): Promise<T> => {
     err.mockRestore();
   }
 };
+
+/** The object's tags as S3 (here s3rver) keeps them. */
+async function tagsOf(key: string) {
+  const { bucket } = archiveRuntime().config;
+  const output = await s3Client().send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
+  return output.TagSet ?? [];
+}
 
 const inOrder = (lines: RecordLine[]) =>
   [...lines].sort((a, b) =>
@@ -184,6 +193,15 @@ describe('hourly Parquet on the emulators', () => {
     // Converted hours are not converted again.
     const again = await quietly(() => columnarCommand({ local: true, stream: [HISTORY] }));
     expect(again.hours).toEqual([]);
+    // The converted hours' JSONL carries reservoir-converted=true (jsonl-days expires only those);
+    // the open hour's does not.
+    expect(await tagsOf(historyObject(0, 0, 20).key)).toEqual([
+      { Key: 'reservoir-converted', Value: 'true' },
+    ]);
+    expect(await tagsOf(historyObject(1, 100, 20).key)).toEqual([
+      { Key: 'reservoir-converted', Value: 'true' },
+    ]);
+    expect(await tagsOf(historyObject(2, 200, 20).key)).toEqual([]);
   });
 
   it('given a converted hour, when a late object is archived into it, then the next conversion writes a new generation and the old files are gone', async () => {
@@ -232,6 +250,8 @@ describe('hourly Parquet on the emulators', () => {
     );
     expect(parquet).toHaveLength(2);
     expect(after!.value.files.map((f) => f.key)).toHaveLength(1);
+    // Not in a manifest yet: not tagged, so jsonl-days cannot expire it.
+    expect(await tagsOf(late.key)).toEqual([]);
 
     const plan = await planColumnar(store, config.prefix, [HISTORY]);
     expect(plan.hours).toEqual([hour]);
@@ -244,5 +264,21 @@ describe('hourly Parquet on the emulators', () => {
     const { rows } = await readHour(hour);
     expect(rows).toHaveLength(23);
     expect(new Set(rows.map((r) => r.sequence_number)).size).toBe(23);
+    expect(await tagsOf(late.key)).toEqual([{ Key: 'reservoir-converted', Value: 'true' }]);
+  });
+
+  it('given a converted hour whose JSONL expired (jsonl-days), when a late object arrives, then the hour is not converted again (its rows would be lost) and the late object stays untagged', async () => {
+    const { store, config } = columnarRuntime();
+    const hour = { stream: HISTORY, dt: DAY, hr: '01' };
+    const before = await store.getJson<ColumnarManifest>(columnarManifestKey(config.prefix, hour));
+    await store.deleteKeys([historyObject(1, 100, 20).key]); // as the jsonl rule would
+    const late = historyObject(1, 190, 2);
+    await store.putObject(late.key, late.body, 'application/x-ndjson', 'gzip');
+
+    await expect(convertHour(converterDeps(), config.prefix, hour)).rejects.toThrow(
+      /JSONL object\(s\) its manifest lists are gone .* converting it again would drop their rows/,
+    );
+    expect(await store.getJson<ColumnarManifest>(columnarManifestKey(config.prefix, hour))).toEqual(before);
+    expect(await tagsOf(late.key)).toEqual([]);
   });
 });

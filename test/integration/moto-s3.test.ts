@@ -2,11 +2,13 @@ import { GetObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
 import { readWholeArchive } from '../../src/archive/archive-reader';
 import { archiveRuntime, resetArchiveRuntime } from '../../src/archive/runtime';
 import { resetClients } from '../../src/aws/clients';
+import { applyRetention } from '../../src/archive/retention';
 import { S3BucketLifecycle, S3ObjectStore } from '../../src/aws/s3-adapter';
 import type { ArchiveSummary } from '../../src/core/archive-summary';
 import type { Checkpoint } from '../../src/core/checkpoint';
 import { CheckpointConflictError } from '../../src/core/errors';
 import { checkpointStreamPrefix } from '../../src/core/layout';
+import { CONVERTED_JSONL_TAGS, lifecycleRulesFor } from '../../src/core/retention';
 import { applyEnvironment } from '../../src/local/emulators';
 import { runLocalStateMachine } from '../../src/local/state-machine-runner';
 import { putAll, telemetryRecord } from '../../src/local/traffic';
@@ -90,6 +92,55 @@ describeWithMoto('against an S3 that enforces conditional writes (moto_server)',
       expect((await lifecycle.getLifecycle())!.rules).toEqual([rule]);
       await lifecycle.putLifecycle({ rules: [] });
       expect(await lifecycle.getLifecycle()).toBeNull();
+    });
+
+    it('given tags for existing objects and a key that is gone, then the objects carry exactly those tags, unchanged otherwise, and the gone key is skipped', async () => {
+      await store.putObject('archive/stream=orders/a.jsonl.gz', Buffer.from('a'), 'application/x-ndjson');
+      await store.tagObjects(
+        ['archive/stream=orders/a.jsonl.gz', 'archive/stream=orders/gone.jsonl.gz'],
+        CONVERTED_JSONL_TAGS,
+      );
+      const tagging = await client.send(
+        new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'archive/stream=orders/a.jsonl.gz' }),
+      );
+      expect(tagging.TagSet).toEqual([{ Key: 'reservoir-converted', Value: 'true' }]);
+      expect(Buffer.from((await store.getObject('archive/stream=orders/a.jsonl.gz'))!).toString()).toBe('a');
+    });
+
+    it('given a policy with jsonl-days, when retention is applied, then S3 holds the archive, columnar, converted-JSONL and checkpoint rules as reservoir built them', async () => {
+      const lifecycle = new S3BucketLifecycle(client, BUCKET);
+      const policy = { stream: 'orders', expireDays: 30, jsonlDays: 7, streamRetentionHours: 24 };
+      await applyRetention(lifecycle, 'kinesis/', { streams: ['orders'], policies: [policy], problems: [] });
+
+      const rules = (await lifecycle.getLifecycle())!.rules;
+      expect([...rules].sort((a, b) => a.ID!.localeCompare(b.ID!))).toEqual(
+        lifecycleRulesFor(policy, 'kinesis/').sort((a, b) => a.ID!.localeCompare(b.ID!)),
+      );
+      expect(rules.find((r) => r.ID === 'reservoir-columnar-orders')!.Filter).toEqual({
+        Prefix: 'kinesis/columnar/stream=orders/',
+      });
+      expect(rules.find((r) => r.ID === 'reservoir-jsonl-orders')).toEqual({
+        ID: 'reservoir-jsonl-orders',
+        Status: 'Enabled',
+        Filter: {
+          And: {
+            Prefix: 'kinesis/archive/stream=orders/',
+            Tags: [{ Key: 'reservoir-converted', Value: 'true' }],
+          },
+        },
+        Expiration: { Days: 7 },
+      });
+      // A second run finds nothing to change.
+      expect(
+        (
+          await applyRetention(lifecycle, 'kinesis/', {
+            streams: ['orders'],
+            policies: [policy],
+            problems: [],
+          })
+        ).changed,
+      ).toBe(false);
+      await lifecycle.putLifecycle({ rules: [] });
     });
   });
 

@@ -97,13 +97,21 @@ describe('retention on the emulators', () => {
     first = await archive();
   });
 
-  it('given a stream tagged with retention and transition, when the archive runs, then the bucket has its two rules and the foreign rule is untouched', async () => {
+  it('given a stream tagged with retention and transition, when the archive runs, then the bucket has its archive, columnar and checkpoint rules and the foreign rule is untouched', async () => {
     expect(first.errorName).toBeNull();
     expect(first.retention).toMatchObject({ applied: true, changed: true, streamsWithRules: [STREAM] });
 
     const rules = await bucketRules();
-    expect(rules).toHaveLength(3);
+    expect(rules).toHaveLength(4);
     expect(rules).toContainEqual(FOREIGN);
+    // The Parquet tree gets the archive tree's expiration and transition.
+    expect(rules).toContainEqual({
+      ID: `reservoir-columnar-${STREAM}`,
+      Status: 'Enabled',
+      Filter: { Prefix: `columnar/stream=${STREAM}/` },
+      Expiration: { Days: 30 },
+      Transitions: [{ Days: 7, StorageClass: 'GLACIER_IR' }],
+    });
     expect(rules).toContainEqual({
       ID: `reservoir-archive-${STREAM}`,
       Status: 'Enabled',

@@ -21,6 +21,8 @@ const WRONG: Record<string, [value: string, message: string]> = {
   archiveSilenceAlarmHours: ['200', '200 must be a whole number of hours from 1 to 168'],
   readShares: ['orders=2', '"orders=2" must be STREAM=SHARE with a share greater than 0 and at most 1'],
   efoStreams: ['orders,pay/ments', '"pay/ments" is not a stream name'],
+  // Checked by deploy/lifecycle-rules.cjs (with the retention parameter), in the same one-line form.
+  jsonlDays: ['orders=0', 'entry "orders=0": the days to keep converted JSONL must be a whole number >= 1'],
   streamKmsKeyArns: [
     'arn:aws:kms:us-east-1:123456789012:alias/orders',
     '"arn:aws:kms:us-east-1:123456789012:alias/orders" is not a KMS key ARN',

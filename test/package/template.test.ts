@@ -61,6 +61,7 @@ const QUERY_WINDOW_FUNCTIONS = [
 const ALL_FUNCTIONS = [...FUNCTIONS, ...REPLAY_FUNCTIONS, ...COMPACT_FUNCTIONS, ...QUERY_WINDOW_FUNCTIONS];
 const REPLAY_TARGETS = 'orders,replica-*';
 const RETENTION = 'orders=30,payments=365:STANDARD_IA@30';
+const JSONL_DAYS = 'orders=7,events=3';
 const TOMBSTONES =
   '{ "orders": { "data": { "op": ["delete"] } }, "payments": [{ "partitionKey": [{ "prefix": "gone-" }] }] }';
 
@@ -91,7 +92,7 @@ interface PolicyDocument {
 
 /** Packaged with the default parameters (replayTargets defaults to archiveStreams: empty). */
 let template: Template;
-/** Packaged with --param "replayTargets=orders,replica-*" --param "retention=orders=30,payments=365:STANDARD_IA@30" --param "latestTombstones=TOMBSTONES". */
+/** Packaged with --param "replayTargets=orders,replica-*" --param "retention=orders=30,payments=365:STANDARD_IA@30" --param "jsonlDays=orders=7,events=3" --param "latestTombstones=TOMBSTONES". */
 let targetsTemplate: Template;
 /** What `sls package --param "retention=orders=30,payments=365:STANDARD_IA@10"` printed (it fails). */
 let malformedRetentionOutput: string;
@@ -147,6 +148,8 @@ beforeAll(() => {
       `replayTargets=${REPLAY_TARGETS}`,
       '--param',
       `retention=${RETENTION}`,
+      '--param',
+      `jsonlDays=${JSONL_DAYS}`,
       '--param',
       `latestTombstones=${TOMBSTONES}`,
       '--package',
@@ -1044,6 +1047,24 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       expect(tagging.flatMap(resourcesOf)).toEqual(['${ArchiveBucket.Arn}/${ArchivePrefix}checkpoints/*']);
     });
 
+    it('when convertHour tags converted JSONL, then it may tag archive objects only, and no other action is granted by that statement', () => {
+      const tagging = roleStatements(roleOfFunction('convertHour')).filter((s) =>
+        allowsAction(s, 's3:PutObjectTagging'),
+      );
+
+      expect(tagging.map((s) => ({ actions: actions(s), resources: resourcesOf(s) }))).toEqual([
+        { actions: ['s3:PutObjectTagging'], resources: ['${ArchiveBucket.Arn}/${ArchivePrefix}archive/*'] },
+      ]);
+    });
+
+    it('when any function may tag objects, then it is archiveShard (drained checkpoints) or convertHour (converted JSONL)', () => {
+      const taggers = ALL_FUNCTIONS.filter((name) =>
+        roleStatements(roleOfFunction(name)).some((s) => allowsAction(s, 's3:PutObjectTagging')),
+      );
+
+      expect([...taggers].sort()).toEqual(['archiveShard', 'convertHour']);
+    });
+
     it('when any function is authorized, then it may write only its own log group', () => {
       for (const name of ALL_FUNCTIONS) {
         const logStatements = roleStatements(roleOfFunction(name)).filter((s) =>
@@ -1910,9 +1931,10 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       expect(discoverEnvironment(template).RESERVOIR_DEPLOYED_RETENTION_STREAMS).toBe('');
     });
 
-    it(`when packaged with retention=${RETENTION}, then the bucket has those streams' archive and drained-checkpoint rules`, () => {
+    it(`when packaged with retention=${RETENTION} and jsonlDays=${JSONL_DAYS}, then the bucket has those streams' archive, columnar, converted-JSONL and drained-checkpoint rules`, () => {
       const rules = resolve(targetsTemplate, bucketRules(targetsTemplate)) as CfnRule[];
       const drained = [{ Key: 'reservoir-drained', Value: 'true' }];
+      const converted = [{ Key: 'reservoir-converted', Value: 'true' }];
 
       expect(rules).toEqual([
         { Id: 'ExpireRunFiles', Status: 'Enabled', Prefix: 'runs/', ExpirationInDays: 7 },
@@ -1926,6 +1948,19 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
           Status: 'Enabled',
           Prefix: 'archive/stream=orders/',
           ExpirationInDays: 30,
+        },
+        {
+          Id: 'reservoir-columnar-orders',
+          Status: 'Enabled',
+          Prefix: 'columnar/stream=orders/',
+          ExpirationInDays: 30,
+        },
+        {
+          Id: 'reservoir-jsonl-orders',
+          Status: 'Enabled',
+          Prefix: 'archive/stream=orders/',
+          TagFilters: converted,
+          ExpirationInDays: 7,
         },
         {
           Id: 'reservoir-checkpoints-orders',
@@ -1942,11 +1977,26 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
           Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }],
         },
         {
+          Id: 'reservoir-columnar-payments',
+          Status: 'Enabled',
+          Prefix: 'columnar/stream=payments/',
+          ExpirationInDays: 365,
+          Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }],
+        },
+        {
           Id: 'reservoir-checkpoints-payments',
           Status: 'Enabled',
           Prefix: 'checkpoints/stream=payments/',
           TagFilters: drained,
           ExpirationInDays: 366,
+        },
+        // Only jsonlDays: the converted JSONL expires; the Parquet and checkpoints are kept.
+        {
+          Id: 'reservoir-jsonl-events',
+          Status: 'Enabled',
+          Prefix: 'archive/stream=events/',
+          TagFilters: converted,
+          ExpirationInDays: 3,
         },
       ]);
     });
@@ -1962,11 +2012,17 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
       expect(rules.find((r) => r.Id === 'reservoir-checkpoints-orders')!.Prefix).toBe(
         'kinesis/checkpoints/stream=orders/',
       );
+      expect(rules.find((r) => r.Id === 'reservoir-columnar-orders')!.Prefix).toBe(
+        'kinesis/columnar/stream=orders/',
+      );
+      expect(rules.find((r) => r.Id === 'reservoir-jsonl-events')!.Prefix).toBe(
+        'kinesis/archive/stream=events/',
+      );
     });
 
-    it('when packaged with retention, then DiscoverStreams leaves those streams to the stack', () => {
+    it('when packaged with retention and jsonlDays, then DiscoverStreams leaves those streams to the stack', () => {
       expect(discoverEnvironment(targetsTemplate).RESERVOIR_DEPLOYED_RETENTION_STREAMS).toBe(
-        'orders,payments',
+        'orders,payments,events',
       );
     });
 

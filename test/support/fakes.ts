@@ -70,6 +70,13 @@ export class MemoryObjectStore implements ObjectStore {
   async listObjects(prefix: string): Promise<{ key: string; bytes: number }[]> {
     return (await this.listKeys(prefix)).map((key) => ({ key, bytes: this.objects.get(key)!.body.length }));
   }
+  /** Tags change neither the body nor the ETag, as on S3. */
+  async tagObjects(keys: readonly string[], tags: Readonly<Record<string, string>>): Promise<void> {
+    for (const key of keys) {
+      const object = this.objects.get(key);
+      if (object) object.tags = { ...tags };
+    }
+  }
 }
 
 /**

@@ -14,7 +14,9 @@ import {
   lifecycleRulesFor,
   mergeLifecycleRules,
   parseRetentionParameter,
+  parseRetentionParameters,
   retentionFromTags,
+  streamRuleIds,
   type LifecycleRuleJson,
   type RetentionPolicy,
 } from '../../src/core/retention';
@@ -95,6 +97,83 @@ describe('retention policies from stream tags', () => {
   });
 });
 
+describe('jsonl-days from stream tags', () => {
+  const withJsonl = (jsonlDays: string, days?: string) => ({
+    ...tags(days),
+    'reservoir:jsonl-days': jsonlDays,
+  });
+
+  it('given only jsonl-days, then converted JSONL expires and nothing else does', () => {
+    expect(retentionFromTags('orders', withJsonl('7'))).toEqual({
+      policy: { stream: 'orders', jsonlDays: 7 },
+    });
+  });
+
+  it('given jsonl-days and retention-days, then both; equal days are allowed', () => {
+    expect(retentionFromTags('orders', withJsonl('7', '30'))).toEqual({
+      policy: { stream: 'orders', expireDays: 30, jsonlDays: 7 },
+    });
+    expect(retentionFromTags('orders', withJsonl('30', '30'))).toEqual({
+      policy: { stream: 'orders', expireDays: 30, jsonlDays: 30 },
+    });
+  });
+
+  it.each([
+    [withJsonl('0'), 'tag reservoir:jsonl-days must be a whole number of days >= 1, got "0"'],
+    [withJsonl('7d'), 'tag reservoir:jsonl-days must be a whole number of days >= 1, got "7d"'],
+    [withJsonl('1.5', '30'), 'tag reservoir:jsonl-days must be a whole number of days >= 1, got "1.5"'],
+    [
+      withJsonl('31', '30'),
+      'tags reservoir:retention-days and reservoir:jsonl-days: JSONL kept after conversion (31 days) must not exceed the archive',
+    ],
+  ])('given malformed tags %j, then a problem names the stream, the tag and the rule', (given, message) => {
+    const parsed = retentionFromTags('orders', given);
+
+    expect(parsed).toEqual({ problem: expect.stringContaining(message) });
+    expect(parsed.problem).toMatch(/^stream orders: /);
+  });
+});
+
+describe('the jsonlDays deployment parameter', () => {
+  it('given STREAM=DAYS entries, then they join the retention parameter’s policies or make their own', () => {
+    expect(parseRetentionParameters('orders=30,payments=365', 'orders=7, events=3')).toEqual([
+      { stream: 'orders', expireDays: 30, jsonlDays: 7 },
+      { stream: 'payments', expireDays: 365 },
+      { stream: 'events', jsonlDays: 3 },
+    ]);
+    expect(parseRetentionParameters('', '')).toEqual([]);
+  });
+
+  it.each([
+    ['orders', 'entry "orders": not STREAM=DAYS'],
+    ['orders=7:GLACIER@1', 'entry "orders=7:GLACIER@1": not STREAM=DAYS'],
+    ['orders=0', 'entry "orders=0": the days to keep converted JSONL must be a whole number >= 1, got "0"'],
+    ['orders=7,orders=8', 'entry "orders=8": stream orders is listed twice'],
+    ['my stream=3', '"my stream" is not a stream name'],
+    [
+      'payments=400',
+      'entry "payments=400": 400 days exceed the 365 days parameter retention keeps stream payments',
+    ],
+  ])(
+    'given "%s", then a ValidationError names the parameter, the entry and the rule, on one line',
+    (text, message) => {
+      const error = (() => {
+        try {
+          parseRetentionParameters('payments=365', text);
+        } catch (e) {
+          return e;
+        }
+      })();
+
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as Error).message).toMatch(/^parameter jsonlDays: /);
+      expect((error as Error).message).toContain(message);
+      expect((error as Error).message).toContain('syntax: STREAM=DAYS, comma-separated');
+      expect((error as Error).message).not.toContain('\n');
+    },
+  );
+});
+
 describe('the retention deployment parameter', () => {
   it('given STREAM=DAYS[:CLASS@DAYS] entries, then one policy each', () => {
     expect(parseRetentionParameter('orders=30, payments=365:STANDARD_IA@30,logs.v2=7:glacier@0')).toEqual([
@@ -146,12 +225,19 @@ describe('lifecycle rules of a policy', () => {
     streamRetentionHours: 24,
   };
 
-  it('given a policy, then one rule expires (and transitions) the archive prefix and one expires drained checkpoints', () => {
+  it('given a policy, then one rule expires (and transitions) the archive prefix, one the columnar prefix alike, and one expires drained checkpoints', () => {
     expect(lifecycleRulesFor(payments, 'kinesis/')).toEqual([
       {
         ID: 'reservoir-archive-payments',
         Status: 'Enabled',
         Filter: { Prefix: 'kinesis/archive/stream=payments/' },
+        Expiration: { Days: 365 },
+        Transitions: [{ Days: 30, StorageClass: 'STANDARD_IA' }],
+      },
+      {
+        ID: 'reservoir-columnar-payments',
+        Status: 'Enabled',
+        Filter: { Prefix: 'kinesis/columnar/stream=payments/' },
         Expiration: { Days: 365 },
         Transitions: [{ Days: 30, StorageClass: 'STANDARD_IA' }],
       },
@@ -167,6 +253,72 @@ describe('lifecycle rules of a policy', () => {
         Expiration: { Days: 365 },
       },
     ]);
+  });
+
+  it('given jsonl-days, then a rule on the archive prefix filtered by reservoir-converted=true expires converted JSONL', () => {
+    const rules = lifecycleRulesFor({ ...payments, jsonlDays: 7 }, 'kinesis/');
+
+    expect(rules.map((r) => r.ID)).toEqual([
+      'reservoir-archive-payments',
+      'reservoir-columnar-payments',
+      'reservoir-jsonl-payments',
+      'reservoir-checkpoints-payments',
+    ]);
+    expect(rules[2]).toEqual({
+      ID: 'reservoir-jsonl-payments',
+      Status: 'Enabled',
+      Filter: {
+        And: {
+          Prefix: 'kinesis/archive/stream=payments/',
+          Tags: [{ Key: 'reservoir-converted', Value: 'true' }],
+        },
+      },
+      Expiration: { Days: 7 },
+    });
+  });
+
+  it('given only jsonl-days, then the jsonl rule is the only one: Parquet and checkpoints are kept', () => {
+    expect(lifecycleRulesFor({ stream: 'events', jsonlDays: 3 }, '')).toEqual([
+      {
+        ID: 'reservoir-jsonl-events',
+        Status: 'Enabled',
+        Filter: {
+          And: { Prefix: 'archive/stream=events/', Tags: [{ Key: 'reservoir-converted', Value: 'true' }] },
+        },
+        Expiration: { Days: 3 },
+      },
+    ]);
+  });
+
+  it('given any policy, then the columnar rule mirrors the archive rule but for its prefix, every id is reservoir’s and fits S3’s 255 characters', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[a-zA-Z0-9_.-]{1,128}$/),
+        fc.integer({ min: 1, max: 5000 }),
+        fc.option(fc.integer({ min: 0, max: 4999 }), { nil: undefined }),
+        fc.option(fc.integer({ min: 1, max: 5000 }), { nil: undefined }),
+        (stream, expireDays, transitionDays, jsonlDays) => {
+          const policy: RetentionPolicy = {
+            stream,
+            expireDays,
+            ...(transitionDays !== undefined && transitionDays < expireDays
+              ? { transition: { days: transitionDays, storageClass: 'GLACIER_IR' as const } }
+              : {}),
+            ...(jsonlDays !== undefined ? { jsonlDays: Math.min(jsonlDays, expireDays) } : {}),
+          };
+          const rules = lifecycleRulesFor(policy, 'p/');
+          const archive = rules.find((r) => r.ID === `reservoir-archive-${stream}`)!;
+          const columnar = rules.find((r) => r.ID === `reservoir-columnar-${stream}`)!;
+
+          expect({ ...columnar, ID: archive.ID, Filter: archive.Filter }).toEqual(archive);
+          expect(columnar.Filter).toEqual({ Prefix: `p/columnar/stream=${stream}/` });
+          for (const rule of rules) {
+            expect(streamRuleIds(stream)).toContain(rule.ID);
+            expect(rule.ID!.length).toBeLessThanOrEqual(255);
+          }
+        },
+      ),
+    );
   });
 
   it('given no transition and no prefix, then the archive rule only expires', () => {
@@ -205,6 +357,12 @@ describe('lifecycle rules of a policy', () => {
         ExpirationInDays: 30,
       },
       {
+        Id: 'reservoir-columnar-orders',
+        Status: 'Enabled',
+        Prefix: { 'Fn::Sub': '${ArchivePrefix}columnar/stream=orders/' },
+        ExpirationInDays: 30,
+      },
+      {
         Id: 'reservoir-checkpoints-orders',
         Status: 'Enabled',
         Prefix: { 'Fn::Sub': '${ArchivePrefix}checkpoints/stream=orders/' },
@@ -215,6 +373,13 @@ describe('lifecycle rules of a policy', () => {
         Id: 'reservoir-archive-payments',
         Status: 'Enabled',
         Prefix: { 'Fn::Sub': '${ArchivePrefix}archive/stream=payments/' },
+        ExpirationInDays: 365,
+        Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }],
+      },
+      {
+        Id: 'reservoir-columnar-payments',
+        Status: 'Enabled',
+        Prefix: { 'Fn::Sub': '${ArchivePrefix}columnar/stream=payments/' },
         ExpirationInDays: 365,
         Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }],
       },
@@ -242,6 +407,7 @@ describe('merging reservoir rules into a bucket lifecycle configuration', () => 
     expect(rules.slice(FOREIGN.length).map((r) => r.ID)).toEqual([
       'reservoir-archive-orders',
       'reservoir-checkpoints-orders',
+      'reservoir-columnar-orders',
     ]);
   });
 
@@ -278,6 +444,22 @@ describe('merging reservoir rules into a bucket lifecycle configuration', () => 
       ...FOREIGN.map((r) => r.ID),
       'reservoir-archive-b',
       'reservoir-checkpoints-b',
+      'reservoir-columnar-b',
+    ]);
+  });
+
+  it('given jsonl-days removed from a managed stream, then its jsonl rule is removed and the others stay', () => {
+    const withJsonl = lifecycleRulesFor(
+      { stream: 'a', expireDays: 9, jsonlDays: 3, streamRetentionHours: 24 },
+      '',
+    );
+    const before = mergeLifecycleRules(FOREIGN, withJsonl, ['a']).rules;
+
+    expect(mergeLifecycleRules(before, rulesOf('a', 9), ['a']).rules.map((r) => r.ID)).toEqual([
+      ...FOREIGN.map((r) => r.ID),
+      'reservoir-archive-a',
+      'reservoir-checkpoints-a',
+      'reservoir-columnar-a',
     ]);
   });
 
@@ -446,7 +628,10 @@ describe('applying retention to the bucket', () => {
     expect(second.changed).toBe(false);
     expect(lifecycle.puts).toBe(1);
     expect(lifecycle.configuration).toEqual({
-      rules: [...FOREIGN, ...lifecycleRulesFor(discovery.policies[0]!, 'p/')],
+      rules: [
+        ...FOREIGN,
+        ...lifecycleRulesFor(discovery.policies[0]!, 'p/').sort((a, b) => a.ID!.localeCompare(b.ID!)),
+      ],
       transitionDefaultMinimumObjectSize: 'varies_by_storage_class',
     });
   });
