@@ -21,6 +21,7 @@ const WRONG: Record<string, [value: string, message: string]> = {
   archiveSilenceAlarmHours: ['200', '200 must be a whole number of hours from 1 to 168'],
   readShares: ['orders=2', '"orders=2" must be STREAM=SHARE with a share greater than 0 and at most 1'],
   efoStreams: ['orders,pay/ments', '"pay/ments" is not a stream name'],
+  athenaBytesScannedCutoff: ['1000', '1000 must be a whole number of bytes, at least 10000000'],
   streamKmsKeyArns: [
     'arn:aws:kms:us-east-1:123456789012:alias/orders',
     '"arn:aws:kms:us-east-1:123456789012:alias/orders" is not a KMS key ARN',
