@@ -1641,7 +1641,9 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
         'ec2.amazonaws.com',
       );
       expect(props('QueryWindowEmrInstanceProfile').Roles).toEqual([{ Ref: 'QueryWindowEmrInstanceRole' }]);
-      expect(resourcesOfAction('s3:GetObject')).toEqual([BUCKET_OBJECTS('archive'), WINDOW_FILES].sort());
+      expect(resourcesOfAction('s3:GetObject')).toEqual(
+        [BUCKET_OBJECTS('archive'), BUCKET_OBJECTS('columnar'), WINDOW_FILES].sort(),
+      );
       expect(resourcesOfAction('s3:PutObject')).toEqual([WINDOW_FILES]);
       expect(resourcesOfAction('s3:DeleteObject')).toEqual([WINDOW_FILES]);
       expect(Object.keys(instanceGrants).sort()).toEqual(
