@@ -35,6 +35,8 @@ const SNS_TOPIC_ARN = new RegExp(`^arn:${PARTITION}:sns:${REGION}:\\d{12}:[A-Za-
 const KMS_KEY_ARN = new RegExp(
   `^arn:${PARTITION}:kms:${REGION}:\\d{12}:key/([0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`,
 );
+// Athena's BytesScannedCutoffPerQuery: at least 10 MB (10,000,000 bytes).
+const ATHENA_MIN_CUTOFF = 10_000_000;
 const RATE = /^rate\((\d+) (minute|hour|day)(s?)\)$/;
 const UNIT_SECONDS = { minute: 60, hour: 3600, day: 86400 };
 
@@ -179,6 +181,11 @@ const CHECKS = {
       );
     return hours;
   },
+  athenaBytesScannedCutoff: (value) =>
+    integerBetween(value, ATHENA_MIN_CUTOFF, Number.MAX_SAFE_INTEGER) ??
+    wrong(
+      `${text(value)} must be a whole number of bytes, at least ${ATHENA_MIN_CUTOFF} (10 MB, Athena's minimum), e.g. 100000000000`,
+    ),
   streamKmsKeyArns: (value) => {
     const arns = text(value)
       .split(',')

@@ -12,7 +12,7 @@ import {
   queryWindowStatusCommand,
 } from './commands/query-window';
 import { replayCommand } from './commands/replay';
-import { sqlCommand } from './commands/sql';
+import { athenaSqlCommand, sqlCommand } from './commands/sql';
 import { LOCAL_BUCKET } from '../local/local-env';
 import { announceLocalTarget } from './local-target';
 import { CommandFailure } from './output';
@@ -27,8 +27,9 @@ export function buildProgram(): Command {
   // Every command that works against local endpoints says where first (stderr), and fails fast
   // when they do not answer. `sql` without --stage reads the bucket those variables point to.
   program.hook('preAction', async (_program, action) => {
-    const options = action.opts() as { local?: boolean; stage?: string };
-    if (options.local || (action.name() === 'sql' && !options.stage)) await announceLocalTarget();
+    const options = action.opts() as { local?: boolean; stage?: string; engine?: string };
+    const localSql = action.name() === 'sql' && !options.stage && options.engine !== 'athena';
+    if (options.local || localSql) await announceLocalTarget();
   });
   const local = program.command('local').description('embedded emulators for running on one machine');
   local
@@ -174,8 +175,15 @@ export function buildProgram(): Command {
       'local cache of archive objects (default RESERVOIR_SQL_CACHE or .reservoir/cache)',
     )
     .option('--stage <stage>', 'the deployed stack whose bucket to read (default: RESERVOIR_BUCKET)')
+    .option(
+      '--engine <engine>',
+      "duckdb (embedded) or athena (the stack's workgroup reservoir-<stage>; name the stream: WHERE stream = '...')",
+      'duckdb',
+    )
+    .option('--prices <file>', 'athena: price table for the query cost; default: pricing/us-east-1.json')
     .action(async (query: string, options) => {
-      await sqlCommand(query, options);
+      if (options.engine === 'athena') await athenaSqlCommand(query, options);
+      else await sqlCommand(query, options);
     });
   const queryWindow = program
     .command('query-window')

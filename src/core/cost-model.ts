@@ -29,6 +29,8 @@ export interface PriceTable {
     /** Where the read prices come from, and when. */
     readSource?: string;
   };
+  /** Athena SQL: USD per TB (2^40 bytes) scanned, MB rounded up, a minimum per query (optional in a user's table). */
+  athena?: { perTbScanned: number; minimumMbPerQuery: number; source?: string };
   assumptions: {
     /** Control tasks (discover, plan, record, summarize) are not metered: GB-seconds each. */
     controlTaskGbSeconds: number;

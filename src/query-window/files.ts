@@ -1,3 +1,4 @@
+import { columnarStreamPrefix } from '../core/columnar';
 import { archiveStreamPrefix, normalizePrefix, runPrefix } from '../core/layout';
 
 /**
@@ -51,6 +52,11 @@ export type DrillViewSources = 'archive' | 'live' | 'archive-live';
 /** The archive's root: {prefix}archive/ (every stream=.../dt=.../hr=... partition is under it). */
 export function archiveRoot(prefix: string): string {
   return archiveStreamPrefix(prefix, 'x').replace(/stream=x\/$/, '');
+}
+
+/** {prefix}columnar/: the hourly Parquet (DESIGN.md "Columnar archive"). */
+export function columnarRoot(prefix: string): string {
+  return columnarStreamPrefix(prefix, 'x').replace(/stream=x\/$/, '');
 }
 
 export function s3Uri(bucket: string, key: string): string {

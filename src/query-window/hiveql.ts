@@ -14,6 +14,7 @@ import { RECORDS_COLUMNS, RECORDS_KEY, RECORDS_VIEW } from '../sql/records-view'
 export const DATABASE = 'reservoir';
 export const ARCHIVE_TABLE = 'archive_records';
 export const LIVE_TABLE = 'live_snapshot';
+export const COLUMNAR_TABLE = 'archive_columnar';
 export { RECORDS_VIEW };
 export const JSON_SERDE = 'org.apache.hive.hcatalog.data.JsonSerDe';
 export const KINESIS_STORAGE_HANDLER = 'com.amazon.emr.kinesis.hive.KinesisStorageHandler';
@@ -29,6 +30,8 @@ export interface HiveTablesSpec {
   archiveLocation: string;
   /** s3://bucket/{prefix}runs/query-window/{windowId}/live/, or null without a live snapshot. */
   liveLocation: string | null;
+  /** s3://bucket/{prefix}columnar/ (the hourly Parquet), or null to read the record lines only. */
+  columnarLocation?: string | null;
   streams: string[];
 }
 
@@ -75,6 +78,43 @@ function lineTable(table: string, partitions: string[], location: string): strin
   ].join('\n');
 }
 
+/**
+ * The hourly Parquet (DESIGN.md "Columnar archive"): the records view's columns but `source` and
+ * `stream` (the partition). `arrival_time` is declared BIGINT and read as such: DuckDB writes it as
+ * INT64 TIMESTAMP_MICROS, which the Parquet readers of Hive 2.3/3.1 do not map to TIMESTAMP.
+ */
+function columnarTable(location: string): string {
+  const columns = RECORDS_COLUMNS.filter((c) => c.field !== null && c.name !== 'stream')
+    .map(
+      (c) => `  ${hiveIdentifier(c.name)} ${c.name === 'arrival_time' ? 'BIGINT' : c.hiveType.toUpperCase()}`,
+    )
+    .join(',\n');
+  return [
+    `CREATE EXTERNAL TABLE IF NOT EXISTS ${qualified(COLUMNAR_TABLE)} (`,
+    columns,
+    `)`,
+    `PARTITIONED BY (\`stream\` STRING, \`dt\` STRING, \`hr\` STRING)`,
+    `STORED AS PARQUET`,
+    `LOCATION ${hiveString(location)};`,
+  ].join('\n');
+}
+
+function columnarSelect(streams: string[]): string {
+  const c = hiveIdentifier('c');
+  const columns = RECORDS_COLUMNS.map((column) => {
+    const name = hiveIdentifier(column.name);
+    if (column.field === null) return `${hiveString('archive')} AS ${name}`;
+    if (column.name === 'arrival_time') return `CAST(${c}.${name} / 1000000.0 AS TIMESTAMP) AS ${name}`;
+    return `${c}.${name} AS ${name}`;
+  });
+  columns.push(`${c}.\`dt\` AS \`dt\``, `${c}.\`hr\` AS \`hr\``, `0 AS ${hiveIdentifier('source_rank')}`);
+  return [
+    `    SELECT ${columns.join(',\n      ')}`,
+    `    FROM ${qualified(COLUMNAR_TABLE)} ${c}`,
+    `    WHERE ${c}.${hiveIdentifier('stream')} IN (${streams.map(hiveString).join(', ')})`,
+  ].join('\n');
+}
+
 function sourceSelect(table: string, alias: string, source: 'archive' | 'live', streams: string[]): string {
   const a = hiveIdentifier(alias);
   const expression = (field: string | null, hiveType: string): string => {
@@ -87,7 +127,10 @@ function sourceSelect(table: string, alias: string, source: 'archive' | 'live', 
   const columns = RECORDS_COLUMNS.map(
     (c) => `${expression(c.field, c.hiveType)} AS ${hiveIdentifier(c.name)}`,
   );
-  columns.push(`${source === 'archive' ? 0 : 1} AS ${hiveIdentifier('source_rank')}`);
+  // dt/hr say which hour a row is of (NULL for live rows): hours with Parquet drop their JSONL rows.
+  if (source === 'archive') columns.push(`${a}.\`dt\` AS \`dt\``, `${a}.\`hr\` AS \`hr\``);
+  else columns.push('CAST(NULL AS STRING) AS `dt`', 'CAST(NULL AS STRING) AS `hr`');
+  columns.push(`${source === 'archive' ? 1 : 2} AS ${hiveIdentifier('source_rank')}`);
   return [
     `    SELECT ${columns.join(',\n      ')}`,
     `    FROM ${qualified(table)} ${a}`,
@@ -95,23 +138,36 @@ function sourceSelect(table: string, alias: string, source: 'archive' | 'live', 
   ].join('\n');
 }
 
-/** The records view over the archive table (and the live snapshot table): de-duplicated, archive first. */
-export function recordsViewStatement(spec: Pick<HiveTablesSpec, 'liveLocation' | 'streams'>): string {
+/**
+ * The records view over the archive table (and the live snapshot table, and the Parquet table):
+ * de-duplicated, Parquet first, then the record lines, then the live snapshot. An hour that has
+ * Parquet rows is read from them only (its JSONL rows are dropped, as in the Athena view); leftover
+ * files of a generation no manifest lists only add copies the key removes.
+ */
+export function recordsViewStatement(
+  spec: Pick<HiveTablesSpec, 'liveLocation' | 'streams' | 'columnarLocation'>,
+): string {
   const u = hiveIdentifier('u');
   const sources = [sourceSelect(ARCHIVE_TABLE, 'a', 'archive', spec.streams)];
+  if (spec.columnarLocation) sources.unshift(columnarSelect(spec.streams));
   if (spec.liveLocation) sources.push(sourceSelect(LIVE_TABLE, 'l', 'live', spec.streams));
   const key = RECORDS_KEY.map((c) => `${u}.${hiveIdentifier(c)}`).join(', ');
+  const rank = `${u}.${hiveIdentifier('source_rank')}`;
+  const hour = ['stream', 'dt', 'hr'].map((c) => `${u}.${hiveIdentifier(c)}`).join(', ');
+  const ranked = hiveIdentifier('ranked');
   return [
     `CREATE VIEW ${qualified(RECORDS_VIEW)} AS`,
-    `SELECT ${RECORDS_COLUMN_NAMES.map((c) => `${hiveIdentifier('ranked')}.${hiveIdentifier(c)}`).join(', ')}`,
+    `SELECT ${RECORDS_COLUMN_NAMES.map((c) => `${ranked}.${hiveIdentifier(c)}`).join(', ')}`,
     `FROM (`,
-    `  SELECT ${RECORDS_COLUMN_NAMES.map((c) => `${u}.${hiveIdentifier(c)}`).join(', ')},`,
-    `    ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY ${u}.${hiveIdentifier('source_rank')}) AS ${hiveIdentifier('copy_rank')}`,
+    `  SELECT ${RECORDS_COLUMN_NAMES.map((c) => `${u}.${hiveIdentifier(c)}`).join(', ')}, ${rank},`,
+    `    MIN(${rank}) OVER (PARTITION BY ${hour}) AS ${hiveIdentifier('hour_rank')},`,
+    `    ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY ${rank}) AS ${hiveIdentifier('copy_rank')}`,
     `  FROM (`,
     sources.join('\n    UNION ALL\n'),
     `  ) ${u}`,
-    `) ${hiveIdentifier('ranked')}`,
-    `WHERE ${hiveIdentifier('ranked')}.${hiveIdentifier('copy_rank')} = 1;`,
+    `) ${ranked}`,
+    `WHERE ${ranked}.${hiveIdentifier('copy_rank')} = 1` +
+      ` AND (${ranked}.${hiveIdentifier('source_rank')} <> 1 OR ${ranked}.${hiveIdentifier('hour_rank')} = 1);`,
   ].join('\n');
 }
 
@@ -132,6 +188,13 @@ export function createTablesScript(spec: HiveTablesSpec): string {
     lineTable(ARCHIVE_TABLE, ['stream', 'dt', 'hr'], spec.archiveLocation),
     `MSCK REPAIR TABLE ${qualified(ARCHIVE_TABLE)};`,
   ];
+  if (spec.columnarLocation) {
+    statements.push(
+      `-- The hourly Parquet of converted hours (DESIGN.md "Columnar archive").`,
+      columnarTable(spec.columnarLocation),
+      `MSCK REPAIR TABLE ${qualified(COLUMNAR_TABLE)};`,
+    );
+  }
   if (spec.liveLocation) {
     statements.push(
       `-- The tail not archived yet when the window opened (removed when the window closes).`,

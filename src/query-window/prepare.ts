@@ -15,7 +15,7 @@ import {
 import type { ObjectStore, StreamCatalog } from '../core/ports';
 import { DRILL_PORTS, drillRecordsViews, storagePluginsOverrideText, type DrillSpec } from './drill';
 import { bashScriptStep, clusterParameters, hiveScriptStep, type ClusterParameters } from './emr';
-import { archiveRoot, bucketPath, queryWindowFiles, s3Uri } from './files';
+import { archiveRoot, bucketPath, columnarRoot, queryWindowFiles, s3Uri } from './files';
 import { createTablesScript, kinesisTablesScript } from './hiveql';
 import { checkClusterNetwork, type NetworkCatalog } from './network';
 import { resolveQueryWindow, type ResolvedQueryWindow } from './request';
@@ -174,6 +174,7 @@ export async function prepareQueryWindow(
     windowId,
     archiveLocation: uri(archiveRoot(prefix)),
     liveLocation: window.liveSnapshot ? uri(files.live) : null,
+    columnarLocation: uri(columnarRoot(prefix)),
     streams,
   };
   await store.putJson(files.request, { ...window, streams });

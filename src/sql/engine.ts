@@ -358,6 +358,19 @@ function renderTable(
   maxRows: number,
   maxCellWidth: number,
 ): string {
+  const numeric = types.map((type) => NUMERIC.has(type.typeId));
+  return renderTextTable(names, numeric, rows, total, maxRows, maxCellWidth);
+}
+
+/** The `--format table` text (numeric columns right-aligned): also the Athena engine's. */
+export function renderTextTable(
+  names: string[],
+  numeric: boolean[],
+  rows: string[][],
+  total: number,
+  maxRows: number,
+  maxCellWidth: number,
+): string {
   const clip = (text: string) => {
     const flat = text.replace(/\r?\n/g, '\\n');
     return flat.length > maxCellWidth ? `${flat.slice(0, maxCellWidth - 1)}…` : flat;
@@ -365,7 +378,6 @@ function renderTable(
   const header = names.map(clip);
   const body = rows.map((row) => row.map(clip));
   const widths = header.map((name, i) => Math.max(name.length, ...body.map((row) => row[i]!.length)));
-  const numeric = types.map((type) => NUMERIC.has(type.typeId));
   const line = (cells: string[], align: boolean) =>
     cells
       .map((cell, i) => (align && numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))

@@ -23,6 +23,7 @@ const WRONG: Record<string, [value: string, message: string]> = {
   efoStreams: ['orders,pay/ments', '"pay/ments" is not a stream name'],
   // Checked by deploy/lifecycle-rules.cjs (with the retention parameter), in the same one-line form.
   jsonlDays: ['orders=0', 'entry "orders=0": the days to keep converted JSONL must be a whole number >= 1'],
+  athenaBytesScannedCutoff: ['1000', '1000 must be a whole number of bytes, at least 10000000'],
   streamKmsKeyArns: [
     'arn:aws:kms:us-east-1:123456789012:alias/orders',
     '"arn:aws:kms:us-east-1:123456789012:alias/orders" is not a KMS key ARN',

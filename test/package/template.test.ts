@@ -3,9 +3,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { COLUMNAR_TABLE, JSONL_TABLE } from '../../src/athena/catalog';
 import { compactionFiles } from '../../src/core/compaction-spec';
 import { checkpointKey, mapResultsPrefix, runPrefix } from '../../src/core/layout';
 import { retiredEpochPrefix } from '../../src/core/stream-epoch';
+import { RECORD_LINE_COLUMNS, RECORDS_COLUMNS } from '../../src/sql/records-view';
 import { generationPrefix, snapshotPointerKey } from '../../src/core/snapshot';
 import { OFFLINE_SLS_ENV } from '../support/sls-offline';
 import { zipEntry } from '../support/zip';
@@ -1660,7 +1662,9 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
         'ec2.amazonaws.com',
       );
       expect(props('QueryWindowEmrInstanceProfile').Roles).toEqual([{ Ref: 'QueryWindowEmrInstanceRole' }]);
-      expect(resourcesOfAction('s3:GetObject')).toEqual([BUCKET_OBJECTS('archive'), WINDOW_FILES].sort());
+      expect(resourcesOfAction('s3:GetObject')).toEqual(
+        [BUCKET_OBJECTS('archive'), BUCKET_OBJECTS('columnar'), WINDOW_FILES].sort(),
+      );
       expect(resourcesOfAction('s3:PutObject')).toEqual([WINDOW_FILES]);
       expect(resourcesOfAction('s3:DeleteObject')).toEqual([WINDOW_FILES]);
       expect(Object.keys(instanceGrants).sort()).toEqual(
@@ -1926,6 +1930,7 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
     it('when packaged with the defaults, then the bucket has only the fixed rules and no stream is deployment-owned', () => {
       expect(bucketRules(template).map((r) => r.Id)).toEqual([
         'ExpireRunFiles',
+        'ExpireAthenaResults',
         'AbortIncompleteMultipartUploads',
       ]);
       expect(discoverEnvironment(template).RESERVOIR_DEPLOYED_RETENTION_STREAMS).toBe('');
@@ -1938,6 +1943,7 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
 
       expect(rules).toEqual([
         { Id: 'ExpireRunFiles', Status: 'Enabled', Prefix: 'runs/', ExpirationInDays: 7 },
+        { Id: 'ExpireAthenaResults', Status: 'Enabled', Prefix: 'athena-results/', ExpirationInDays: 7 },
         {
           Id: 'AbortIncompleteMultipartUploads',
           Status: 'Enabled',
@@ -2031,6 +2037,136 @@ describe('packaged CloudFormation template (sls package --stage dev)', () => {
         'parameter retention: entry "payments=365:STANDARD_IA@10": a transition to STANDARD_IA needs at least 30 days',
       );
       expect(malformedRetentionOutput).toContain('syntax: STREAM=DAYS[:STORAGE_CLASS@DAYS]');
+    });
+  });
+
+  describe('given the Glue Data Catalog and the Athena workgroup', () => {
+    type TableInput = {
+      Name: string;
+      TableType: string;
+      PartitionKeys: { Name: string; Type: string }[];
+      Parameters: Record<string, unknown>;
+      StorageDescriptor: {
+        Columns: { Name: string; Type: string }[];
+        Location: unknown;
+        InputFormat: string;
+        SerdeInfo: { SerializationLibrary: string };
+      };
+    };
+    const table = (name: string): TableInput => {
+      const found = resourcesOfType('AWS::Glue::Table')
+        .map(([, r]) => r.Properties as { DatabaseName: unknown; TableInput: TableInput })
+        .find((p) => p.TableInput.Name === name);
+      if (!found) throw new Error(`no Glue table ${name}`);
+      expect(found.DatabaseName).toEqual({ Ref: 'GlueDatabase' });
+      return found.TableInput;
+    };
+    // The property names Athena documents for partition projection
+    // (https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html and
+    // partition-projection-setting-up.html): anything else would be ignored silently.
+    const DOCUMENTED = [
+      /^projection\.enabled$/,
+      /^projection\.[a-z_]+\.type$/,
+      /^projection\.[a-z_]+\.(values|range|interval|digits|format)$/,
+      /^projection\.[a-z_]+\.interval\.unit$/,
+      /^storage\.location\.template$/,
+    ];
+
+    it('when the database is read, then it is reservoir_<stage>, named in the stack outputs', () => {
+      expect(resourcesOfType('AWS::Glue::Database')).toHaveLength(1);
+      expect((props('GlueDatabase').DatabaseInput as { Name: string }).Name).toBe(`reservoir_${STAGE}`);
+      expect(template.Outputs?.GlueDatabaseName?.Value).toEqual({ Ref: 'GlueDatabase' });
+      expect(template.Outputs?.AthenaWorkGroupName?.Value).toEqual({ Ref: 'AthenaWorkGroup' });
+    });
+
+    it.each([
+      [JSONL_TABLE, 'archive'],
+      [COLUMNAR_TABLE, 'columnar'],
+    ])(
+      'when %s is read, then it is partitioned by stream/dt/hr with documented partition projection over {prefix}%s/',
+      (name, dir) => {
+        const input = table(name);
+        const parameters = resolve(template, input.Parameters) as Record<string, string>;
+
+        expect(input.TableType).toBe('EXTERNAL_TABLE');
+        expect(input.PartitionKeys).toEqual([
+          { Name: 'stream', Type: 'string' },
+          { Name: 'dt', Type: 'string' },
+          { Name: 'hr', Type: 'string' },
+        ]);
+        expect(resolve(template, input.StorageDescriptor.Location)).toBe(`s3://ref:ArchiveBucket/${dir}/`);
+        expect(parameters).toMatchObject({
+          'projection.enabled': 'true',
+          'projection.stream.type': 'injected',
+          'projection.dt.type': 'date',
+          'projection.dt.format': 'yyyy-MM-dd',
+          'projection.dt.range': expect.stringMatching(/^NOW-\d+(YEARS|MONTHS|DAYS),NOW$/),
+          'projection.dt.interval': '1',
+          'projection.dt.interval.unit': 'DAYS',
+          'projection.hr.type': 'integer',
+          'projection.hr.range': '0,23',
+          'projection.hr.digits': '2',
+          'storage.location.template': `s3://ref:ArchiveBucket/${dir}/stream=\${stream}/dt=\${dt}/hr=\${hr}/`,
+        });
+        for (const property of Object.keys(parameters).filter((p) => /^(projection|storage)\./.test(p)))
+          expect(DOCUMENTED.some((rule) => rule.test(property))).toBe(true);
+        // Every partition column is projected, and the template names each of them.
+        for (const key of input.PartitionKeys) {
+          expect(parameters[`projection.${key.Name}.type`]).toBeDefined();
+          expect(parameters['storage.location.template']).toContain(`\${${key.Name}}`);
+        }
+      },
+    );
+
+    it('when archive_jsonl is read, then it is the JSON SerDe over the record line fields (stream is the partition)', () => {
+      const input = table(JSONL_TABLE);
+
+      expect(input.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe(
+        'org.openx.data.jsonserde.JsonSerDe',
+      );
+      expect(input.StorageDescriptor.Columns.map((c) => c.Name)).toEqual(
+        Object.keys(RECORD_LINE_COLUMNS)
+          .filter((f) => f !== 'stream')
+          .map((f) => f.toLowerCase()),
+      );
+    });
+
+    it('when archive_columnar is read, then it is Parquet with the records view columns and Hive types (source aside, stream the partition)', () => {
+      const input = table(COLUMNAR_TABLE);
+
+      expect(input.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe(
+        'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+      );
+      expect(input.StorageDescriptor.InputFormat).toBe(
+        'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+      );
+      expect(input.StorageDescriptor.Columns).toEqual(
+        RECORDS_COLUMNS.filter((c) => c.name !== 'source' && c.name !== 'stream').map((c) => ({
+          Name: c.name,
+          Type: c.hiveType,
+        })),
+      );
+    });
+
+    it('when the workgroup is read, then it enforces encrypted results under {prefix}athena-results/ and a bytes-scanned cutoff', () => {
+      const workGroup = props('AthenaWorkGroup');
+      const configuration = workGroup.WorkGroupConfiguration as Record<string, unknown>;
+
+      expect(workGroup.Name).toBe(`reservoir-${STAGE}`);
+      expect(configuration.EnforceWorkGroupConfiguration).toBe(true);
+      expect(configuration.BytesScannedCutoffPerQuery).toBe(100_000_000_000);
+      expect(resolve(template, configuration.ResultConfiguration)).toEqual({
+        OutputLocation: 's3://ref:ArchiveBucket/athena-results/',
+        EncryptionConfiguration: { EncryptionOption: 'SSE_S3' },
+      });
+    });
+
+    it("when the roles are read, then no function may use Athena or Glue (the CLI runs with the caller's credentials)", () => {
+      const granting = allStatements().filter((s) =>
+        actions(s).some((a) => /^(athena|glue):/i.test(a) || a === '*'),
+      );
+
+      expect(granting).toEqual([]);
     });
   });
 

@@ -32,6 +32,7 @@ export const ALL_PARAMETERS: Readonly<Record<string, string>> = {
   archiveSilenceAlarmHours: '6',
   readShares: 'orders=0.5,payments=0.25',
   efoStreams: 'payments',
+  athenaBytesScannedCutoff: '50000000000',
   streamKmsKeyArns:
     'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab,arn:aws:kms:us-east-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef',
 };

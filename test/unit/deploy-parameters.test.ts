@@ -54,6 +54,8 @@ describe('deploy/parameters.cjs', () => {
     ['readShares', ' orders=0.5, payments=1 ', 'orders=0.5,payments=1'],
     ['readShares', '', ''],
     ['efoStreams', 'orders, payments', 'orders,payments'],
+    ['athenaBytesScannedCutoff', '10000000', 10_000_000],
+    ['athenaBytesScannedCutoff', 100000000000, 100_000_000_000],
     [
       'streamKmsKeyArns',
       ' arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab , arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef',
@@ -84,6 +86,8 @@ describe('deploy/parameters.cjs', () => {
     ['readShares', 'orders=1.5', 'must be STREAM=SHARE'],
     ['readShares', 'orders', 'must be STREAM=SHARE'],
     ['efoStreams', 'orders,pay ments', '"pay ments" is not a stream name'],
+    ['athenaBytesScannedCutoff', '9999999', "at least 10000000 (10 MB, Athena's minimum)"],
+    ['athenaBytesScannedCutoff', '1e9.5', 'must be a whole number of bytes'],
   ])('given %s=%j, when resolved, then it fails: %s', async (name, value, message) => {
     const text = await problem(name, value);
     expect(text).toMatch(new RegExp(`^parameter ${name}: `));

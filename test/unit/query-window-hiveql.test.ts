@@ -108,13 +108,54 @@ describe('query window HiveQL (src/query-window/hiveql.ts)', () => {
     );
     expect(view).toContain("'archive' AS `source`");
     expect(view).toContain("'live' AS `source`");
-    expect(view).toMatch(/'archive' AS `source`,\s+0 AS `source_rank`/);
-    expect(view).toMatch(/'live' AS `source`,\s+1 AS `source_rank`/);
-    expect(view).toContain('WHERE `ranked`.`copy_rank` = 1;');
+    expect(view).toMatch(
+      /'archive' AS `source`,\s+`a`\.`dt` AS `dt`,\s+`a`\.`hr` AS `hr`,\s+1 AS `source_rank`/,
+    );
+    expect(view).toMatch(
+      /'live' AS `source`,\s+CAST\(NULL AS STRING\) AS `dt`,\s+CAST\(NULL AS STRING\) AS `hr`,\s+2 AS `source_rank`/,
+    );
+    expect(view).toContain(
+      'WHERE `ranked`.`copy_rank` = 1 AND (`ranked`.`source_rank` <> 1 OR `ranked`.`hour_rank` = 1);',
+    );
     expect(view).toContain('CAST(`a`.`arrivaltimestamp` / 1000.0 AS TIMESTAMP) AS `arrival_time`');
     expect(view).toContain('CAST(`a`.`subsequencenumber` AS BIGINT) AS `sub_sequence_number`');
     expect(view).toContain("WHERE `a`.`stream` IN ('orders', 'payments.eu', 'click-stream')");
     expect(errors(view)).toEqual([]);
+  });
+
+  const COLUMNAR = { ...SPEC, columnarLocation: 's3://reservoir-archive/kinesis/columnar/' };
+
+  it('when create-tables.q reads the columnar hours, then the Parquet table is partitioned like the archive, registered, and the parser accepts it', () => {
+    const script = createTablesScript(COLUMNAR);
+    const [table, repair] = statements(script).filter((s) => /archive_columnar/.test(s));
+
+    expect(errors(script)).toEqual([]);
+    expect(table).toMatch(/^CREATE EXTERNAL TABLE IF NOT EXISTS `reservoir`\.`archive_columnar` \(/);
+    expect(table).toContain('PARTITIONED BY (`stream` STRING, `dt` STRING, `hr` STRING)');
+    expect(table).toContain('STORED AS PARQUET');
+    expect(table).toContain("LOCATION 's3://reservoir-archive/kinesis/columnar/'");
+    // The Parquet columns (matched by name): the records view's but source and stream (the partition).
+    const columns = [...table!.matchAll(/^ {2}`(\w+)` (\w+)/gm)].map((m) => m[1]);
+    expect(columns).toEqual(
+      RECORDS_COLUMNS.filter((c) => c.name !== 'source' && c.name !== 'stream').map((c) => c.name),
+    );
+    expect(table).toContain('`arrival_time` BIGINT');
+    expect(repair).toBe('MSCK REPAIR TABLE `reservoir`.`archive_columnar`;');
+  });
+
+  it('when the view reads the columnar hours, then Parquet ranks first and JSONL rows of hours with Parquet are dropped', () => {
+    const view = recordsViewStatement(COLUMNAR);
+
+    expect(errors(view)).toEqual([]);
+    expect(view).toMatch(
+      /'archive' AS `source`,\s+`c`\.`dt` AS `dt`,\s+`c`\.`hr` AS `hr`,\s+0 AS `source_rank`/,
+    );
+    expect(view).toContain('CAST(`c`.`arrival_time` / 1000000.0 AS TIMESTAMP) AS `arrival_time`');
+    expect(view).toContain(
+      'MIN(`u`.`source_rank`) OVER (PARTITION BY `u`.`stream`, `u`.`dt`, `u`.`hr`) AS `hour_rank`',
+    );
+    expect(view).toContain("WHERE `c`.`stream` IN ('orders', 'payments.eu', 'click-stream')");
+    expect(view.split('UNION ALL')).toHaveLength(3);
   });
 
   it('when the view has no live part, then it reads the archive alone (still de-duplicated)', () => {

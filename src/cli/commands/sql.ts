@@ -1,9 +1,15 @@
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { writeAthenaResult } from '../../athena/output';
+import { AthenaQueryError, athenaQueryCost, runAthenaQuery } from '../../athena/query';
 import { SqlError, copyOptionsFor, type QueryOutput } from '../../sql/engine';
 import { QueryPlanError } from '../../sql/plan';
 import { runSql, type SqlRunReport } from '../../sql/run-sql';
 import { archiveLocation } from '../archive-location';
 import { requireKnownStreams } from '../known-streams';
 import { CommandFailure, formatBytes, info } from '../output';
+import { deployedArchive } from '../deployed';
+import { DEFAULT_PRICES, loadPrices } from './cost';
 import { ProgressBar } from '../progress-bar';
 
 export interface SqlOptions {
@@ -17,6 +23,10 @@ export interface SqlOptions {
   cacheDir?: string;
   /** Read the bucket and prefix from the deployed stack reservoir-{stage} (else RESERVOIR_BUCKET). */
   stage?: string;
+  /** duckdb (default, embedded) or athena (the deployed stack's workgroup and Glue database). */
+  engine?: string;
+  /** Athena: the price table for the query's cost (default pricing/us-east-1.json). */
+  prices?: string;
 }
 
 /** Where the result text goes: stdout by default (tests and the benchmark pass their own). */
@@ -53,6 +63,8 @@ export async function sqlCommand(
   options: SqlOptions,
   sink: TextSink = stdoutSink,
 ): Promise<SqlRunReport> {
+  const engine = options.engine ?? 'duckdb';
+  if (engine !== 'duckdb') throw new CommandFailure(`--engine ${engine}: use duckdb or athena`);
   const output = outputFor(options, sink);
   const location = await archiveLocation({
     local: !options.stage,
@@ -95,6 +107,79 @@ export async function sqlCommand(
       throw new CommandFailure(error.summary());
     }
     if (error instanceof QueryPlanError) throw new CommandFailure(error.message);
+    throw error;
+  }
+}
+
+export interface AthenaRunReport {
+  engine: 'athena';
+  queryExecutionId: string;
+  rows: number;
+  bytesScanned: number;
+  costUsd: number;
+}
+
+/**
+ * `reservoir sql --engine athena`: the query runs in the stack's workgroup (reservoir-{stage})
+ * against its Glue database, where the `records` view is created when missing. Progress (state,
+ * bytes scanned) and the cost go to stderr; the result to stdout as with DuckDB. DuckDB-only
+ * options (--stream, --from, --to, --live, --out, --cache-dir) are refused: in Athena, filter in
+ * SQL (`WHERE stream = 'orders'` is required: the stream partition is injected).
+ */
+export async function athenaSqlCommand(
+  query: string,
+  options: SqlOptions,
+  sink: TextSink = stdoutSink,
+  client: AthenaClient = new AthenaClient({ requestHandler: new NodeHttpHandler(), maxAttempts: 5 }),
+): Promise<AthenaRunReport> {
+  const duckdbOnly = (['stream', 'from', 'to', 'live', 'out', 'cacheDir'] as const).filter(
+    (name) => options[name] !== undefined && options[name] !== false,
+  );
+  if (duckdbOnly.length > 0)
+    throw new CommandFailure(
+      `--engine athena: ${duckdbOnly.map((n) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} ` +
+        "apply to DuckDB only; filter in SQL instead (WHERE stream = 'orders' AND arrival_time >= TIMESTAMP '...')",
+    );
+  const output = outputFor(options, sink);
+  if (output.format === 'file')
+    throw new CommandFailure('--engine athena: use --format csv instead of --out');
+  const prices = loadPrices(options.prices ?? DEFAULT_PRICES);
+  if (!prices.athena) throw new CommandFailure('the price table has no athena prices (athena.perTbScanned)');
+  const stage = options.stage ?? process.env.RESERVOIR_STAGE ?? 'dev';
+  const { outputs } = await deployedArchive(stage, '');
+  const workGroup = outputs.AthenaWorkGroupName;
+  const database = outputs.GlueDatabaseName;
+  if (!workGroup || !database)
+    throw new CommandFailure(
+      `stack reservoir-${stage} has no AthenaWorkGroupName or GlueDatabaseName output (deploy this release)`,
+    );
+  let reported = '';
+  try {
+    const result = await runAthenaQuery(client, {
+      query,
+      workGroup,
+      database,
+      onProgress: (state, bytes) => {
+        const line = `athena: ${state.toLowerCase()}, ${formatBytes(bytes)} scanned`;
+        if (line !== reported) info(line);
+        reported = line;
+      },
+    });
+    const rows = await writeAthenaResult(result, output);
+    const costUsd = athenaQueryCost(result.bytesScanned, prices.athena);
+    info(
+      `query ${result.queryExecutionId}: ${formatBytes(result.bytesScanned)} scanned, ` +
+        `$${costUsd.toFixed(6)} at $${prices.athena.perTbScanned} per TB (${prices.athena.minimumMbPerQuery} MB minimum)`,
+    );
+    return {
+      engine: 'athena',
+      queryExecutionId: result.queryExecutionId,
+      rows,
+      bytesScanned: result.bytesScanned,
+      costUsd,
+    };
+  } catch (error) {
+    if (error instanceof AthenaQueryError) throw new CommandFailure(error.message);
     throw error;
   }
 }
