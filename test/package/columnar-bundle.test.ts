@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OFFLINE_SLS_ENV } from '../support/sls-offline';
+import { DUCKDB_FUNCTIONS } from '../support/packaged-template';
 
 /** The functions that read or write Parquet with DuckDB (DESIGN.md "Reading converted hours"). */
-const DUCKDB_FUNCTIONS = ['convertHour', 'replayItem', 'compactPartition'];
 
 /**
  * convertHour, replayItem and compactPartition run DuckDB, a native addon: the zip `sls package` builds must carry

@@ -15,6 +15,9 @@ import { OFFLINE_SLS_ENV } from './sls-offline';
  */
 
 /** Every parameter of serverless.yml `params.default` set to a valid value that is not its default. */
+/** The functions that read or write Parquet: their zips carry DuckDB's native addon in node_modules. */
+export const DUCKDB_FUNCTIONS: readonly string[] = ['convertHour', 'replayItem', 'compactPartition'];
+
 export const ALL_PARAMETERS: Readonly<Record<string, string>> = {
   archiveSchedule: 'rate(2 hours)',
   archiveStreams: 'orders,payments',
