@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBBlobValue, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBBlobValue } from '@duckdb/node-api';
 import { CorruptStateError } from '../core/errors';
 import type { ObjectStore, ParquetRecordSource } from '../core/ports';
 import type { PayloadEncoding, RecordLine } from '../core/record-line';
@@ -32,9 +32,13 @@ export interface ParquetReaderOptions {
   memoryLimit?: string;
 }
 
-/** Reads local Parquet files of the archive into record lines with DuckDB (one in-memory instance). */
+/**
+ * Reads local Parquet files of the archive into record lines with DuckDB: one in-memory instance,
+ * a connection per read. Work items of one process read concurrently, and a connection runs one
+ * query at a time: a second streamed query on it would silently end the first one's rows.
+ */
 export class ParquetFileReader {
-  private connection: Promise<DuckDBConnection> | undefined;
+  private instance: Promise<DuckDBInstance> | undefined;
 
   constructor(private readonly options: ParquetReaderOptions) {}
 
@@ -42,23 +46,26 @@ export class ParquetFileReader {
     path: string,
     options: { shardId?: string; offset?: number } = {},
   ): AsyncIterable<RecordLine[]> {
-    const connection = await this.connect();
-    const result = await connection.stream(parquetRecordLinesSql(path, options));
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) return;
-      yield chunk.getRows().map((row) => toLine(row as unknown[]));
+    const connection = await (await this.open()).connect();
+    try {
+      const result = await connection.stream(parquetRecordLinesSql(path, options));
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) return;
+        yield chunk.getRows().map((row) => toLine(row as unknown[]));
+      }
+    } finally {
+      connection.closeSync();
     }
   }
 
-  private connect(): Promise<DuckDBConnection> {
-    this.connection ??= (async () => {
+  private open(): Promise<DuckDBInstance> {
+    this.instance ??= (async () => {
       const config: Record<string, string> = { temp_directory: join(this.options.tmpDir, 'duckdb-spill') };
       if (this.options.memoryLimit) config.memory_limit = this.options.memoryLimit;
-      const instance = await DuckDBInstance.create(':memory:', config);
-      return instance.connect();
+      return DuckDBInstance.create(':memory:', config);
     })();
-    return this.connection;
+    return this.instance;
   }
 }
 
@@ -85,13 +92,10 @@ function toLine(row: unknown[]): RecordLine {
   };
 }
 
-/**
- * Parquet objects of the archive, downloaded to a temp dir and read with DuckDB. Keeps the last
- * object downloaded: a work item reads one hour's file once per shard of its lineage family.
- */
+/** Parquet objects of the archive, downloaded to a temp dir and read with DuckDB. */
 export class S3ParquetRecordSource implements ParquetRecordSource {
   private readonly files: ParquetFileReader;
-  private cached: { key: string; path: string } | undefined;
+  private downloads = 0;
 
   constructor(
     private readonly store: ObjectStore,
@@ -100,19 +104,25 @@ export class S3ParquetRecordSource implements ParquetRecordSource {
     this.files = new ParquetFileReader(options);
   }
 
+  /**
+   * Each read has a download of its own, removed when the read ends: work items of one process
+   * read concurrently (a shared file would be replaced under a read that is still going).
+   */
   async *read(key: string, options: { shardId?: string; offset?: number } = {}): AsyncIterable<RecordLine[]> {
-    yield* this.files.readFile(await this.local(key), options);
+    const path = await this.download(key);
+    try {
+      yield* this.files.readFile(path, options);
+    } finally {
+      rmSync(path, { force: true });
+    }
   }
 
-  private async local(key: string): Promise<string> {
-    if (this.cached?.key === key) return this.cached.path;
+  private async download(key: string): Promise<string> {
     const body = await this.store.getObject(key);
     if (!body) throw new CorruptStateError(`Parquet object ${key} is missing (its manifest lists it)`);
-    if (this.cached) rmSync(this.cached.path, { force: true });
     mkdirSync(this.options.tmpDir, { recursive: true });
-    const path = join(this.options.tmpDir, `reservoir-${process.pid}-read.parquet`);
+    const path = join(this.options.tmpDir, `reservoir-${process.pid}-${++this.downloads}.parquet`);
     writeFileSync(path, body);
-    this.cached = { key, path };
     return path;
   }
 }

@@ -18,6 +18,8 @@ import { readStream, type ReadRecord } from '../support/streams';
  */
 const env = useEmulators({ RESERVOIR_REPLAY_TARGETS: 'pq-replica-*', RESERVOIR_PUT_BASE_DELAY_MS: '20' });
 const STREAM = 'pq-source';
+/** 300 telemetry, 20 binary and 30 KPL-aggregated user records. */
+const RECORDS = 350;
 const ROOT = mkdtempSync(join(tmpdir(), 'reservoir-parquet-only-'));
 afterAll(() => rmSync(ROOT, { recursive: true, force: true }));
 let caches = 0;
@@ -50,11 +52,13 @@ async function rows(query: string): Promise<unknown[]> {
 async function replayInto(target: string): Promise<ReadRecord[]> {
   await env.kinesis.send(new CreateStreamCommand({ StreamName: target, ShardCount: 2 }));
   await waitForActive(env.kinesis, target);
-  await runLocalStateMachine(
+  const summary = (await runLocalStateMachine(
     'replay',
     { stream: STREAM, target, format: 'raw', includeLive: false },
     { executionName: `pq-${target}`, retryIntervalOverrides: { ReplayItem: 0 } },
-  );
+  )) as { put: number };
+  // Every user record: the two work items (one per shard) read the same hour's file at once.
+  expect(summary.put).toBe(RECORDS);
   return readStream(env.kinesis, target);
 }
 
@@ -76,7 +80,13 @@ describe('an archive whose converted hours lost their JSON Lines', () => {
     await putAll(env.kinesis, STREAM, [
       ...telemetry,
       ...Array.from({ length: 20 }, (_, i) => binaryRecord(i)),
-      ...kplAggregate(Array.from({ length: 30 }, (_, i) => telemetryRecord(1000 + i))),
+      // Keys of their own: a key's records in one source shard, whose order a replay keeps.
+      ...kplAggregate(
+        Array.from({ length: 30 }, (_, i) => ({
+          ...telemetryRecord(1000 + i),
+          partitionKey: `kpl-${i % 7}`,
+        })),
+      ),
     ]);
     await runLocalStateMachine('archive', { streams: [STREAM] }, { executionName: 'pq-archive' });
     const converted = await quietly(() =>
@@ -101,7 +111,7 @@ describe('an archive whose converted hours lost their JSON Lines', () => {
     expect(await store.listKeys(archiveStreamPrefix(config.prefix, STREAM))).toEqual([]);
 
     // Every record, not a sample: 350 user records.
-    expect(before[1]).toHaveLength(350);
+    expect(before[1]).toHaveLength(RECORDS);
     for (const [i, query] of queries.entries()) expect(await rows(query)).toEqual(before[i]);
     const fromParquet = await replayInto('pq-replica-after');
     expect(fromParquet).toHaveLength(fromJsonl.length);
