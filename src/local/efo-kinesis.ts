@@ -20,6 +20,7 @@
  *   `upstream`), e.g. a throttling proxy; the endpoint's own reads go to `upstream` directly.
  */
 import { listenOnLoopback } from './loopback';
+import { readBody } from './read-body';
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
@@ -124,15 +125,6 @@ interface Subscription {
 }
 
 type EndReason = 'expired' | 'taken-over' | 'deregistered' | 'closed' | 'stopped';
-
-function readBody(req: Readable): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
 
 function sendJson(res: Response, status: number, body: Buffer): void {
   if (res.headersSent || res.destroyed) return;

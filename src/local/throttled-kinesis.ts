@@ -36,6 +36,7 @@
  * shard has its whole budget again. A record larger than `bytesPerSecond` never fits.
  */
 import { listenOnLoopback } from './loopback';
+import { readBody } from './read-body';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
@@ -258,15 +259,6 @@ function withBody(headers: http.OutgoingHttpHeaders, body: Buffer): http.Outgoin
   delete out['transfer-encoding'];
   out['content-length'] = String(body.length);
   return out;
-}
-
-function readBody(stream: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => resolve(Buffer.concat(chunks)));
-    stream.on('error', reject);
-  });
 }
 
 function rateExceeded(shardId: string, stream: string, account: string): string {

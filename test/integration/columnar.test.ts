@@ -19,6 +19,7 @@ import { serializeRecordLine, type RecordLine } from '../../src/core/record-line
 import { compareShardPositions } from '../../src/core/sequence';
 import { runLocalStateMachine } from '../../src/local/state-machine-runner';
 import { binaryRecord, kplAggregate, putAll, telemetryRecord } from '../../src/local/traffic';
+import { quietly } from '../support/quietly';
 import { createArchivedStream, useEmulators } from '../support/emulators';
 
 const env = useEmulators();
@@ -26,17 +27,6 @@ const LIVE = 'col-live';
 const HISTORY = 'col-history';
 const ROOT = mkdtempSync(join(tmpdir(), 'reservoir-columnar-it-'));
 afterAll(() => rmSync(ROOT, { recursive: true, force: true }));
-
-const quietly = async <T>(call: () => Promise<T>): Promise<T> => {
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    return await call();
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-};
 
 /** The object's tags as S3 (here s3rver) keeps them. */
 async function tagsOf(key: string) {

@@ -8,6 +8,7 @@ import { sqlCommand } from '../../src/cli/commands/sql';
 import { archiveStreamPrefix } from '../../src/core/layout';
 import { runLocalStateMachine } from '../../src/local/state-machine-runner';
 import { binaryRecord, kplAggregate, putAll, telemetryRecord } from '../../src/local/traffic';
+import { quietly } from '../support/quietly';
 import { createArchivedStream, useEmulators, waitForActive } from '../support/emulators';
 import { readStream, type ReadRecord } from '../support/streams';
 
@@ -23,17 +24,6 @@ const RECORDS = 350;
 const ROOT = mkdtempSync(join(tmpdir(), 'reservoir-parquet-only-'));
 afterAll(() => rmSync(ROOT, { recursive: true, force: true }));
 let caches = 0;
-
-const quietly = async <T>(call: () => Promise<T>): Promise<T> => {
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    return await call();
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-};
 
 async function rows(query: string): Promise<unknown[]> {
   let text = '';
