@@ -421,13 +421,14 @@ function columnarLines(v: StreamVolume, p: PriceTable, retention: RetentionChoic
   ];
   if (retention.jsonlDays !== undefined) {
     const kept = (v.monthlyCompressedBytes / DAYS_PER_MONTH) * retention.jsonlDays;
-    const expired = Math.max(0, v.storedBytes - kept) / GIB;
+    // Negative: a saving (never -0, which JSON would print as 0 but tests tell apart).
+    const expired = v.storedBytes > kept ? (kept - v.storedBytes) / GIB : 0;
     lines.push(
       line(
         `S3 storage, JSONL expired after ${retention.jsonlDays} days (jsonl-days)`,
-        -expired,
+        expired,
         'GB-month',
-        -expired * p.s3.standardGbMonth,
+        expired * p.s3.standardGbMonth,
       ),
     );
   }
@@ -460,10 +461,10 @@ function onDemandRetentionColumn(v: StreamVolume, p: PriceTable, mode: 'standard
       ),
     );
   }
-  const name = mode === 'standard' ? 'On-demand Standard' : 'On-demand Advantage (account-level)';
   return column(
     lines,
-    `${name}: the stream's retention set to ${Math.ceil(days)} days` +
+    (mode === 'advantage' ? 'an account-level mode; ' : '') +
+      `the stream's retention set to ${Math.ceil(days)} days` +
       (v.historyDays > p.kinesis.maxRetentionDays ? ` (capped at ${p.kinesis.maxRetentionDays})` : '') +
       '; ingest and reads are paid either way; reads of old data are billed as retrieval.',
   );

@@ -358,14 +358,16 @@ describe('keeping the history in an on-demand stream, Standard and Advantage', (
     ]);
     expect(usd(onDemandRetention.standard, 'extended')).toBeCloseTo(daily * 6 * 0.1, 4);
     expect(usd(onDemandRetention.standard, 'long-term')).toBeCloseTo(daily * 23 * 0.02, 4);
-    expect(onDemandRetention.standard.note).toMatch(/^On-demand Standard: .*30 days/);
+    expect(onDemandRetention.standard.note).toMatch(/^the stream's retention set to 30 days/);
   });
 
   it('given On-demand Advantage, then its own retention prices apply', () => {
     expect(usd(onDemandRetention.advantage, 'extended')).toBeCloseTo(daily * 6 * 0.02, 4);
     expect(onDemandRetention.advantage.total).toBeCloseTo(daily * 29 * 0.02, 3);
     expect(onDemandRetention.advantage.total).toBeLessThan(onDemandRetention.standard.total);
-    expect(onDemandRetention.advantage.note).toMatch(/^On-demand Advantage \(account-level\)/);
+    expect(onDemandRetention.advantage.note).toMatch(
+      /^an account-level mode; the stream's retention set to 30 days/,
+    );
   });
 
   it('given a day of history, then nothing to keep beyond the default 24 hours', () => {
@@ -454,7 +456,9 @@ describe('formatCost: the new options', () => {
     expect(text).toMatch(
       /Kinesis S3 delivery\s+total per month\s+\+ unpriced: delivery \(per GB delivered\)/,
     );
-    expect(text).toMatch(/reservoir\s+S3 storage, JSONL expired after 7 days \(jsonl-days\)/);
+    expect(text).toMatch(
+      /reservoir\s+S3 storage, JSONL expired after 7 days \(jsonl-days\)\s+-\d+\.\d+ GB-month\s+-\$0\.\d{4}/,
+    );
     expect(text).toContain(
       'Athena at $5/TB, one query reading the whole archive: JSONL 10.0 GiB $0.0488 · Parquet at most 4.0 GiB $0.0195 (held now;',
     );

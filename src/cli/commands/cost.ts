@@ -121,7 +121,8 @@ export function loadPrices(path: string): PriceTable {
 }
 
 export function formatCost(report: CostReport): string {
-  const usd = (value: number) => `$${value < 10 ? value.toFixed(4) : value.toFixed(2)}`;
+  const usd = (value: number): string =>
+    value < 0 ? `-${usd(-value)}` : `$${value < 10 ? value.toFixed(4) : value.toFixed(2)}`;
   const out: string[] = [];
   const p = report.prices;
   for (const estimate of report.streams) {
