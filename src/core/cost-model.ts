@@ -38,7 +38,7 @@ export interface PriceTable {
    */
   kinesisS3Delivery: { perGbDelivered: number | null; source: string };
   /** Athena SQL: USD per TB (2^40 bytes) scanned, MB rounded up, a minimum per query (optional in a user's table). */
-  athena?: { perTbScanned: number; minimumMbPerQuery: number; source?: string };
+  athena?: AthenaPrices & { source?: string };
   assumptions: {
     /** Control tasks (discover, plan, record, summarize) are not metered: GB-seconds each. */
     controlTaskGbSeconds: number;
@@ -377,6 +377,17 @@ function kinesisRetentionColumn(v: StreamVolume, p: PriceTable): CostColumn {
   );
 }
 
+export interface AthenaPrices {
+  perTbScanned: number;
+  minimumMbPerQuery: number;
+}
+
+/** What Athena bills for a query that scanned `bytesScanned`: MB (2^20) rounded up, at least the minimum, per TB (2^40). */
+export function athenaQueryCost(bytesScanned: number, prices: AthenaPrices): number {
+  const mb = Math.max(Math.ceil(bytesScanned / 2 ** 20), prices.minimumMbPerQuery);
+  return (mb / 2 ** 20) * prices.perTbScanned;
+}
+
 /** The Parquet the stream has (or would have: the bench's ratio to gzip JSONL), and whether it is measured. */
 function parquetBytes(v: StreamVolume, p: PriceTable): { bytes: number; estimated: boolean } {
   return v.columnarBytes !== null
@@ -496,10 +507,8 @@ function kinesisS3DeliveryColumn(v: StreamVolume, p: PriceTable): CostColumn {
 /** Athena bills bytes scanned (MB rounded up, a minimum per query): gzip JSONL is read whole, Parquet at most whole. */
 function athenaFullScan(v: StreamVolume, p: PriceTable): AthenaScanEstimate | null {
   if (!p.athena) return null;
-  const { perTbScanned, minimumMbPerQuery } = p.athena;
-  const MIB = 1024 ** 2;
-  const cost = (bytes: number) =>
-    round((Math.max(minimumMbPerQuery, Math.ceil(bytes / MIB)) / 1024 ** 2) * perTbScanned, 6);
+  const athena = p.athena;
+  const cost = (bytes: number) => round(athenaQueryCost(bytes, athena), 6);
   const parquet = parquetBytes(v, p);
   return {
     jsonl: { bytes: Math.round(v.storedBytes), usd: cost(v.storedBytes) },
