@@ -137,6 +137,12 @@ export interface ReadCostEstimate extends ReadModeChoice {
   gbRetrieved: number;
   polling: CostColumn;
   enhancedFanOut: CostColumn;
+  /**
+   * On-demand streams: the same reads in an account on On-demand Advantage (USD per month). The
+   * polling and enhancedFanOut columns are On-demand Standard's: the mode of the account is not
+   * visible per stream.
+   */
+  advantage?: { polling: number; enhancedFanOut: number };
   /** When the newest run read the stream otherwise than the mode found now. */
   note?: string;
 }
@@ -277,6 +283,14 @@ export function readCost(v: StreamVolume, p: PriceTable, choice: ReadModeChoice)
     gbRetrieved: round(gb, 3),
     polling,
     enhancedFanOut,
+    ...(onDemand
+      ? {
+          advantage: {
+            polling: round(gb * p.kinesisOnDemand.advantage.retrievalGb, 4),
+            enhancedFanOut: round(gb * p.kinesisOnDemand.advantage.efoRetrievalGb, 4),
+          },
+        }
+      : {}),
     ...(note ? { note } : {}),
   };
 }

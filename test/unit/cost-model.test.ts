@@ -166,6 +166,9 @@ describe('read cost: polling beside enhanced fan-out', () => {
       { item: 'Kinesis reads: enhanced fan-out, on-demand retrieval', quantity: 10, unit: 'GB', usd: 0.5 },
     ]);
     expect(polled.reservoir.total).toBeCloseTo(withoutReads + 0.4, 4);
+    // The same reads in an On-demand Advantage account (its retrieval price, 0.016 per GB).
+    expect(polled.read.advantage).toEqual({ polling: 0.16, enhancedFanOut: 0.5 });
+    expect(base.read.advantage).toBeUndefined();
     const fannedOut = estimateStreamCost(onDemand, readPrices, {
       mode: 'efo',
       from: 'RESERVOIR_EFO_STREAMS',
@@ -233,7 +236,8 @@ describe('formatCost', () => {
     const onDemand = estimateStreamCost({ ...volume, capacityMode: 'on-demand' }, readPrices);
     expect(formatCost({ generatedAt: '', prices: readPrices, streams: [onDemand] })).toContain(
       "  read: polling $0.4000 (10.0 GB on-demand retrieval; shares each shard's 2 MiB/s) · " +
-        'enhanced fan-out $0.5000 (10.0 GB on-demand retrieval, no consumer-shard-hours); now polling (default)',
+        'enhanced fan-out $0.5000 (10.0 GB on-demand retrieval, no consumer-shard-hours) (On-demand Standard; ' +
+        'in an On-demand Advantage account: polling $0.1600, enhanced fan-out $0.5000); now polling (default)',
     );
   });
 });

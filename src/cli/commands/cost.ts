@@ -242,8 +242,12 @@ export function formatRead(read: ReadCostEstimate, usd: (value: number) => strin
       ? `${gb} on-demand retrieval, no consumer-shard-hours`
       : `${Math.round(read.consumerShardHours)} consumer-shard-hours, ${gb}`;
   const cost = (column: CostColumn) => usd(column.total);
+  const advantage = read.advantage
+    ? ` (On-demand Standard; in an On-demand Advantage account: polling ${usd(read.advantage.polling)}, ` +
+      `enhanced fan-out ${usd(read.advantage.enhancedFanOut)})`
+    : '';
   return (
-    `read: polling ${cost(read.polling)} (${polling}) · enhanced fan-out ${cost(read.enhancedFanOut)} (${efo}); ` +
+    `read: polling ${cost(read.polling)} (${polling}) · enhanced fan-out ${cost(read.enhancedFanOut)} (${efo})${advantage}; ` +
     `now ${read.mode === 'efo' ? 'enhanced fan-out' : 'polling'} (${read.from})`
   );
 }
