@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { s3Client } from '../src/aws/clients';
 import { S3ObjectStore } from '../src/aws/s3-adapter';
+import { sqlCommand } from '../src/cli/commands/sql';
 import { table } from '../src/cli/output';
 import { convertHour } from '../src/columnar/convert-hour';
 import { ParquetWriter } from '../src/columnar/parquet-writer';
@@ -94,9 +95,13 @@ async function timeQueries(
   return out;
 }
 
-/** Warms the cache for whatever form the hours have now (not timed). */
+/** Downloads whatever form the hours have now into the cache (not timed). */
 async function warm(archive: BenchArchive): Promise<void> {
-  await timedReservoirSql('SELECT count(*) FROM records', archive.cacheDir).catch(() => undefined);
+  await sqlCommand(
+    'SELECT count(*) FROM records',
+    { stream: [BENCH_STREAM], cacheDir: archive.cacheDir, format: 'json' },
+    async () => undefined,
+  );
 }
 
 /**
