@@ -6,6 +6,7 @@ import type { ObjectStore, ParquetRecordSource, RecordWriter } from '../core/por
 import type { ReadRate } from '../core/read-budget';
 import type { PutEntry } from '../core/put-batcher';
 import { decodePayload, toRecordLine, type RecordLine } from '../core/record-line';
+import { DEFAULT_MAX_RECORD_BYTES, recordBytes, recordTooLarge } from '../core/record-size';
 import type { ReplaySegment, ReplayWorkItem } from '../core/replay-plan';
 import type { ResolvedReplay } from '../core/replay-request';
 import { readArchiveObject } from '../archive/archive-reader';
@@ -30,7 +31,7 @@ export interface ReplayProgress {
   updatedAt: string;
 }
 
-export interface ReplayWorkerSettings extends PutterSettings, ShardReadSettings {
+export interface ReplayWorkerSettings extends Omit<PutterSettings, 'maxRecordBytes'>, ShardReadSettings {
   prefix: string;
   /** Matched records put before the resume point is saved (a crash re-puts at most this many). */
   flushRecords: number;
@@ -100,6 +101,8 @@ export class ReplayWorker {
 class ItemRun {
   private readonly matches: ((event: FilterEvent) => boolean) | null;
   private readonly putter: RecordPutter;
+  /** The target's maximum record size, data plus partition key. */
+  private readonly maxRecordBytes: number;
   private pending: PutEntry[] = [];
   private pendingCursor: ReplayProgress['cursor'];
 
@@ -111,7 +114,13 @@ class ItemRun {
     private readonly progressKey: string,
   ) {
     this.matches = replay.filter ? compileFilter(replay.filter) : null;
-    this.putter = new RecordPutter(deps.writer, replay.target, settings, deps);
+    this.maxRecordBytes = replay.targetMaxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+    this.putter = new RecordPutter(
+      deps.writer,
+      replay.target,
+      { ...settings, maxRecordBytes: this.maxRecordBytes },
+      deps,
+    );
     this.pendingCursor = { ...progress.cursor };
   }
 
@@ -213,6 +222,8 @@ class ItemRun {
       this.replay.format === 'raw'
         ? decodePayload(line.data, line.encoding)
         : encodeEnvelope(line, this.replay.replayId, this.replay.annotations);
+    const bytes = recordBytes({ partitionKey: line.partitionKey, data });
+    if (bytes > this.maxRecordBytes) await this.failTooLarge(line, bytes);
     this.pending.push({
       partitionKey: line.partitionKey,
       data,
@@ -222,6 +233,23 @@ class ItemRun {
         subSequenceNumber: line.subSequenceNumber,
       },
     });
+  }
+
+  /**
+   * Fails the item at a record larger than the target takes, naming it: what came before it is
+   * put first, so the resume point is this record (a run after the target's limit is raised goes
+   * on from it).
+   */
+  private async failTooLarge(line: RecordLine, bytes: number): Promise<never> {
+    // Counted again when the item resumes at this record.
+    this.progress.counts.read -= 1;
+    this.progress.counts.matched -= 1;
+    await this.flush();
+    throw recordTooLarge(
+      line,
+      { bytes, format: this.replay.format, payloadBytes: decodePayload(line.data, line.encoding).byteLength },
+      { stream: this.replay.target, maxRecordBytes: this.maxRecordBytes },
+    );
   }
 
   /** Puts everything pending, then moves the resume point past it. */
