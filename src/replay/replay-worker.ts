@@ -31,6 +31,12 @@ export interface ReplayProgress {
   updatedAt: string;
 }
 
+/**
+ * Bytes of records (data plus keys) a work item holds before putting them: with records up to
+ * 10 MiB, at most 3 of them plus the one that crossed the line.
+ */
+export const PENDING_MAX_BYTES = 32 * 1024 * 1024;
+
 export interface ReplayWorkerSettings extends Omit<PutterSettings, 'maxRecordBytes'>, ShardReadSettings {
   prefix: string;
   /** Matched records put before the resume point is saved (a crash re-puts at most this many). */
@@ -104,6 +110,7 @@ class ItemRun {
   /** The target's maximum record size, data plus partition key. */
   private readonly maxRecordBytes: number;
   private pending: PutEntry[] = [];
+  private pendingBytes = 0;
   private pendingCursor: ReplayProgress['cursor'];
 
   constructor(
@@ -155,7 +162,7 @@ class ItemRun {
     ) {
       await this.consider(lines[i]!);
       this.pendingCursor = { segment: index, lines: i + 1, afterSequenceNumber: null };
-      if (this.pending.length >= this.settings.flushRecords) await this.flush();
+      if (this.pendingFull()) await this.flush();
       if (this.deps.now() >= deadline) return false;
     }
     return true;
@@ -178,7 +185,7 @@ class ItemRun {
         await this.consider(line);
         consumed += 1;
         this.pendingCursor = { segment: index, lines: consumed, afterSequenceNumber: null };
-        if (this.pending.length >= this.settings.flushRecords) await this.flush();
+        if (this.pendingFull()) await this.flush();
         if (this.deps.now() >= deadline) return false;
       }
     }
@@ -207,7 +214,7 @@ class ItemRun {
       for (const record of batch.records) {
         for (const user of read.userRecords(record)) await this.consider(toRecordLine(user));
         this.pendingCursor = { segment: index, lines: 0, afterSequenceNumber: record.sequenceNumber };
-        if (this.pending.length >= this.settings.flushRecords) await this.flush();
+        if (this.pendingFull()) await this.flush();
       }
     }
     return read.end !== 'deadline';
@@ -224,6 +231,7 @@ class ItemRun {
         : encodeEnvelope(line, this.replay.replayId, this.replay.annotations);
     const bytes = recordBytes({ partitionKey: line.partitionKey, data });
     if (bytes > this.maxRecordBytes) await this.failTooLarge(line, bytes);
+    this.pendingBytes += bytes;
     this.pending.push({
       partitionKey: line.partitionKey,
       data,
@@ -252,6 +260,14 @@ class ItemRun {
     );
   }
 
+  /**
+   * Time to put what is pending: flushRecords records, or PENDING_MAX_BYTES of them (a worker
+   * holds a bounded number of 10 MiB records, whatever flushRecords says).
+   */
+  private pendingFull(): boolean {
+    return this.pending.length >= this.settings.flushRecords || this.pendingBytes >= PENDING_MAX_BYTES;
+  }
+
   /** Puts everything pending, then moves the resume point past it. */
   private async flush(): Promise<void> {
     if (this.pending.length > 0) {
@@ -259,6 +275,7 @@ class ItemRun {
       this.progress.counts.put += stats.put;
       this.progress.counts.throttledRetries += stats.throttledRetries;
       this.pending = [];
+      this.pendingBytes = 0;
     }
     this.progress.cursor = { ...this.pendingCursor };
     await this.saveProgress();
