@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import {
   CreateStreamCommand,
   DescribeStreamSummaryCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
   PutRecordCommand,
   UpdateMaxRecordSizeCommand,
 } from '@aws-sdk/client-kinesis';
@@ -125,7 +127,7 @@ const expectedPayloads = (records: ProducedRecord[]) =>
   new Map(records.map((record) => [record.partitionKey, [md5(record.data)]]));
 
 describe('8 MiB records on the emulators', () => {
-  it('given a stream at the default 1 MiB, then an 8 MiB record is refused; raised to 10 MiB, DescribeStreamSummary says so and it is taken', async () => {
+  it('given a stream at the default 1 MiB, then an 8 MiB record is refused; raised to 10 MiB, DescribeStreamSummary says so, it is taken, and a GetRecords answer stops at 10 MiB', async () => {
     await createArchivedStream(env.kinesis, POLLED, 1);
     await createArchivedStream(env.kinesis, EFO, 1, true, { 'reservoir:read-mode': 'efo' });
     const refused = await env.kinesis
@@ -141,6 +143,20 @@ describe('8 MiB records on the emulators', () => {
     }
     const after = await env.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: POLLED }));
     expect(after.StreamDescriptionSummary!.MaxRecordSizeInKiB).toBe(10_240);
+    // As on AWS, one GetRecords answer carries at most 10 MiB: it stops before the second 8 MiB record.
+    const { ShardIterator } = await env.kinesis.send(
+      new GetShardIteratorCommand({
+        StreamName: POLLED,
+        ShardId: 'shardId-000000000000',
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    );
+    const first = await env.kinesis.send(new GetRecordsCommand({ ShardIterator }));
+    expect(first.Records!.map((record) => record.PartitionKey)).toEqual(
+      RECORDS.slice(0, RECORDS.indexOf(BINARY)).map((record) => record.partitionKey),
+    );
+    const next = await env.kinesis.send(new GetRecordsCommand({ ShardIterator: first.NextShardIterator }));
+    expect(next.Records![0]!.PartitionKey).toBe(BINARY.partitionKey);
   });
 
   it('given both streams archived (polling and enhanced fan-out), then reservoir sql returns every record byte-exact', async () => {
