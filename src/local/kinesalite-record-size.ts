@@ -17,10 +17,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readBody } from './read-body';
 
 /** AWS: a stream's maximum record size, 1024 KiB (the default) to 10240 KiB. */
-export const DEFAULT_MAX_RECORD_KIB = 1024;
-export const LARGEST_MAX_RECORD_KIB = 10240;
+const DEFAULT_MAX_RECORD_KIB = 1024;
+const LARGEST_MAX_RECORD_KIB = 10240;
 /** GetRecords returns at most 10 MiB of data per call. */
-export const GET_RECORDS_MAX_BYTES = 10 * 1024 * 1024;
+const GET_RECORDS_MAX_BYTES = 10 * 1024 * 1024;
 /** 10 MiB of record data as base64 in JSON, with room for 500 keys (kinesalite: 7 MiB). */
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 const TARGET_PREFIX = 'Kinesis_20131202.';
@@ -74,10 +74,17 @@ function dataSpec(operation: 'PutRecord' | 'PutRecords', types: Record<string, T
   return operation === 'PutRecord' ? types.Data! : (types.Records!.children!.children!.Data as TypeSpec);
 }
 
+const limitedTypes = new Map<string, Record<string, TypeSpec>>();
+
 /** The validation types of a put with Data limited to `kib` (kinesalite's own error messages). */
 function putTypesWithLimit(operation: 'PutRecord' | 'PutRecords', kib: number): Record<string, TypeSpec> {
-  const types = structuredClone(actionValidations[operation]!.types);
-  dataSpec(operation, types).lengthLessThanOrEqual = kib * 1024;
+  const key = `${operation}/${kib}`;
+  let types = limitedTypes.get(key);
+  if (!types) {
+    types = structuredClone(actionValidations[operation]!.types);
+    dataSpec(operation, types).lengthLessThanOrEqual = kib * 1024;
+    limitedTypes.set(key, types);
+  }
   return types;
 }
 
@@ -110,7 +117,7 @@ function streamOf(store: RecordSizeStore, name: string): Promise<StoredStream> {
 }
 
 /** The stream's maximum record size in KiB (1024 until raised). */
-export async function maxRecordKiB(store: RecordSizeStore, stream: string): Promise<number> {
+async function maxRecordKiB(store: RecordSizeStore, stream: string): Promise<number> {
   return (await streamOf(store, stream)).MaxRecordSizeInKiB ?? DEFAULT_MAX_RECORD_KIB;
 }
 
