@@ -87,6 +87,8 @@ export interface StreamSummary {
   createdAt: number;
   /** StreamModeDetails.StreamMode; absent where Kinesis does not say (kinesalite: provisioned). */
   capacityMode?: 'provisioned' | 'on-demand';
+  /** MaxRecordSizeInKiB in bytes: the largest record the stream takes (absent: not said, 1 MiB). */
+  maxRecordBytes?: number;
 }
 
 export interface StreamCatalog {

@@ -37,6 +37,11 @@ export interface ResolvedReplay {
   startedAt: number;
   /** The live tail's polling rate per shard (the stream's read policy); absent: the default. */
   readRate?: ReadRate;
+  /**
+   * The target's maximum record size (DescribeStreamSummary), read again each time the replay
+   * starts or resumes; absent (replays stored before it was read): 1 MiB.
+   */
+  targetMaxRecordBytes?: number;
 }
 
 /** A replay id that says what ran: replay-{stream}-{time}-{random}. */

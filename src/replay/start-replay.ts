@@ -6,6 +6,7 @@ import { checkpointStreamPrefix } from '../core/layout';
 import type { ObjectStore, RecordWriter, StreamCatalog } from '../core/ports';
 import type { ReadRate } from '../core/read-budget';
 import type { ReadDefaults } from '../core/read-policy';
+import { DEFAULT_MAX_RECORD_BYTES } from '../core/record-size';
 import { streamReadPolicy } from '../reading/stream-read-policy';
 import {
   generateReplayId,
@@ -52,7 +53,15 @@ export async function startReplay(
         `field replayId: ${replayId} already names a different replay request (unique)`,
       );
     }
-    return { replay: stored.value.resolved, resumed: true };
+    // The target's limit may have been raised since (a record too large for it failed the replay).
+    const replay = await withTargetLimit(deps, stored.value.resolved);
+    if (replay.targetMaxRecordBytes !== stored.value.resolved.targetMaxRecordBytes) {
+      await deps.store.putJson(files.request, {
+        request: stored.value.request,
+        resolved: replay,
+      } satisfies StoredRequest);
+    }
+    return { replay, resumed: true };
   }
 
   const resolved = resolveReplayRequest(request, deps.now, replayId);
@@ -66,9 +75,10 @@ export async function startReplay(
     }
     throw error;
   }
-  const replay = resolved.includeLive
-    ? { ...resolved, readRate: await liveReadRate(deps, resolved.stream) }
-    : resolved;
+  const replay = await withTargetLimit(
+    deps,
+    resolved.includeLive ? { ...resolved, readRate: await liveReadRate(deps, resolved.stream) } : resolved,
+  );
   await deps.store.putJson(files.request, { request, resolved: replay } satisfies StoredRequest);
   return { replay, resumed: false };
 }
@@ -105,4 +115,13 @@ async function liveReadRate(
     if (error instanceof StreamNotFoundError) return deps.read.defaultRate;
     throw error;
   }
+}
+
+/** The replay with its target's maximum record size, as DescribeStreamSummary says it now. */
+async function withTargetLimit(
+  deps: { catalog: StreamCatalog },
+  replay: ResolvedReplay,
+): Promise<ResolvedReplay> {
+  const summary = await deps.catalog.describeStream(replay.target);
+  return { ...replay, targetMaxRecordBytes: summary.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES };
 }
