@@ -106,20 +106,24 @@ function printReport(report: VerifyReport): void {
         `joins between objects: ${proven} proven${unproven ? `, ${unproven} unproven (objects without chain metadata)` : ''}` +
         `${report.deep ? '; every object read' : ''}\n`,
     );
-    const rows = stream.hours
+    const findings = stream.hours
       .filter((h) => h.status !== 'full')
-      .flatMap((h) =>
-        h.findings.map((f) => [
-          `${h.dt} ${h.hr}h`,
-          LABELS[h.status],
-          h.objects,
-          h.converted ? 'yes' : 'no',
-          f.shardId ?? '-',
-          f.detail,
-        ]),
+      .flatMap((h) => h.findings.map((f) => ({ hour: h, finding: f })));
+    if (findings.length > 0) {
+      const rows = findings.map(({ hour, finding }) => [
+        `${hour.dt} ${hour.hr}h`,
+        LABELS[hour.status],
+        hour.objects,
+        hour.converted ? 'yes' : 'no',
+        finding.shardId ?? '-',
+      ]);
+      // The finding last and unpadded: it is a sentence.
+      const lines = table(['hour', 'status', 'objects', 'parquet', 'shard'], rows).split('\n');
+      const text = lines.map(
+        (line, i) => `${line}  ${i === 0 ? 'finding' : findings[i - 1]!.finding.detail}`,
       );
-    if (rows.length > 0)
-      process.stdout.write(`${table(['hour', 'status', 'objects', 'parquet', 'shard', 'finding'], rows)}\n`);
+      process.stdout.write(`${text.join('\n')}\n`);
+    }
     for (const note of stream.notes) info(`note: ${stream.stream}: ${note}`);
   }
 }
