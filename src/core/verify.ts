@@ -41,6 +41,11 @@ export interface VerifyInput {
   /** The stream's JSONL objects (archive listing), with their metadata. */
   objects: readonly VerifyObject[];
   checkpoints: readonly Checkpoint[];
+  /**
+   * Checkpoints of earlier streams of the name (checkpoints-retired/): a stream deleted and created
+   * again starts its shards over from the trim horizon, and the same shard ids' objects follow on.
+   */
+  retiredCheckpoints?: readonly Checkpoint[];
   manifests: readonly ColumnarManifest[];
   /** The stream's columnar listing: the files the manifests list must be there, same size. */
   columnarObjects: readonly { key: string; bytes: number }[];
@@ -143,6 +148,9 @@ export function verifyStream(input: VerifyInput): StreamVerification {
     );
     const shardHours = new Set(chain.map((e) => e.hourMs));
     const gaps = input.acknowledgedGaps.filter((g) => g.shardId === shardId);
+    const epochEnds = new Set(
+      (input.retiredCheckpoints ?? []).filter((c) => c.shardId === shardId).map((c) => c.lastSequenceNumber),
+    );
     /** Marks the hours a hole may lie in: those with the shard's objects partial, the others missing. */
     const hole = (
       fromHourMs: number,
@@ -180,6 +188,8 @@ export function verifyStream(input: VerifyInput): StreamVerification {
       }
       if (b.previous === undefined) joins.unproven += 1;
       else if (b.previous === a.ref.lastSequenceNumber) joins.proven += 1;
+      // The earlier stream of the name ended here; this shard of the new one starts its chain anew.
+      else if (b.previous === null && epochEnds.has(a.ref.lastSequenceNumber)) joins.proven += 1;
       else
         hole(
           a.hourMs,

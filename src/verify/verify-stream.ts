@@ -1,7 +1,12 @@
 import { isCheckpoint, type Checkpoint } from '../core/checkpoint';
 import { columnarStreamPrefix, HOUR_MS, hourStartMs, type ColumnarManifest } from '../core/columnar';
 import { mapWithConcurrency } from '../core/concurrency';
-import { archiveStreamPrefix, checkpointStreamPrefix, parseArchiveObjectKey } from '../core/layout';
+import {
+  archiveStreamPrefix,
+  checkpointStreamPrefix,
+  normalizePrefix,
+  parseArchiveObjectKey,
+} from '../core/layout';
 import { parseArchiveObjectMetadata } from '../core/object-metadata';
 import type { BucketLifecycle, ObjectStore, ParquetRecordSource } from '../core/ports';
 import { archiveRuleId } from '../core/retention';
@@ -39,12 +44,23 @@ export async function verifyArchivedStream(
   options: VerifyOptions,
 ): Promise<StreamVerification> {
   const { store, prefix } = deps;
-  const [listed, checkpoints, columnar, acknowledgedGaps, mayExpire] = await Promise.all([
-    store.listObjects(archiveStreamPrefix(prefix, stream)),
-    readCheckpoints(store, prefix, stream),
-    store.listObjects(columnarStreamPrefix(prefix, stream)),
+  // Checkpoints before the listing: an object is written before the checkpoint write that commits
+  // it, so every object a checkpoint read here counts is in the listing (a run may be archiving).
+  const [checkpoints, retiredCheckpoints, acknowledgedGaps, mayExpire] = await Promise.all([
+    readCheckpoints(store, checkpointStreamPrefix(prefix, stream)),
+    readCheckpoints(store, `${normalizePrefix(prefix)}checkpoints-retired/stream=${stream}/`),
     listAcknowledgedGaps(store, prefix, stream),
     archiveMayExpire(deps.lifecycle, prefix, stream),
+  ]);
+  // Likewise the manifests before the listing their files are checked against.
+  const manifests = [
+    ...(
+      await readManifests(store, stream, await store.listKeys(columnarStreamPrefix(prefix, stream)))
+    ).values(),
+  ];
+  const [listed, columnar] = await Promise.all([
+    store.listObjects(archiveStreamPrefix(prefix, stream)),
+    store.listObjects(columnarStreamPrefix(prefix, stream)),
   ]);
   const archived = listed.filter((o) => parseArchiveObjectKey(o.key)?.stream === stream);
   const objects = (
@@ -53,15 +69,6 @@ export async function verifyArchivedStream(
       return metadata ? { ...object, ...parseArchiveObjectMetadata(metadata) } : null;
     })
   ).filter((o): o is VerifyObject => o !== null);
-  const manifests = [
-    ...(
-      await readManifests(
-        store,
-        stream,
-        columnar.map((o) => o.key),
-      )
-    ).values(),
-  ];
   const inWindow = (hourMs: number) =>
     (options.fromMs === undefined || hourMs + HOUR_MS > options.fromMs) &&
     (options.toMs === undefined || hourMs < options.toMs);
@@ -72,6 +79,7 @@ export async function verifyArchivedStream(
     stream,
     objects,
     checkpoints,
+    retiredCheckpoints,
     manifests,
     columnarObjects: columnar,
     acknowledgedGaps,
@@ -82,10 +90,9 @@ export async function verifyArchivedStream(
   });
 }
 
-async function readCheckpoints(store: ObjectStore, prefix: string, stream: string): Promise<Checkpoint[]> {
-  const keys = (await store.listKeys(checkpointStreamPrefix(prefix, stream))).filter((k) =>
-    k.endsWith('.json'),
-  );
+/** The checkpoints under a prefix (retired ones sit one level deeper, under epoch=…/). */
+async function readCheckpoints(store: ObjectStore, under: string): Promise<Checkpoint[]> {
+  const keys = (await store.listKeys(under)).filter((k) => k.endsWith('.json'));
   const stored = await mapWithConcurrency(keys, CONCURRENCY, (key) => store.getJson<unknown>(key));
   return stored.map((s) => s?.value).filter((v): v is Checkpoint => isCheckpoint(v));
 }

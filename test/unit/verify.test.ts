@@ -136,6 +136,18 @@ describe('verify: object chains', () => {
     expect(result.status).toBe('full');
   });
 
+  it("given a stream deleted and created again, then its shard's new chain joins where the retired checkpoint ended, and nowhere else", () => {
+    const input = {
+      objects: [object(S0, 0, 1, 10, null), object(S0, 0, 11, 20, 10), object(S0, 1, 900, 910, null)],
+      checkpoints: [checkpoint(S0, 910, 1)],
+    };
+    expect(verify(input).status).toBe('partial');
+    const recreated = verify({ ...input, retiredCheckpoints: [checkpoint(S0, 20, 0)] });
+    expect(recreated.status).toBe('full');
+    expect(recreated.joins).toEqual({ proven: 2, unproven: 0 });
+    expect(verify({ ...input, retiredCheckpoints: [checkpoint(S0, 10, 0)] }).status).toBe('partial');
+  });
+
   it('given a hole the gap ledger acknowledges, then it is reported as an acknowledged gap and the stream still verifies', () => {
     const input = {
       objects: [object(S0, 0, 1, 10, 0), object(S0, 0, 11, 20, 10), object(S0, 2, 51, 60, null)],
