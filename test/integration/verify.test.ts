@@ -16,7 +16,9 @@ const env = useEmulators();
 const STREAM = 'verify-it';
 
 /** `reservoir verify --local --json`: the report it prints, and the exit code it fails with (0 when none). */
-async function verify(options: { deep?: boolean } = {}): Promise<{ report: VerifyReport; exitCode: number }> {
+async function verify(
+  options: { deep?: boolean; from?: string; to?: string } = {},
+): Promise<{ report: VerifyReport; exitCode: number }> {
   let printed = '';
   const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
     printed += String(chunk);
@@ -106,7 +108,12 @@ describe('reservoir verify on the emulators', () => {
   it('given one object deleted from the middle of a shard, then its hour is reported not full, naming the missing range, and verify exits non-zero', async () => {
     const objects = await shardObjects();
     const victim = parseArchiveObjectKey(objects[1]!)!;
-    const { report, exitCode } = await withObjectGone(objects[1]!, null, () => verify());
+    const { report, exitCode, later } = await withObjectGone(objects[1]!, null, async () => ({
+      ...(await verify()),
+      // --from after the hole: its hours are not reported.
+      later: await verify({ from: '2099-01-01T00:00:00Z' }),
+    }));
+    expect(later).toMatchObject({ exitCode: 0, report: { ok: true, streams: [{ hours: [] }] } });
     expect(exitCode).toBe(NOT_VERIFIED_EXIT_CODE);
     const hour = report.streams[0]!.hours.find((h) => h.dt === victim.dt && h.hr === victim.hr)!;
     expect(hour.status).toBe('partial');
