@@ -128,6 +128,23 @@ describe('reservoir verify on the emulators', () => {
     expect((await verify()).exitCode).toBe(0);
   });
 
+  it('given the same hole recorded in the gap ledger, then the hour is an acknowledged gap and verify exits 0', async () => {
+    const { store, config } = archiveRuntime();
+    const objects = await shardObjects();
+    const [before, victim, after] = objects.slice(0, 3).map((k) => parseArchiveObjectKey(k)!);
+    const ledgerKey = `${config.prefix}gaps/stream=${STREAM}/${victim!.shardId}/${before!.lastSequenceNumber}-${after!.firstSequenceNumber}.json`;
+    await store.putJson(ledgerKey, { stream: STREAM, shardId: victim!.shardId, note: 'test' });
+    try {
+      const { report, exitCode } = await withObjectGone(objects[1]!, null, () => verify());
+      expect(exitCode).toBe(0);
+      const hour = report.streams[0]!.hours.find((h) => h.dt === victim!.dt && h.hr === victim!.hr)!;
+      expect(hour.status).toBe('gap');
+      expect(hour.findings[0]!.detail).toContain('(acknowledged gap)');
+    } finally {
+      await store.deleteKeys([ledgerKey]);
+    }
+  });
+
   it('given one object rewritten with its gzip cut short, then only verify --deep finds it: corrupt, non-zero exit', async () => {
     const { store } = archiveRuntime();
     const key = (await shardObjects())[2]!;
