@@ -202,7 +202,7 @@ export function verifyStream(input: VerifyInput): StreamVerification {
     }
 
     const checkpoint = checkpoints.get(shardId);
-    if (checkpoint) checkCheckpoint(checkpoint, chain, hole, notes);
+    if (checkpoint) checkCheckpoint(checkpoint, chain, hole, notes, input.mayExpire);
   }
 
   for (const manifest of input.manifests) checkManifest(manifest, input.columnarObjects, add);
@@ -262,6 +262,7 @@ function checkCheckpoint(
   chain: readonly Entry[],
   hole: (fromHourMs: number, toHourMs: number, after: string | null, before: string, detail: string) => void,
   notes: string[],
+  mayExpire: boolean,
 ): void {
   const last = checkpoint.lastSequenceNumber;
   const pending = checkpoint.pending;
@@ -275,6 +276,14 @@ function checkCheckpoint(
   const lastHourMs =
     checkpoint.lastArrivalTimestamp !== null ? hourStart(checkpoint.lastArrivalTimestamp) : before?.hourMs;
   if (lastHourMs === undefined) return;
+  // Retention expires the oldest objects first: the newest gone with older ones left is a loss,
+  // but a quiet shard may have had all of them expired.
+  if (!before && mayExpire) {
+    notes.push(
+      `${checkpoint.shardId}: no object is left up to the checkpoint (${last}): expired by the stream's retention, or deleted (cannot tell)`,
+    );
+    return;
+  }
   hole(
     before?.hourMs ?? lastHourMs,
     lastHourMs,

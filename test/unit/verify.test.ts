@@ -195,6 +195,26 @@ describe('verify: checkpoint coverage', () => {
     expect(result.hours[2]!.findings[0]!.detail).toContain(`the checkpoint is at ${seq(40)}`);
   });
 
+  it('given a checkpoint and no object of its shard left, then it is a loss unless retention may have expired them all', () => {
+    const input = {
+      objects: [object(S1, 0, 1, 5, null)],
+      checkpoints: [checkpoint(S0, 40, 2), checkpoint(S1, 5, 0)],
+    };
+    expect(statusOf(verify(input), 2)).toBe('missing');
+    const expiring = verify({ ...input, mayExpire: true });
+    expect(expiring.status).toBe('full');
+    expect(expiring.notes).toEqual([
+      expect.stringContaining(`${S0}: no object is left up to the checkpoint`),
+    ]);
+    // The newest object gone while older ones are left is no expiry.
+    const newest = verify({
+      ...input,
+      objects: [...input.objects, object(S0, 0, 1, 10, null)],
+      mayExpire: true,
+    });
+    expect(statusOf(newest, 2)).toBe('missing');
+  });
+
   it('given a pending block not written yet, then it is a note, not a loss; a written one beyond the checkpoint is fine', () => {
     const pending = {
       key: archiveObjectKey('', 'orders', S0, H0, seq(11), seq(20)),
