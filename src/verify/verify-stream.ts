@@ -30,8 +30,10 @@ export interface VerifyOptions {
   toMs?: number;
 }
 
-/** HeadObject and downloads in flight at once. */
+/** HeadObject requests in flight at once. */
 const CONCURRENCY = 16;
+/** --deep downloads in flight at once: an object holds up to RESERVOIR_MAX_OBJECT_MB (32) of text. */
+const DOWNLOADS = 4;
 
 /**
  * Reads what `reservoir verify` checks of one stream (the archive and columnar listings, every
@@ -135,7 +137,7 @@ async function readContent(
 ): Promise<Map<string, string[]>> {
   const problems = new Map<string, string[]>();
   const jsonl = objects.filter((o) => inWindow(hourStartMs(parseArchiveObjectKey(o.key)!)));
-  await mapWithConcurrency(jsonl, CONCURRENCY, async (object) => {
+  await mapWithConcurrency(jsonl, DOWNLOADS, async (object) => {
     const body = await deps.store.getObject(object.key);
     if (body) problems.set(object.key, checkJsonlObject(object.key, body, object.records));
   });
