@@ -148,3 +148,9 @@ export function isAcknowledgedGap(value: unknown): value is AcknowledgedGap {
     typeof v.acknowledgedAt === 'string'
   );
 }
+
+/** The records a gap lost, in words: after (or from) `from`, before `to`. */
+export function missingRange(gap: GapRange): string {
+  const start = gap.fromArchived ? `after ${gap.from}` : `from ${gap.from}`;
+  return gap.to ? `${start}, before ${gap.to}` : start;
+}

@@ -2,6 +2,7 @@ import { ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { readWholeArchive } from '../../src/archive/archive-reader';
 import { archiveRuntime } from '../../src/archive/runtime';
 import { gapsAcknowledgeCommand, gapsCommand } from '../../src/cli/commands/gaps';
+import { statusCommand } from '../../src/cli/commands/status';
 import type { ArchiveSummary } from '../../src/core/archive-summary';
 import { ExecutionFailedError, runLocalStateMachine } from '../../src/local/state-machine-runner';
 import { putAll, telemetryRecord, type ProducedRecord } from '../../src/local/traffic';
@@ -74,6 +75,18 @@ describe('data gaps people resolve, on the emulators', () => {
     expect(gap).toMatchObject({ stream: STREAM, shardId: PARENT, fromArchived: true });
     expect(Date.parse(gap.lastSeen)).toBeGreaterThan(Date.parse(gap.firstDetected));
 
+    const before = await quietly(() => statusCommand({ local: true, stream: [STREAM] }));
+    expect(before.streams[0]!.shards.find((shard) => shard.shardId === PARENT)!.openGap).toEqual({
+      from: gap.from,
+      fromArchived: true,
+      to: gap.to,
+      firstDetected: gap.firstDetected,
+      lastSeen: gap.lastSeen,
+    });
+    expect(before.problems.some((problem) => problem.includes(`${STREAM}/${PARENT}: open data gap`))).toBe(
+      true,
+    );
+
     await trimBetween();
     const acknowledged = await quietly(() =>
       gapsAcknowledgeCommand({ local: true, stream: STREAM, shard: PARENT, note: 'outage', by: 'ops' }),
@@ -111,5 +124,10 @@ describe('data gaps people resolve, on the emulators', () => {
     const after = await quietly(() => gapsCommand({ local: true }));
     expect(after.open).toEqual([]);
     expect(after.acknowledged).toEqual([acknowledged.gap]);
+    // Acknowledged gaps stay visible in status; they are no longer a problem.
+    const status = await quietly(() => statusCommand({ local: true, stream: [STREAM] }));
+    expect(status.streams[0]!.acknowledgedGaps).toEqual([acknowledged.gap]);
+    expect(status.streams[0]!.shards.every((shard) => !shard.openGap)).toBe(true);
+    expect(status.problems.filter((problem) => problem.includes('gap'))).toEqual([]);
   });
 });

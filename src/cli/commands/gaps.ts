@@ -4,7 +4,7 @@ import { kinesisClient } from '../../aws/clients';
 import { KinesisShardReader } from '../../aws/kinesis-adapter';
 import { loadReadConfig } from '../../config/read-config';
 import { ReservoirError } from '../../core/errors';
-import type { GapRange } from '../../core/gap-ledger';
+import { missingRange } from '../../core/gap-ledger';
 import { processReadBudget, sleep } from '../../reading/process-budget';
 import { archiveLocation } from '../archive-location';
 import { requireKnownStreams } from '../known-streams';
@@ -79,12 +79,6 @@ export async function gapsAcknowledgeCommand(options: GapsAcknowledgeOptions): P
       throw new CommandFailure(error.message);
     throw error;
   }
-}
-
-/** The records a gap lost, in words: after (or from) `from`, before `to`. */
-export function missingRange(gap: GapRange): string {
-  const start = gap.fromArchived ? `after ${gap.from}` : `from ${gap.from}`;
-  return gap.to ? `${start}, before ${gap.to}` : start;
 }
 
 export function formatGaps(report: GapReport): string {
