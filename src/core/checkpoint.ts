@@ -75,6 +75,8 @@ export interface Checkpoint {
    * resumes AT it and it must be there (otherwise that is a new gap). Cleared by the next commit.
    */
   resumeAfterGap?: { sequenceNumber: string } | null;
+  /** How many gaps of the shard were acknowledged (the ledger holds them); absent: none. */
+  acknowledgedGaps?: number;
 }
 
 export function initialCheckpoint(stream: string, shardId: string, parentShardIds: string[]): Checkpoint {
@@ -185,6 +187,7 @@ export function acknowledgeOpenGap(checkpoint: Checkpoint, firstAvailable: strin
     ...checkpoint,
     openGap: null,
     resumeAfterGap: { sequenceNumber: firstAvailable },
+    acknowledgedGaps: (checkpoint.acknowledgedGaps ?? 0) + 1,
     updatedAt: now.toISOString(),
   };
 }

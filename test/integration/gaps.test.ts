@@ -7,6 +7,8 @@ import type { ArchiveSummary } from '../../src/core/archive-summary';
 import { ExecutionFailedError, runLocalStateMachine } from '../../src/local/state-machine-runner';
 import { putAll, telemetryRecord, type ProducedRecord } from '../../src/local/traffic';
 import { checkArchive } from '../../src/local/verify-archive';
+import { METRIC } from '../../src/telemetry/workflow-metrics';
+import { emfLinesOf, type EmfLine } from '../support/emf';
 import { quietly } from '../support/quietly';
 import { createArchivedStream, useEmulators, waitForActive } from '../support/emulators';
 
@@ -22,6 +24,9 @@ const archive = () =>
   ) as Promise<ArchiveSummary>;
 const telemetry = (from: number, count: number) =>
   Array.from({ length: count }, (_, i) => telemetryRecord(from + i));
+/** The value of a per-stream gauge in a run's EMF lines (one line each). */
+const gauge = (lines: EmfLine[], name: string) =>
+  lines.filter((line) => line.Stream === STREAM && typeof line[name] === 'number').map((line) => line[name]);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('data gaps people resolve, on the emulators', () => {
@@ -60,12 +65,13 @@ describe('data gaps people resolve, on the emulators', () => {
     // Without acknowledgment every run fails the shard with DataGapError, and its children wait.
     for (let attempt = 0; attempt < 2; attempt++) {
       await trimBetween();
-      const failure = await archive().then(
-        () => null,
-        (error: unknown) => error,
-      );
+      let failure: unknown = null;
+      const emf = await emfLinesOf(() => archive().catch((error: unknown) => (failure = error)));
       expect(failure).toBeInstanceOf(ExecutionFailedError);
       expect((failure as ExecutionFailedError).error).toBe('DataGapError');
+      // The alarm's metric every time; the open-gap gauge for the dashboard.
+      expect(gauge(emf, METRIC.dataGaps)).toEqual([1]);
+      expect(gauge(emf, METRIC.openDataGaps)).toEqual([1]);
     }
 
     const open = await quietly(() => gapsCommand({ local: true, stream: [STREAM] }));
@@ -104,7 +110,13 @@ describe('data gaps people resolve, on the emulators', () => {
 
     // Nothing else expires from here on (the next run reads AT the oldest kept record, never before it).
     await emulators.setRetentionMillis(STREAM, 24 * 3_600_000);
-    const summary = await archive();
+    let summary: ArchiveSummary | undefined;
+    const emf = await emfLinesOf(async () => (summary = await archive()));
+    // No gap metric any more (the DataGaps alarm returns to OK); the acknowledged one stays on the dashboard.
+    expect(gauge(emf, METRIC.dataGaps)).toEqual([]);
+    expect(gauge(emf, METRIC.openDataGaps)).toEqual([0]);
+    expect(gauge(emf, METRIC.acknowledgedDataGaps)).toEqual([1]);
+    if (!summary) throw new Error('no summary');
     expect(summary.errorName).toBeNull();
     expect(summary.shards.map((shard) => [shard.shardId, shard.status]).sort()).toEqual([
       [PARENT, 'drained'],
