@@ -1,5 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { acknowledgeGap, listGaps } from '../../src/archive/gaps';
+import { formatGaps } from '../../src/cli/commands/gaps';
 import { ShardArchiver } from '../../src/archive/shard-archiver';
 import type { Checkpoint } from '../../src/core/checkpoint';
 import { DataGapError, ValidationError } from '../../src/core/errors';
@@ -179,3 +180,43 @@ describe('data gaps that people resolve', () => {
     expect((await listGaps(store, '')).acknowledged).toEqual([]);
   });
 });
+
+describe('reservoir gaps output', () => {
+  it('given an open and an acknowledged gap, then the table marks each and says how to resolve the open one', () => {
+    const text = formatGaps({
+      open: [
+        {
+          stream: 's',
+          shardId: SHARD,
+          from: '10',
+          fromArchived: true,
+          to: '40',
+          firstDetected: '2026-11-22T10:00:00.000Z',
+          lastSeen: '2026-11-22T11:00:00.000Z',
+        },
+      ],
+      acknowledged: [
+        {
+          stream: 's',
+          shardId: 'shardId-000000000001',
+          from: '5',
+          fromArchived: false,
+          to: '9',
+          firstDetected: '2026-11-20T10:00:00.000Z',
+          lastSeen: '2026-11-20T11:00:00.000Z',
+          acknowledgedAt: '2026-11-20T12:00:00.000Z',
+          acknowledgedBy: 'ops',
+          note: 'outage',
+        },
+      ],
+    }).split('\n');
+    expect(lines(text, 'open')).toContain('after 10, before 40');
+    expect(lines(text, 'acknowledged')).toContain('from 5, before 9');
+    expect(lines(text, 'acknowledged')).toContain('2026-11-20T12:00:00.000Z, ops, outage');
+    expect(text.at(-1)).toContain('`reservoir gaps acknowledge --stream S --shard ID [--note TEXT]`');
+    expect(formatGaps({ open: [], acknowledged: [] })).toBe('no data gaps');
+  });
+});
+
+const lines = (text: string[], state: string) =>
+  text.find((line) => line.trimStart().startsWith(`${state} `)) ?? '';
