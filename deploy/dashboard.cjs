@@ -83,6 +83,38 @@ function dashboard(stage, timeToLossAlarmPercent) {
       stat: 'Sum',
     }),
     graph('Data gaps per stream', perStream(service, 'DataGaps', 'Sum'), { stat: 'Sum' }),
+    // Gauges each archive run publishes: shards whose gap nobody acknowledged (they fail every
+    // run), and gaps acknowledged (the ledger): those stay on the dashboard after the alarm clears.
+    graph(
+      'Data gaps per stream: shards with an open gap, gaps acknowledged (each archive run)',
+      [
+        ...perStream(service, 'OpenDataGaps', 'Maximum'),
+        ...perStream(service, 'AcknowledgedDataGaps', 'Maximum'),
+      ],
+      { stat: 'Maximum' },
+    ),
+    {
+      type: 'text',
+      width: 12,
+      height: 6,
+      properties: {
+        markdown: [
+          '### Data gaps',
+          'Records Kinesis deleted before they were archived. A shard with an **open** gap fails every',
+          'archive run (DataGapError, the data-gap alarm) and its children wait, until someone acknowledges it:',
+          '',
+          '* `reservoir gaps --stage ' +
+            stage +
+            '` lists open and acknowledged gaps (missing range, first detected, last seen)',
+          '* `reservoir gaps acknowledge --stage ' +
+            stage +
+            ' --stream S --shard ID --note TEXT` records the gap in the',
+          '  ledger (`gaps/stream=S/ID/FROM-TO.json` under the archive prefix) and archiving goes on from the oldest record left',
+          '',
+          'Acknowledged gaps stay listed by `reservoir gaps` and `reservoir status`, and counted in the graph beside.',
+        ].join('\n'),
+      },
+    },
     graph('Records replayed per target stream', perStream(service, 'RecordsReplayed', 'Sum'), {
       stat: 'Sum',
     }),

@@ -11,11 +11,13 @@ import {
   resumePoint,
   withLease,
   withoutLease,
+  withOpenGap,
   withPending,
   type Checkpoint,
   type ShardLease,
 } from '../core/checkpoint';
 import { CheckpointConflictError, CorruptStateError, DataGapError, ReservoirError } from '../core/errors';
+import { rangeOfGap } from '../core/gap-ledger';
 import { archiveObjectKey, checkpointKey } from '../core/layout';
 import { isFromEarlierEpoch } from '../core/stream-epoch';
 import type { KinesisRecord, ObjectStore } from '../core/ports';
@@ -160,6 +162,10 @@ class ShardRun {
         const taker = await this.otherLiveLease();
         if (taker) return this.heldResult(taker);
         if (this.mayStartOver) return this.startOver();
+      } else if (error instanceof DataGapError) {
+        // Kept in the checkpoint until someone acknowledges it (`reservoir gaps`); the error still
+        // fails the shard, and the metric is out already. Never in the way of the error itself.
+        await this.recordOpenGap(error).catch(() => this.releaseLease().catch(() => undefined));
       } else if (!(error instanceof ReservoirError && error.transient)) {
         // The state machine will not call again in this run: let the next run in at once.
         await this.releaseLease().catch(() => undefined);
@@ -319,6 +325,12 @@ class ShardRun {
     return liveLeaseOfOther(stored.value, this.request.holder, this.nowDate());
   }
 
+  /** Records the gap as open (first detected kept, last seen now) and releases the lease. */
+  private async recordOpenGap(gap: DataGapError): Promise<void> {
+    if (this.checkpoint.lease?.holder !== this.request.holder) return;
+    await this.writeCheckpoint(withOpenGap(this.checkpoint, rangeOfGap(gap), this.nowDate()), 'release');
+  }
+
   private async releaseLease(): Promise<void> {
     if (this.checkpoint.lease?.holder === this.request.holder) {
       await this.writeCheckpoint(this.checkpoint, 'release');
@@ -467,7 +479,8 @@ class ShardRun {
     const error = new DataGapError(
       this.request.stream,
       this.request.shardId,
-      this.checkpoint.lastSequenceNumber,
+      // After an acknowledged gap, the expected record is the first one after it, not archived.
+      this.checkpoint.resumeAfterGap ? null : this.checkpoint.lastSequenceNumber,
       expectedSequenceNumber,
       found?.sequenceNumber ?? null,
     );

@@ -3,6 +3,7 @@ import { archiveCommand } from './commands/archive';
 import { columnarCommand } from './commands/columnar';
 import { compactCommand } from './commands/compact';
 import { demoCommand } from './commands/demo';
+import { gapsAcknowledgeCommand, gapsCommand } from './commands/gaps';
 import { localUpCommand } from './commands/local-up';
 import { statusCommand } from './commands/status';
 import { verifyCommand } from './commands/verify';
@@ -92,6 +93,33 @@ export function buildProgram(): Command {
     .option('--stage <stage>', 'deployed stage (without --local)', 'dev')
     .action(async (options) => {
       await statusCommand(options);
+    });
+  const gaps = program
+    .command('gaps')
+    .description(
+      'data gaps: open ones (the shard fails every archive run) and acknowledged ones (the ledger)',
+    )
+    .option('--local', 'read the emulators at AWS_ENDPOINT_URL_KINESIS / _S3 instead of the deployed stack')
+    .option('--stream <name>', 'only this stream (repeatable); default: every archived stream', collect)
+    .option('--json', 'print the gaps as JSON on stdout')
+    .option('--stage <stage>', 'deployed stage (without --local)', 'dev')
+    .action(async (options) => {
+      await gapsCommand(options);
+    });
+  gaps
+    .command('acknowledge')
+    .description(
+      "record a shard's open gap in the gap ledger and move its checkpoint past it: the next run goes on",
+    )
+    .option('--local', 'act on the emulators at AWS_ENDPOINT_URL_KINESIS / _S3 instead of the deployed stack')
+    .requiredOption('--stream <name>', 'the stream')
+    .requiredOption('--shard <id>', 'the shard with the open gap')
+    .option('--note <text>', 'why the loss is accepted (kept in the ledger entry)')
+    .option('--by <name>', 'who acknowledges (default: the local user name)')
+    .option('--json', 'print the ledger entry as JSON on stdout')
+    .option('--stage <stage>', 'deployed stage (without --local)', 'dev')
+    .action(async (options) => {
+      await gapsAcknowledgeCommand(options);
     });
   program
     .command('verify')

@@ -1,4 +1,5 @@
 import type { Block } from './block-builder';
+import { detectedGap, type GapRange, type OpenGap } from './gap-ledger';
 
 /**
  * One JSON object per shard (DESIGN.md "Checkpoints"). `lastSequenceNumber` moves only after
@@ -64,6 +65,18 @@ export interface Checkpoint {
    * Lets a quiet shard close an hour (core/columnar.ts). Absent until such a run.
    */
   caughtUpTo?: number;
+  /**
+   * A data gap found by a run and not acknowledged yet (core/gap-ledger.ts): every run fails the
+   * shard with DataGapError until `reservoir gaps acknowledge` removes it. Absent or null: none.
+   */
+  openGap?: OpenGap | null;
+  /**
+   * Set by an acknowledgment: the oldest record left after the gap, not archived yet. Reading
+   * resumes AT it and it must be there (otherwise that is a new gap). Cleared by the next commit.
+   */
+  resumeAfterGap?: { sequenceNumber: string } | null;
+  /** How many gaps of the shard were acknowledged (the ledger holds them); absent: none. */
+  acknowledgedGaps?: number;
 }
 
 export function initialCheckpoint(stream: string, shardId: string, parentShardIds: string[]): Checkpoint {
@@ -105,6 +118,8 @@ export function commitPending(checkpoint: Checkpoint, now: Date): Checkpoint {
   if (!pending) return checkpoint;
   return {
     ...checkpoint,
+    // The first block after an acknowledged gap is archived: the position is its end now.
+    ...(checkpoint.resumeAfterGap ? { resumeAfterGap: null } : {}),
     lastSequenceNumber: pending.lastSequenceNumber,
     lastArrivalTimestamp: pending.lastArrivalTimestamp,
     pending: null,
@@ -151,11 +166,46 @@ export function withoutLease(checkpoint: Checkpoint): Checkpoint {
   return { ...checkpoint, lease: null };
 }
 
+/** The checkpoint of a run that found a gap: open until acknowledged (first detected kept). */
+export function withOpenGap(checkpoint: Checkpoint, range: GapRange, now: Date): Checkpoint {
+  return {
+    ...checkpoint,
+    openGap: detectedGap(checkpoint.openGap, range, now),
+    updatedAt: now.toISOString(),
+  };
+}
+
+/**
+ * The checkpoint after its open gap is acknowledged: reading resumes AT `firstAvailable`, the
+ * oldest record left, and the gap is closed. A pending block must have been dealt with first
+ * (committed, or dropped when its records are gone).
+ */
+export function acknowledgeOpenGap(checkpoint: Checkpoint, firstAvailable: string, now: Date): Checkpoint {
+  if (checkpoint.pending)
+    throw new Error(`Cannot acknowledge a gap of ${checkpoint.shardId} with a pending block`);
+  return {
+    ...checkpoint,
+    openGap: null,
+    resumeAfterGap: { sequenceNumber: firstAvailable },
+    acknowledgedGaps: (checkpoint.acknowledgedGaps ?? 0) + 1,
+    updatedAt: now.toISOString(),
+  };
+}
+
 /** Where reading resumes, and which record must be there for the range to be gap-free. */
 export type ResumePoint =
   { type: 'TRIM_HORIZON' } | { type: 'AT_SEQUENCE_NUMBER'; sequenceNumber: string; skipFirst: boolean };
 
 export function resumePoint(checkpoint: Checkpoint): ResumePoint {
+  if (checkpoint.resumeAfterGap) {
+    // The first record after an acknowledged gap is not archived yet (a pending block, if any,
+    // starts at it): read it, and it must be there.
+    return {
+      type: 'AT_SEQUENCE_NUMBER',
+      sequenceNumber: checkpoint.resumeAfterGap.sequenceNumber,
+      skipFirst: false,
+    };
+  }
   if (checkpoint.lastSequenceNumber) {
     // Read AT the last archived record: seeing it again proves nothing after it expired.
     return { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: checkpoint.lastSequenceNumber, skipFirst: true };

@@ -187,7 +187,18 @@ export function verifyStream(input: VerifyInput): StreamVerification {
         continue;
       }
       if (b.previous === undefined) joins.unproven += 1;
-      else if (b.previous === a.ref.lastSequenceNumber) joins.proven += 1;
+      else if (b.previous === a.ref.lastSequenceNumber) {
+        joins.proven += 1;
+        // An acknowledged gap resumes the chain where it stopped: the records between are gone for good.
+        if (gaps.some((g) => gapOverlaps(g, a.ref.lastSequenceNumber, b.ref.firstSequenceNumber)))
+          hole(
+            a.hourMs,
+            b.hourMs,
+            a.ref.lastSequenceNumber,
+            b.ref.firstSequenceNumber,
+            `records between ${a.ref.lastSequenceNumber} and ${b.ref.firstSequenceNumber} were lost`,
+          );
+      }
       // The earlier stream of the name ended here; this shard of the new one starts its chain anew.
       else if (b.previous === null && epochEnds.has(a.ref.lastSequenceNumber)) joins.proven += 1;
       else

@@ -12,6 +12,7 @@ import { mapWithConcurrency } from '../core/concurrency';
 import { CorruptStateError } from '../core/errors';
 import { checkpointKey } from '../core/layout';
 import { columnarPlanOutcome, summarizeColumnar, type HourConversionOutcome } from '../core/columnar';
+import { recordGapCounts } from '../telemetry/workflow-metrics';
 import { passThrough, taskHandler } from './shared/task-handler';
 
 /** Per-shard rows returned in the execution output; the full summary is always in S3. */
@@ -20,7 +21,7 @@ const MAX_SHARD_ROWS = 200;
 /** SummarizeArchive: per stream and shard, records, objects, bytes and lag of this run. */
 export const handler = taskHandler(
   passThrough<{ runId: string; retention?: unknown; snapshots?: unknown; columnar?: unknown }>,
-  async (event) => {
+  async (event, _context, { metrics }) => {
     const { store, config } = archiveRuntime();
     const files = archiveRunFiles(config.prefix, event.runId);
     const plan = await store.getJson<ArchivePlan>(files.plan);
@@ -28,14 +29,22 @@ export const handler = taskHandler(
 
     const totalsNow = new Map<string, ArchiveTotals>();
     const results = new Map<string, ShardRunResult>();
+    const gaps = new Map<string, { stream: string; open: number; acknowledged: number }>();
     await mapWithConcurrency(plan.value.shards, 16, async ({ stream, shardId }) => {
       const [checkpoint, result] = await Promise.all([
         store.getJson<Checkpoint>(checkpointKey(config.prefix, stream, shardId)),
         store.getJson<ShardRunResult>(files.shardResult(stream, shardId)),
       ]);
-      if (checkpoint) totalsNow.set(shardResultKey(stream, shardId), checkpoint.value.totals);
+      const counts = gaps.get(stream) ?? { stream, open: 0, acknowledged: 0 };
+      gaps.set(stream, counts);
+      if (checkpoint) {
+        totalsNow.set(shardResultKey(stream, shardId), checkpoint.value.totals);
+        if (checkpoint.value.openGap) counts.open += 1;
+        counts.acknowledged += checkpoint.value.acknowledgedGaps ?? 0;
+      }
       if (result) results.set(shardResultKey(stream, shardId), result.value);
     });
+    for (const counts of gaps.values()) recordGapCounts(metrics, counts);
 
     const outcomes = await mapWithConcurrency(await store.listKeys(files.columnarResults), 16, (key) =>
       store.getJson<HourConversionOutcome>(key),

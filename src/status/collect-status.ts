@@ -8,6 +8,8 @@ import {
   parseArchiveObjectKey,
   streamsOfCheckpointKeys,
 } from '../core/layout';
+import { readGapLedger } from '../archive/gap-ledger-store';
+import type { AcknowledgedGap, OpenGap } from '../core/gap-ledger';
 import { snapshotPointerKey, type SnapshotPointer } from '../core/snapshot';
 import type { IteratorStart, ObjectStore, ShardReader, StreamCatalog } from '../core/ports';
 import { DEFAULT_TIME_TO_LOSS_ALARM_FRACTION, isTimeToLossShort, shardExposure } from '../core/time-to-loss';
@@ -37,6 +39,8 @@ export interface ShardStatus {
   timeToLossShort: boolean;
   /** Why the probe could not read the shard (e.g. throttled): its figures are then unknown. */
   probeError?: string;
+  /** A data gap no one has acknowledged: every archive run fails the shard (`reservoir gaps`). */
+  openGap?: OpenGap | null;
 }
 
 export interface StreamStatus {
@@ -57,6 +61,8 @@ export interface StreamStatus {
   oldestArchivedHour?: string | null;
   /** LATEST streams: the current snapshot generation and how old it is. */
   snapshot?: { generation: string; createdAt: string; ageSeconds: number } | null;
+  /** Gaps someone acknowledged (the gap ledger): those records are in no archive, for good. */
+  acknowledgedGaps?: AcknowledgedGap[];
   shards: ShardStatus[];
 }
 
@@ -154,10 +160,11 @@ async function goneStreamStatus(
 async function archiveExtent(
   deps: StatusDeps,
   stream: string,
-): Promise<Pick<StreamStatus, 'oldestArchivedHour' | 'snapshot'>> {
-  const [first, pointer] = await Promise.all([
+): Promise<Pick<StreamStatus, 'oldestArchivedHour' | 'snapshot' | 'acknowledgedGaps'>> {
+  const [first, pointer, acknowledgedGaps] = await Promise.all([
     deps.store.firstKey(archiveStreamPrefix(deps.prefix, stream)),
     deps.store.getJson<SnapshotPointer>(snapshotPointerKey(deps.prefix, stream)),
+    readGapLedger(deps.store, deps.prefix, stream),
   ]);
   const ref = first ? parseArchiveObjectKey(first) : null;
   return {
@@ -169,6 +176,7 @@ async function archiveExtent(
           ageSeconds: seconds(deps.now() - Date.parse(pointer.value.createdAt)),
         }
       : null,
+    acknowledgedGaps,
   };
 }
 
@@ -198,6 +206,7 @@ async function shardStatus(
     pendingBlock: Boolean(checkpoint?.pending),
     lease: leaseStatus(checkpoint, deps.now()),
     newestArchivedArrival: isoOrNull(checkpoint?.lastArrivalTimestamp ?? null),
+    openGap: checkpoint?.openGap ?? null,
   };
   const threshold = options.shortFraction ?? DEFAULT_TIME_TO_LOSS_ALARM_FRACTION;
   if (checkpoint?.drained) {
@@ -261,6 +270,7 @@ function goneShard(shardId: string, checkpoint: Checkpoint, now: number): ShardS
     pendingBlock: Boolean(checkpoint.pending),
     lease: leaseStatus(checkpoint, now),
     newestArchivedArrival: isoOrNull(checkpoint.lastArrivalTimestamp),
+    openGap: checkpoint.openGap ?? null,
     unarchived: { count: 0, kind: 'exact' },
     lagSeconds: 0,
     timeToLossSeconds: null,

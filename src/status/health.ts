@@ -1,4 +1,5 @@
 import type { ArchiveSummary, StreamReadReport } from '../core/archive-summary';
+import { missingRange } from '../core/gap-ledger';
 import type { StreamStatus } from './collect-status';
 
 /** The newest archive run, as `status` judges health from it. */
@@ -38,7 +39,8 @@ export interface HealthInput {
 }
 
 /**
- * What `reservoir status --check` fails on, one line each: shards that cannot be read, that the
+ * What `reservoir status --check` fails on, one line each: shards that cannot be read, that have
+ * an open data gap, that the
  * last run failed (a data gap among them), whose holder died without releasing them, whose
  * streams were recreated, whose time to loss is under the alarm's share; and an archive that has
  * not run for longer than its schedule allows.
@@ -55,6 +57,13 @@ export function healthProblems(input: HealthInput): string[] {
     for (const shard of stream.shards) {
       const where = `${stream.stream}/${shard.shardId}`;
       if (shard.probeError) problems.push(`${where}: unreadable (${shard.probeError})`);
+      if (shard.openGap) {
+        problems.push(
+          `${where}: open data gap (records ${missingRange(shard.openGap)} expired unarchived; first detected ` +
+            `${shard.openGap.firstDetected}, last seen ${shard.openGap.lastSeen}): every run fails the shard ` +
+            'until `reservoir gaps acknowledge`',
+        );
+      }
       if (shard.lease && !shard.lease.live) {
         problems.push(
           `${where}: held by ${shard.lease.holder}, whose lease expired at ${shard.lease.expiresAt} ` +

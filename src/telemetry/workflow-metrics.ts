@@ -14,6 +14,8 @@ export const METRIC = {
   timeToLossSeconds: 'TimeToLossSeconds',
   timeToLossPercent: 'TimeToLossPercent',
   dataGaps: 'DataGaps',
+  openDataGaps: 'OpenDataGaps',
+  acknowledgedDataGaps: 'AcknowledgedDataGaps',
   recordsReplayed: 'RecordsReplayed',
   throttledRetries: 'ThrottledRetries',
   compactionRecords: 'CompactionRecords',
@@ -50,6 +52,24 @@ export function recordDataGap(metrics: Metrics, gap: { stream: string; shardId: 
   metrics.addMetadata('shardId', gap.shardId);
   metrics.addMetric(METRIC.dataGaps, MetricUnit.Count, 1);
   acrossStreams(metrics, METRIC.dataGaps, MetricUnit.Count, 1, gap);
+}
+
+/**
+ * Per stream, at the end of each archive run: shards with an open gap, and gaps acknowledged (of
+ * the shards the run planned). Gauges, so the dashboard keeps showing acknowledged gaps.
+ */
+export function recordGapCounts(
+  metrics: Metrics,
+  counts: { stream: string; open: number; acknowledged: number },
+): void {
+  for (const [name, value] of [
+    [METRIC.openDataGaps, counts.open],
+    [METRIC.acknowledgedDataGaps, counts.acknowledged],
+  ] as const) {
+    const single = metrics.singleMetric();
+    single.addDimension('Stream', counts.stream);
+    single.addMetric(name, MetricUnit.Count, value);
+  }
 }
 
 export function recordReplayProgress(

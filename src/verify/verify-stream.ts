@@ -13,7 +13,7 @@ import { archiveRuleId } from '../core/retention';
 import { checkJsonlObject, ParquetRowCheck } from '../core/verify-content';
 import { verifyStream, type StreamVerification, type VerifyObject } from '../core/verify';
 import { readManifests } from '../columnar/hour-sources';
-import { listAcknowledgedGaps } from './acknowledged-gaps';
+import { listGapLedgerRefs } from '../archive/gap-ledger-store';
 
 export interface VerifyDeps {
   store: ObjectStore;
@@ -51,7 +51,7 @@ export async function verifyArchivedStream(
   const [checkpoints, retiredCheckpoints, acknowledgedGaps, mayExpire] = await Promise.all([
     readCheckpoints(store, checkpointStreamPrefix(prefix, stream)),
     readCheckpoints(store, `${normalizePrefix(prefix)}checkpoints-retired/stream=${stream}/`),
-    listAcknowledgedGaps(store, prefix, stream),
+    listGapLedgerRefs(store, prefix, stream),
     archiveMayExpire(deps.lifecycle, prefix, stream),
   ]);
   // Likewise the manifests before the listing their files are checked against.

@@ -1,36 +1,10 @@
 import { runLocalStateMachine } from '../../src/local/state-machine-runner';
 import { putAll, telemetryRecord } from '../../src/local/traffic';
-import { resetTelemetry } from '../../src/telemetry/powertools';
 import { METRIC } from '../../src/telemetry/workflow-metrics';
+import { emfLinesOf, type EmfLine } from '../support/emf';
 import { createArchivedStream, useEmulators } from '../support/emulators';
 
 const env = useEmulators({ RESERVOIR_REPLAY_TARGETS: 'metrics-replica', RESERVOIR_GETRECORDS_LIMIT: '100' });
-
-type EmfLine = Record<string, unknown> & {
-  _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
-};
-
-/** Runs `work` with metrics on, returning the EMF lines the real handlers wrote to stdout. */
-async function emfLinesOf(work: () => Promise<unknown>): Promise<EmfLine[]> {
-  const lines: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.env.POWERTOOLS_METRICS_DISABLED = 'false';
-  resetTelemetry();
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    const text = String(chunk);
-    if (text.includes('"_aws"')) lines.push(...text.split('\n').filter(Boolean));
-    else write(chunk);
-    return true;
-  });
-  try {
-    await work();
-  } finally {
-    spy.mockRestore();
-    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    resetTelemetry();
-  }
-  return lines.map((line) => JSON.parse(line) as EmfLine);
-}
 
 const sum = (lines: EmfLine[], name: string, stream: string) =>
   lines

@@ -66,6 +66,25 @@ describe('the CloudWatch dashboard body', () => {
     }
   });
 
+  it('given data gaps, then the dashboard counts open and acknowledged ones per stream and says how to resolve them', () => {
+    const gaps = body.widgets.find((widget) => widget.properties.title?.startsWith('Data gaps per stream: '));
+    const expressions = (
+      gaps as unknown as { properties: { metrics: { expression: string }[][] } }
+    ).properties.metrics
+      .flat()
+      .map((metric) => metric.expression);
+    expect(expressions).toEqual([
+      expect.stringContaining('MetricName="OpenDataGaps" service="reservoir-dev"'),
+      expect.stringContaining('MetricName="AcknowledgedDataGaps" service="reservoir-dev"'),
+    ]);
+    const text = body.widgets.find((widget) => widget.type === 'text') as unknown as {
+      properties: { markdown: string };
+    };
+    expect(text.properties.markdown).toContain(
+      '`reservoir gaps acknowledge --stage dev --stream S --shard ID',
+    );
+  });
+
   it('given a metric widget whose metrics hold an expression object instead of an array, then the schema rejects it', () => {
     const flat = {
       type: 'metric',

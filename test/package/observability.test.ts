@@ -112,7 +112,7 @@ describe('observability in the packaged template', () => {
     expect(Number(alarm('TimeToLossAlarm', withTopic).Threshold)).toBe(40);
   });
 
-  it('alarms on any data gap', () => {
+  it('alarms on any data gap, and returns to OK once runs report none (a gap acknowledged is not reported again)', () => {
     expect(alarm('DataGapAlarm')).toMatchObject({
       Namespace: 'Reservoir',
       MetricName: METRIC.dataGaps,
@@ -120,6 +120,10 @@ describe('observability in the packaged template', () => {
       Statistic: 'Sum',
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      // Every run that still finds the gap counts it again; a 5-minute period without a count is OK.
+      Period: 300,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
     });
   });
 

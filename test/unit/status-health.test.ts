@@ -52,6 +52,43 @@ describe('status health', () => {
     ).toEqual([]);
   });
 
+  it('given an open data gap, then it is a problem naming the range and how to resolve it; an acknowledged one is not', () => {
+    const openGap = {
+      from: '10',
+      fromArchived: true,
+      to: '40',
+      firstDetected: '2026-11-22T10:00:00.000Z',
+      lastSeen: '2026-11-22T11:00:00.000Z',
+    };
+    expect(
+      healthProblems({
+        streams: [stream([shard({ openGap })])],
+        lastRun: recentRun,
+        now,
+        maxRunAgeMs: 2 * HOUR,
+      }),
+    ).toEqual([
+      'orders/shardId-000000000000: open data gap (records after 10, before 40 expired unarchived; first detected ' +
+        '2026-11-22T10:00:00.000Z, last seen 2026-11-22T11:00:00.000Z): every run fails the shard until `reservoir gaps acknowledge`',
+    ]);
+    const acknowledged = {
+      ...openGap,
+      stream: 'orders',
+      shardId: 'shardId-000000000000',
+      acknowledgedAt: '2026-11-22T11:30:00.000Z',
+      acknowledgedBy: null,
+      note: null,
+    };
+    expect(
+      healthProblems({
+        streams: [stream([shard()], { acknowledgedGaps: [acknowledged] })],
+        lastRun: recentRun,
+        now,
+        maxRunAgeMs: 2 * HOUR,
+      }),
+    ).toEqual([]);
+  });
+
   it('given each kind of trouble, then each is one line naming the stream and shard', () => {
     const problems = healthProblems({
       streams: [

@@ -173,6 +173,56 @@ describe('formatStatus', () => {
     );
   });
 
+  it('given an open gap on one shard and an acknowledged one on another, then both are shown, the open one marked', () => {
+    const gaps = {
+      ...report,
+      streams: [
+        {
+          ...report.streams[0]!,
+          shards: [
+            {
+              ...shard('shardId-000000000000', 80_000, false),
+              openGap: {
+                from: '10',
+                fromArchived: true,
+                to: '40',
+                firstDetected: '2026-11-22T10:00:00.000Z',
+                lastSeen: '2026-11-22T11:00:00.000Z',
+              },
+            },
+            shard('shardId-000000000001', 80_000, false),
+          ],
+          acknowledgedGaps: [
+            {
+              stream: 'orders',
+              shardId: 'shardId-000000000001',
+              from: '5',
+              fromArchived: false,
+              to: '9',
+              firstDetected: '2026-11-20T10:00:00.000Z',
+              lastSeen: '2026-11-20T11:00:00.000Z',
+              acknowledgedAt: '2026-11-20T12:00:00.000Z',
+              acknowledgedBy: 'ops',
+              note: 'outage',
+            },
+          ],
+        },
+      ],
+    };
+    const lines = formatStatus(gaps, false).split('\n');
+    expect(
+      lines.find((line) => line.includes('shardId-000000000000') && line.includes('open data gap')),
+    ).toBeDefined();
+    expect(lines).toContain(
+      '! shardId-000000000000: open data gap, records after 10, before 40 expired unarchived ' +
+        '(first detected 2026-11-22T10:00:00.000Z, last seen 2026-11-22T11:00:00.000Z); see `reservoir gaps`',
+    );
+    expect(lines).toContain(
+      '  shardId-000000000001: acknowledged data gap, records from 5, before 9 are in no archive ' +
+        '(acknowledged 2026-11-20T12:00:00.000Z by ops: outage)',
+    );
+  });
+
   it('given the last run read the stream, then the rate it may use and the share it used are shown', () => {
     expect(formatStatus(report, false).split('\n')).toContain(
       '  read (last run): polling at 2.5 call/s, 1.0 MiB/s per shard (share 0.5); ' +

@@ -4,6 +4,7 @@ import { kinesisClient } from '../../aws/clients';
 import { recentExecutions, replayIdOf, type RecentExecution } from '../../aws/execution-history';
 import { KinesisShardReader } from '../../aws/kinesis-adapter';
 import type { ObjectStore } from '../../core/ports';
+import { missingRange } from '../../core/gap-ledger';
 import { DEFAULT_TIME_TO_LOSS_ALARM_FRACTION } from '../../core/time-to-loss';
 import { formatEstimate } from '../../core/unarchived-estimate';
 import { recentArchiveSummaries } from '../../cost/measure-stream';
@@ -183,6 +184,21 @@ export function formatStatus(
     );
     for (const shard of stream.shards.filter((s) => s.probeError))
       out.push(`  ${shard.shardId}: ${shard.probeError}`);
+    for (const shard of stream.shards.filter((s) => s.openGap))
+      out.push(
+        alert(
+          `! ${shard.shardId}: open data gap, records ${missingRange(shard.openGap!)} expired unarchived ` +
+            `(first detected ${shard.openGap!.firstDetected}, last seen ${shard.openGap!.lastSeen}); ` +
+            'see `reservoir gaps`',
+          true,
+        ),
+      );
+    for (const gap of stream.acknowledgedGaps ?? [])
+      out.push(
+        `  ${gap.shardId}: acknowledged data gap, records ${missingRange(gap)} are in no archive ` +
+          `(acknowledged ${gap.acknowledgedAt}${gap.acknowledgedBy ? ` by ${gap.acknowledgedBy}` : ''}` +
+          `${gap.note ? `: ${gap.note}` : ''})`,
+      );
     out.push('');
   }
   if (report.streams.length === 0)
@@ -242,6 +258,7 @@ function fraction(value: string | undefined): number {
 function shardState(shard: ShardStatus): string {
   const parts: string[] = [shard.state];
   if (shard.drained) parts.push('drained');
+  if (shard.openGap) parts.push('open data gap');
   if (shard.lease?.live) parts.push(`held by ${shard.lease.holder} until ${shard.lease.expiresAt}`);
   else if (shard.lease) parts.push(`lease of ${shard.lease.holder} expired (the next run takes over)`);
   return parts.join(', ');
