@@ -9,6 +9,7 @@ import { putAll, telemetryRecord, type ProducedRecord } from '../../src/local/tr
 import { checkArchive } from '../../src/local/verify-archive';
 import { METRIC } from '../../src/telemetry/workflow-metrics';
 import { emfLinesOf, type EmfLine } from '../support/emf';
+import { verifyCommand } from '../../src/cli/commands/verify';
 import { quietly } from '../support/quietly';
 import { createArchivedStream, useEmulators, waitForActive } from '../support/emulators';
 
@@ -141,5 +142,11 @@ describe('data gaps people resolve, on the emulators', () => {
     expect(status.streams[0]!.acknowledgedGaps).toEqual([acknowledged.gap]);
     expect(status.streams[0]!.shards.every((shard) => !shard.openGap)).toBe(true);
     expect(status.problems.filter((problem) => problem.includes('gap'))).toEqual([]);
+    // And in verify: the parent's chain resumes at the gap, which shows as an acknowledged gap.
+    const verified = await quietly(() => verifyCommand({ local: true, stream: [STREAM], json: true }));
+    expect(verified.ok).toBe(true);
+    const gapHours = verified.streams[0]!.hours.filter((hour) => hour.status === 'gap');
+    expect(gapHours.length).toBeGreaterThan(0);
+    expect(gapHours.flatMap((hour) => hour.findings.map((f) => f.shardId))).toContain(PARENT);
   });
 });
