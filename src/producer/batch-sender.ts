@@ -38,6 +38,8 @@ export interface RoundOutcome<E> {
   acknowledged: Acknowledged<E>[];
   /** Entries refused this round that stay queued for another try. */
   retried: number;
+  /** Of those, the ones refused for throughput (the stream's or KMS's limits). */
+  throttled: number;
   /** Entries that will not be tried again: an error retrying cannot fix, or out of attempts. */
   failed: Failed<E>[];
   /** The request itself was refused with an error that is not retried (its entries are in `failed`). */
@@ -57,6 +59,12 @@ const RETRYABLE_CODES = new Set([
   'KMSThrottlingException',
   'ThrottledError',
   'ServiceUnavailableError',
+]);
+
+const THROTTLING_CODES = new Set([
+  'ProvisionedThroughputExceededException',
+  'KMSThrottlingException',
+  'ThrottledError',
 ]);
 
 /**
@@ -117,6 +125,7 @@ export class BatchSender<E extends PutRecordsEntry> {
       sent: batch.length,
       acknowledged: [],
       retried: 0,
+      throttled: 0,
       failed: [],
       latencyMs,
       ...(requestError === undefined ? {} : { requestError }),
@@ -137,6 +146,7 @@ export class BatchSender<E extends PutRecordsEntry> {
         attempts < this.settings.maxAttempts
       ) {
         outcome.retried += 1;
+        if (THROTTLING_CODES.has(result.errorCode)) outcome.throttled += 1;
         return;
       }
       done.add(indexes[i]!);
