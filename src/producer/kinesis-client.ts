@@ -37,13 +37,18 @@ export interface ClientSettings {
 }
 
 type Sdk = typeof import('@aws-sdk/client-kinesis');
-let sdk: Promise<Sdk> | undefined;
-/** The SDK is the caller's (a peer dependency), loaded only when the producer must build a request or a client with it. */
-const loadSdk = (): Promise<Sdk> => (sdk ??= import('@aws-sdk/client-kinesis'));
+let sdk: Sdk | undefined;
+/**
+ * The SDK is the caller's (an optional peer dependency), loaded only when the producer builds a
+ * client or a PutRecords command itself. require(), not import(): the package is CommonJS, and a
+ * native import() would not run under test runners' module sandboxes.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadSdk = (): Sdk => (sdk ??= require('@aws-sdk/client-kinesis') as Sdk);
 
 /** A KinesisClient for `region`/`endpoint`, built with the caller's `@aws-sdk/client-kinesis`. */
 export async function createKinesisClient(settings: ClientSettings): Promise<KinesisClientLike> {
-  const { KinesisClient } = await loadSdk();
+  const { KinesisClient } = loadSdk();
   return new KinesisClient({
     ...(settings.region ? { region: settings.region } : {}),
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
@@ -81,7 +86,7 @@ export function putRecordsVia(
       if ('putRecords' in resolved) {
         output = await resolved.putRecords(input);
       } else {
-        const { PutRecordsCommand } = await loadSdk();
+        const { PutRecordsCommand } = loadSdk();
         output = (await resolved.send(new PutRecordsCommand(input) as never)) as PutRecordsOutput;
       }
     } catch (error) {
