@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { PutResult } from '../core/ports';
 import type { PutRecordsEntry } from '../core/put-batcher';
 import { translateAwsError } from '../aws/errors';
@@ -46,14 +47,26 @@ let sdk: Sdk | undefined;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const loadSdk = (): Sdk => (sdk ??= require('@aws-sdk/client-kinesis') as Sdk);
 
-/** A KinesisClient for `region`/`endpoint`, built with the caller's `@aws-sdk/client-kinesis`. */
+/**
+ * A KinesisClient for `region`/`endpoint`, built with the caller's `@aws-sdk/client-kinesis`. Its
+ * default handler speaks HTTP/2 (for SubscribeToShard); a plain `http://` endpoint (an emulator
+ * such as kinesalite) only speaks HTTP/1.1, so there it gets the SDK's own HTTP/1.1 handler,
+ * resolved from the client package (whose dependency it is).
+ */
 export async function createKinesisClient(settings: ClientSettings): Promise<KinesisClientLike> {
   const { KinesisClient } = loadSdk();
+  const plainHttp = settings.endpoint?.startsWith('http:') ?? false;
   return new KinesisClient({
     ...(settings.region ? { region: settings.region } : {}),
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
     ...(settings.credentials ? { credentials: settings.credentials as never } : {}),
+    ...(plainHttp ? { requestHandler: new (loadHttp1Handler())() } : {}),
   });
+}
+
+function loadHttp1Handler(): new () => never {
+  const fromSdk = createRequire(require.resolve('@aws-sdk/client-kinesis'));
+  return (fromSdk('@smithy/node-http-handler') as { NodeHttpHandler: new () => never }).NodeHttpHandler;
 }
 
 export const describeTarget = (target: StreamTarget): string =>
