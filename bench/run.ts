@@ -5,6 +5,7 @@ import { envInt } from '../src/config/env';
 import { codecBench, type CodecResult } from './codec';
 import { END_TO_END_READ_LIMITS, endToEndBench, type Round } from './end-to-end';
 import { readBudgetBench, readBudgetBenchReport } from './read-budget';
+import { producerBench, producerBenchOptions, producerBenchReport } from './producer';
 import { replayBench, type ReplayBenchResult } from './replay';
 import { compactionBench, compactionBenchReport } from './compaction';
 import { sqlBench, sqlBenchReport } from './sql';
@@ -174,6 +175,7 @@ export async function benchCommand(): Promise<void> {
     targetShards: replayShards,
     recordsPerSecondPerShard: replayPerShard,
   });
+  const producer = await producerBench(producerBenchOptions());
 
   const cpu = cpus();
   process.stdout.write(
@@ -192,6 +194,8 @@ export async function benchCommand(): Promise<void> {
       `5. ${sqlBenchReport(sql)}`,
       '',
       `6. ${readBudgetBenchReport(readBudget)}`,
+      '',
+      `7. ${producerBenchReport(producer)}`,
       '',
     ].join('\n'),
   );

@@ -103,3 +103,15 @@ export async function runProducerLoad(options: ProducerLoadOptions): Promise<Pro
     maxBuffered,
   };
 }
+
+/**
+ * How long putting what each shard admitted takes at exactly its limit, the proxy's buckets
+ * starting with one second's worth: the busiest shard's time. Keys do not hash evenly over
+ * shards, so the busiest shard, not the stream's total, bounds any producer.
+ */
+export function capacitySeconds(admittedPerShard: number[], recordsPerShardSecond: number): number {
+  return (
+    Math.max(...admittedPerShard.map((admitted) => Math.max(0, admitted - recordsPerShardSecond))) /
+    recordsPerShardSecond
+  );
+}
