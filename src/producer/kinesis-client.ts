@@ -44,8 +44,18 @@ let sdk: Sdk | undefined;
  * client or a PutRecords command itself. require(), not import(): the package is CommonJS, and a
  * native import() would not run under test runners' module sandboxes.
  */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const loadSdk = (): Sdk => (sdk ??= require('@aws-sdk/client-kinesis') as Sdk);
+const loadSdk = (): Sdk => {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (sdk ??= require('@aws-sdk/client-kinesis') as Sdk);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'MODULE_NOT_FOUND') throw error;
+    throw new Error(
+      'The producer sends through @aws-sdk/client-kinesis, which is not installed: install it, or pass a client with putRecords',
+      { cause: error },
+    );
+  }
+};
 
 /**
  * A KinesisClient for `region`/`endpoint`, built with the caller's `@aws-sdk/client-kinesis`. Its
