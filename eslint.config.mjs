@@ -20,6 +20,17 @@ const ONLY_CONSUMER_DEPENDENCIES = {
   message:
     'consumer/ imports only packages/consumer/package.json dependencies (aws-kinesis-agg) and node: modules',
 };
+// The producer (packages/producer/) may use the SDK's Kinesis client (its peer dependency) and
+// the error translation of src/aws/errors.ts, which is pure; not the adapters built on clients.ts.
+const ONLY_PRODUCER_DEPENDENCIES = {
+  regex: '^(?!\\.|node:|aws-kinesis-agg$|@aws-sdk/client-kinesis$)',
+  message:
+    'producer/ imports only packages/producer/package.json dependencies (aws-kinesis-agg, peer @aws-sdk/client-kinesis) and node: modules',
+};
+const NO_AWS_ADAPTERS = {
+  group: ['**/aws/*', '!**/aws/errors'],
+  message: 'producer/ uses no src/aws/ adapter (they need the main package); src/aws/errors is pure',
+};
 const NO_OTHER_HANDLER = {
   group: ['./*', '!./shared'],
   message: 'a handler never imports another handler: share through src/handlers/shared/ or the core',
@@ -60,6 +71,7 @@ export default tseslint.config(
   { files: ['src/**/*.ts'], rules: restrict(NO_BENCH) },
   { files: ['src/core/**/*.ts'], rules: restrict(NO_BENCH, NO_AWS_SDK) },
   { files: ['src/consumer/**/*.ts'], rules: restrict(NO_BENCH, NO_AWS_SDK, ONLY_CONSUMER_DEPENDENCIES) },
+  { files: ['src/producer/**/*.ts'], rules: restrict(NO_BENCH, NO_AWS_ADAPTERS, ONLY_PRODUCER_DEPENDENCIES) },
   {
     files: ['src/handlers/*.ts'],
     // The registry binds every handler for the local runner: importing them is its job.

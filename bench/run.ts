@@ -5,6 +5,7 @@ import { envInt } from '../src/config/env';
 import { codecBench, type CodecResult } from './codec';
 import { END_TO_END_READ_LIMITS, endToEndBench, type Round } from './end-to-end';
 import { readBudgetBench, readBudgetBenchReport } from './read-budget';
+import { producerBench, producerBenchOptions, producerBenchReport } from './producer';
 import { replayBench, type ReplayBenchResult } from './replay';
 import { compactionBench, compactionBenchReport } from './compaction';
 import { columnarBenchOn, columnarBenchReport } from './columnar';
@@ -153,6 +154,7 @@ export const BENCH_SECTIONS = [
   'sql',
   'columnar',
   'read-budget',
+  'producer',
 ] as const;
 type Section = (typeof BENCH_SECTIONS)[number];
 
@@ -221,6 +223,7 @@ export async function benchCommand(): Promise<void> {
     });
     reports.push(replayReport(replay, replayShards, replayPerShard));
   }
+  if (sections.has('producer')) later.push(producerBenchReport(await producerBench(producerBenchOptions())));
   reports.push(...later);
 
   const cpu = cpus();

@@ -60,7 +60,10 @@ export interface ShardSubscriber {
   ): AsyncIterable<SubscriptionEvent>;
 }
 
-export type PutResult = { ok: true } | { ok: false; errorCode: string; errorMessage: string };
+export type PutResult =
+  /** Where Kinesis stored the record, when the writer says. */
+  | { ok: true; shardId?: string; sequenceNumber?: string }
+  | { ok: false; errorCode: string; errorMessage: string };
 
 export interface RecordWriter {
   /** PutRecords: one result per entry, in order. Throws ThrottledError when the whole request is refused. */

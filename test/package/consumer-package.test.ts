@@ -1,107 +1,28 @@
-import { execFileSync } from 'node:child_process';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, posix } from 'node:path';
+import { join } from 'node:path';
 import { kplAggregate } from '../../src/local/traffic';
+import {
+  dependencyClosure,
+  HEAVY_DEPENDENCIES,
+  lock,
+  missingDeclarations,
+  packIntoApp,
+  ROOT,
+  run,
+  typecheck,
+  type Manifest,
+} from '../support/workspace-package';
 
 // kinesis-reservoir-consumer (packages/consumer/, built from src/consumer/) is what teams add to
 // their own consumers: it must install with its own few dependencies, none of the main package's.
-const ROOT = join(__dirname, '..', '..');
 const PACKAGE_DIR = join(ROOT, 'packages', 'consumer');
 const NAME = 'kinesis-reservoir-consumer';
 const ALLOWED_DEPENDENCIES = ['aws-kinesis-agg'];
-const FORBIDDEN = [
-  /^@duckdb\//,
-  /^duckdb$/,
-  /^kinesalite$/,
-  /^s3rver$/,
-  /^tsx$/,
-  /^@aws-sdk\//,
-  /^@aws-lambda-powertools\//,
-  /^@middy\//,
-  /^aws-local-stepfunctions$/,
-];
-
-interface Manifest {
-  name: string;
-  dependencies?: Record<string, string>;
-  optionalDependencies?: Record<string, string>;
-  peerDependencies?: Record<string, string>;
-  bundleDependencies?: string[];
-  bundledDependencies?: string[];
-  scripts?: Record<string, string>;
-}
-interface LockEntry extends Manifest {
-  link?: boolean;
-  resolved?: string;
-  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
-}
+const FORBIDDEN = HEAVY_DEPENDENCIES;
 
 const manifest = JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8')) as Manifest;
-const lock = (
-  JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> }
-).packages;
-
-/** The lockfile path Node would load `name` from when `from` (a lockfile path) requires it. */
-function resolveInLock(from: string, name: string): string | undefined {
-  let dir = from;
-  for (;;) {
-    const candidate = dir === '' ? `node_modules/${name}` : `${dir}/node_modules/${name}`;
-    if (lock[candidate]) return candidate;
-    if (dir === '') return undefined;
-    const up = dir.lastIndexOf('/node_modules/');
-    dir = up === -1 ? '' : dir.slice(0, up);
-  }
-}
-
-/** Every package an install of the lockfile entry `start` brings, by name. */
-function dependencyClosure(start: string): Set<string> {
-  const names = new Set<string>();
-  const seen = new Set<string>([start]);
-  const queue = [start];
-  while (queue.length > 0) {
-    const at = queue.pop()!;
-    const entry = lock[at]!;
-    const path = entry.link ? entry.resolved! : at;
-    const real = lock[path]!;
-    const required = Object.keys({ ...real.dependencies, ...real.peerDependencies }).filter(
-      (name) => !real.peerDependenciesMeta?.[name]?.optional,
-    );
-    const optional = Object.keys(real.optionalDependencies ?? {});
-    for (const name of [...required, ...optional]) {
-      const found = resolveInLock(path, name);
-      if (found === undefined) {
-        if (optional.includes(name)) continue;
-        throw new Error(`${name}, needed by ${path}, is not in package-lock.json`);
-      }
-      names.add(name);
-      if (!seen.has(found)) {
-        seen.add(found);
-        queue.push(found);
-      }
-    }
-  }
-  return names;
-}
-
-/** A command's stdout; on failure its output is in the error. */
-function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string {
-  try {
-    return execFileSync(command, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (error) {
-    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-    throw new Error(`${command} ${args.join(' ')} failed:\n${stdout ?? ''}${stderr ?? ''}`);
-  }
-}
 
 describe('kinesis-reservoir-consumer, the package', () => {
   let tmp: string;
@@ -109,33 +30,10 @@ describe('kinesis-reservoir-consumer, the package', () => {
   let packed: string[];
 
   beforeAll(() => {
-    run(process.execPath, [join(ROOT, 'scripts', 'build-package.cjs'), 'consumer'], ROOT);
     tmp = mkdtempSync(join(tmpdir(), 'reservoir-consumer-package-'));
-    // The package as a registry would serve it. Offline: packing asks the registry nothing.
-    const [pack] = JSON.parse(
-      run(
-        'npm',
-        ['pack', '--json', '--ignore-scripts', '--offline', '--pack-destination', tmp],
-        PACKAGE_DIR,
-        {
-          ...process.env,
-          npm_config_update_notifier: 'false',
-        },
-      ),
-    ) as [{ filename: string; files: { path: string }[] }];
-    packed = pack.files.map((file) => file.path).sort();
-
     // An application outside the repository with the package and only its declared dependencies.
     app = join(tmp, 'app');
-    const installed = join(app, 'node_modules', NAME);
-    mkdirSync(dirname(installed), { recursive: true });
-    run('tar', ['-xzf', join(tmp, pack.filename), '-C', tmp], tmp);
-    renameSync(join(tmp, 'package'), installed);
-    for (const dependency of Object.keys(manifest.dependencies ?? {})) {
-      const link = join(app, 'node_modules', dependency);
-      mkdirSync(dirname(link), { recursive: true });
-      symlinkSync(join(ROOT, 'node_modules', dependency), link, 'dir');
-    }
+    packed = packIntoApp('consumer', NAME, tmp, app, Object.keys(manifest.dependencies ?? {}));
   });
 
   afterAll(() => {
@@ -168,15 +66,7 @@ describe('kinesis-reservoir-consumer, the package', () => {
         (path) => !/^(README\.md|package\.json|dist\/index\.cjs|dist\/types\/.+\.d\.ts)$/.test(path),
       ),
     ).toEqual([]);
-    // Every declaration file another one imports is in the package.
-    const missing = packed
-      .filter((path) => path.endsWith('.d.ts'))
-      .flatMap((path) =>
-        [...readFileSync(join(app, 'node_modules', NAME, path), 'utf8').matchAll(/from '(\.[^']+)'/g)]
-          .map((match) => posix.join(posix.dirname(path), `${match[1]}.d.ts`))
-          .filter((imported) => !packed.includes(imported)),
-      );
-    expect(missing).toEqual([]);
+    expect(missingDeclarations(join(app, 'node_modules', NAME), packed)).toEqual([]);
   });
 
   it('requires nothing but its declared dependencies and Node’s own modules', () => {
@@ -271,26 +161,7 @@ describe('kinesis-reservoir-consumer, the package', () => {
       export const fromEnvelope: number = encodeEnvelope;
       `,
     );
-    run(
-      process.execPath,
-      [
-        join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
-        '--noEmit',
-        '--strict',
-        '--module',
-        'node16',
-        '--moduleResolution',
-        'node16',
-        '--typeRoots',
-        join(ROOT, 'node_modules', '@types'),
-        '--types',
-        'node',
-        // Only check.ts is checked: checking @types/node too would triple the time.
-        '--skipLibCheck',
-        'check.ts',
-      ],
-      app,
-    );
+    typecheck(app, 'check.ts');
   });
 
   it('is also the main package’s kinesis-reservoir/consumer', () => {
