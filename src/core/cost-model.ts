@@ -28,6 +28,12 @@ export interface PriceTable {
     onDemandEfoDataRetrievalGb: number;
     /** Where the read prices come from, and when. */
     readSource?: string;
+    /** Provisioned streams: per million PUT payload units (25 KB chunks of a record); replay plans. */
+    putPayloadUnitsPerMillion?: number;
+    /** On-demand Standard streams: per GB written (records rounded up to 1 KiB); replay plans. */
+    onDemandDataInGb?: number;
+    /** Where the write prices come from, and when. */
+    writeSource?: string;
   };
   /** Athena SQL: USD per TB (2^40 bytes) scanned, MB rounded up, a minimum per query (optional in a user's table). */
   athena?: { perTbScanned: number; minimumMbPerQuery: number; source?: string };

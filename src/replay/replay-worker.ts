@@ -8,6 +8,7 @@ import type { PutEntry } from '../core/put-batcher';
 import { decodePayload, toRecordLine, type RecordLine } from '../core/record-line';
 import type { ReplaySegment, ReplayWorkItem } from '../core/replay-plan';
 import type { ResolvedReplay } from '../core/replay-request';
+import { PaceGate, paceDecision, type PaceSchedule } from '../core/replay-pace';
 import { readArchiveObject } from '../archive/archive-reader';
 import { readShard, type ShardReadDeps, type ShardReadSettings } from '../reading/shard-read';
 import { RecordPutter, type PutterSettings } from './record-putter';
@@ -27,6 +28,8 @@ export interface ReplayProgress {
   /** The first record not yet put: segment index, lines consumed (archive) or last sequence read (live). */
   cursor: { segment: number; lines: number; afterSequenceNumber: string | null };
   counts: ReplayCounts;
+  /** Arrival time of the last record put (a paced replay run again resumes its schedule there). */
+  lastArrival?: number;
   updatedAt: string;
 }
 
@@ -92,8 +95,16 @@ export class ReplayWorker {
     if (progress.done) return result(true);
 
     const deps = parquet ? { ...this.deps, parquet } : this.deps;
-    const run = new ItemRun(this.settings, deps, replay, progress, files.progress(item.itemId));
+    const pace = replay.pace ? new PaceGate(await this.paceSchedule(files.pace)) : null;
+    const run = new ItemRun(this.settings, deps, replay, progress, files.progress(item.itemId), pace);
     return result(await run.execute(item.segments, deadline));
+  }
+
+  private async paceSchedule(key: string): Promise<PaceSchedule> {
+    const stored = await this.deps.store.getJson<PaceSchedule>(key);
+    if (!stored)
+      throw new CorruptStateError(`Paced replay schedule ${key} is missing (PlanReplay writes it)`);
+    return stored.value;
   }
 }
 
@@ -102,6 +113,7 @@ class ItemRun {
   private readonly putter: RecordPutter;
   private pending: PutEntry[] = [];
   private pendingCursor: ReplayProgress['cursor'];
+  private pendingLastArrival: number | undefined;
 
   constructor(
     private readonly settings: ReplayWorkerSettings,
@@ -109,10 +121,13 @@ class ItemRun {
     private readonly replay: ResolvedReplay,
     private readonly progress: ReplayProgress,
     private readonly progressKey: string,
+    /** Present for a paced replay: holds each record back until it is due. */
+    private readonly pace: PaceGate | null,
   ) {
     this.matches = replay.filter ? compileFilter(replay.filter) : null;
     this.putter = new RecordPutter(deps.writer, replay.target, settings, deps);
     this.pendingCursor = { ...progress.cursor };
+    this.pendingLastArrival = progress.lastArrival;
   }
 
   /** True when every segment is replayed; false when the deadline stopped it (call again). */
@@ -144,7 +159,7 @@ class ItemRun {
       i < lines.length;
       i++
     ) {
-      await this.consider(lines[i]!);
+      if (!(await this.consider(lines[i]!, deadline))) return false;
       this.pendingCursor = { segment: index, lines: i + 1, afterSequenceNumber: null };
       if (this.pending.length >= this.settings.flushRecords) await this.flush();
       if (this.deps.now() >= deadline) return false;
@@ -166,7 +181,7 @@ class ItemRun {
       offset: consumed,
     })) {
       for (const line of lines) {
-        await this.consider(line);
+        if (!(await this.consider(line, deadline))) return false;
         consumed += 1;
         this.pendingCursor = { segment: index, lines: consumed, afterSequenceNumber: null };
         if (this.pending.length >= this.settings.flushRecords) await this.flush();
@@ -196,7 +211,9 @@ class ItemRun {
     });
     for await (const batch of read) {
       for (const record of batch.records) {
-        for (const user of read.userRecords(record)) await this.consider(toRecordLine(user));
+        for (const user of read.userRecords(record)) {
+          if (!(await this.consider(toRecordLine(user), deadline))) return false;
+        }
         this.pendingCursor = { segment: index, lines: 0, afterSequenceNumber: record.sequenceNumber };
         if (this.pending.length >= this.settings.flushRecords) await this.flush();
       }
@@ -204,11 +221,21 @@ class ItemRun {
     return read.end !== 'deadline';
   }
 
-  private async consider(line: RecordLine): Promise<void> {
+  /**
+   * Reads one record and, when it is in bounds and passes the filter, queues it for putting.
+   * False (the record not consumed) when a paced replay's record is due after the deadline.
+   */
+  private async consider(line: RecordLine, deadline: number): Promise<boolean> {
+    const wanted =
+      line.arrivalTimestamp >= this.replay.fromMs &&
+      line.arrivalTimestamp < this.replay.toMs &&
+      (!this.matches || this.matches(compactionFilterEvent(line)));
+    if (wanted && this.pace && !(await this.awaitDue(this.pace, line.arrivalTimestamp, deadline)))
+      return false;
     this.progress.counts.read += 1;
-    if (line.arrivalTimestamp < this.replay.fromMs || line.arrivalTimestamp >= this.replay.toMs) return;
-    if (this.matches && !this.matches(compactionFilterEvent(line))) return;
+    if (!wanted) return true;
     this.progress.counts.matched += 1;
+    this.pendingLastArrival = line.arrivalTimestamp;
     const data =
       this.replay.format === 'raw'
         ? decodePayload(line.data, line.encoding)
@@ -222,18 +249,47 @@ class ItemRun {
         subSequenceNumber: line.subSequenceNumber,
       },
     });
+    return true;
+  }
+
+  /**
+   * Holds a paced record back until its due time: what is pending (due already) is put first, so
+   * records reach the target on schedule. Gated before the putter, which still adapts its rate to
+   * throttling. False when the record is due after the deadline: the item returns and continues.
+   */
+  private async awaitDue(pace: PaceGate, arrival: number, deadline: number): Promise<boolean> {
+    for (;;) {
+      const now = this.deps.now();
+      const due = pace.due(arrival, now);
+      const decision = paceDecision(due, now, deadline);
+      if (decision.action === 'put') {
+        pace.take(Math.max(due, now));
+        return true;
+      }
+      if (this.pending.length > 0) {
+        await this.putPending();
+        continue;
+      }
+      await this.deps.sleep(decision.ms);
+      if (decision.action === 'yield') return false;
+    }
   }
 
   /** Puts everything pending, then moves the resume point past it. */
   private async flush(): Promise<void> {
-    if (this.pending.length > 0) {
-      const stats = await this.putter.putAll(this.pending);
-      this.progress.counts.put += stats.put;
-      this.progress.counts.throttledRetries += stats.throttledRetries;
-      this.pending = [];
-    }
+    await this.putPending();
     this.progress.cursor = { ...this.pendingCursor };
+    if (this.pendingLastArrival !== undefined) this.progress.lastArrival = this.pendingLastArrival;
     await this.saveProgress();
+  }
+
+  /** Puts everything pending; the resume point moves at the next flush. */
+  private async putPending(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const stats = await this.putter.putAll(this.pending);
+    this.progress.counts.put += stats.put;
+    this.progress.counts.throttledRetries += stats.throttledRetries;
+    this.pending = [];
   }
 
   private async saveProgress(): Promise<void> {

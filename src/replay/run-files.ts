@@ -19,5 +19,9 @@ export function replayRunFiles(prefix: string, replayId: string) {
     /** Where a compacted replay's compaction writes its result (see compactionRequestFor). */
     compacted: `${base}compacted/`,
     summary: `${base}summary.json`,
+    /** A paced replay's schedule, fixed by each execution's PlanReplay (src/core/replay-pace.ts). */
+    pace: `${base}pace.json`,
+    /** Why and when `reservoir replay --stop` stopped an execution of this replay. */
+    stopped: `${base}stopped.json`,
   };
 }

@@ -1,0 +1,85 @@
+import { readArchiveObject } from '../archive/archive-reader';
+import { mapWithConcurrency } from '../core/concurrency';
+import { hourStart } from '../core/layout';
+import type { ObjectStore } from '../core/ports';
+import type { ReplayWorkItem } from '../core/replay-plan';
+import { paceSchedule, type PaceSchedule } from '../core/replay-pace';
+import type { ResolvedReplay } from '../core/replay-request';
+import type { StoredReplayPlan } from './plan-replay';
+import type { ReplayProgress } from './replay-worker';
+import { replayRunFiles } from './run-files';
+
+/**
+ * Fixes a paced replay's schedule for this execution (PlanReplay calls it after planning). The
+ * first execution counts from the first record in bounds; a later execution of the same replay
+ * keeps that origin and shifts the start so that where the replay stands is due now.
+ */
+export async function storePaceSchedule(
+  store: ObjectStore,
+  prefix: string,
+  replay: ResolvedReplay,
+  now: number,
+): Promise<PaceSchedule | null> {
+  if (!replay.pace) return null;
+  const files = replayRunFiles(prefix, replay.replayId);
+  const plan = await store.getJson<StoredReplayPlan>(files.plan);
+  const itemIds = plan?.value.items.map((item) => item.itemId) ?? [];
+  const earlier = await store.getJson<PaceSchedule>(files.pace);
+  const originArrival =
+    earlier?.value.originArrival ?? (await firstArrival(store, files, itemIds, replay)) ?? replay.fromMs;
+  const resumeArrival = earlier ? await resumePoint(store, files, itemIds) : null;
+  const schedule = paceSchedule(replay.pace, { now, originArrival, items: itemIds.length, resumeArrival });
+  await store.putJson(files.pace, schedule);
+  return schedule;
+}
+
+/**
+ * The earliest arrival in bounds among the items' first records: each item's archive segments
+ * are read in order until one holds a record in bounds (usually the first). Parquet segments
+ * count from their hour's start; live tails are not read (they follow the archive).
+ */
+async function firstArrival(
+  store: ObjectStore,
+  files: ReturnType<typeof replayRunFiles>,
+  itemIds: string[],
+  replay: ResolvedReplay,
+): Promise<number | null> {
+  const firsts = await mapWithConcurrency(itemIds, 8, async (itemId) => {
+    const item = (await store.getJson<ReplayWorkItem>(files.item(itemId)))?.value;
+    for (const segment of item?.segments ?? []) {
+      if (segment.type === 'live') return null;
+      if (segment.type === 'parquet') return Math.max(replay.fromMs, hourOfKey(segment.key) ?? replay.fromMs);
+      const arrivals = (await readArchiveObject(store, segment.key))
+        .map((line) => line.arrivalTimestamp)
+        .filter((t) => t >= replay.fromMs && t < replay.toMs);
+      if (arrivals.length > 0) return Math.min(...arrivals);
+    }
+    return null;
+  });
+  const known = firsts.filter((t): t is number => t !== null);
+  return known.length > 0 ? Math.min(...known) : null;
+}
+
+/** `…/dt=YYYY-MM-DD/hr=HH/…` of an archive or Parquet key, as epoch ms. */
+function hourOfKey(key: string): number | null {
+  const match = /dt=(\d{4}-\d{2}-\d{2})\/hr=(\d{2})\//.exec(key);
+  return match ? hourStart(Date.parse(`${match[1]}T${match[2]}:00:00Z`)) : null;
+}
+
+/** Where an interrupted paced replay stands: the earliest last-put arrival of its unfinished items. */
+async function resumePoint(
+  store: ObjectStore,
+  files: ReturnType<typeof replayRunFiles>,
+  itemIds: string[],
+): Promise<number | null> {
+  const progress = await mapWithConcurrency(
+    itemIds,
+    16,
+    async (itemId) => (await store.getJson<ReplayProgress>(files.progress(itemId)))?.value ?? null,
+  );
+  const unfinished = progress.filter((p) => !p?.done);
+  // An unfinished item that has put nothing yet starts at the origin.
+  if (unfinished.some((p) => p?.lastArrival === undefined)) return null;
+  const points = unfinished.map((p) => p!.lastArrival!);
+  return points.length > 0 ? Math.min(...points) : null;
+}
