@@ -132,6 +132,8 @@ export function buildProgram(): Command {
     .option('--compact', 'replay only the newest record per partition key within the bounds')
     .option('--filter-stage <stage>', 'with --compact: before (default) or after choosing the newest record')
     .option('--replay-id <id>', 'name of the replay; re-running an id resumes it')
+    .option('--speedup <n>', 'put records at their original inter-arrival times divided by n (1: real time)')
+    .option('--records-per-second <r>', 'put no more than r records a second across the replay')
     .option('--dry-run', 'print the plan (objects, estimated records) and move nothing')
     .option('--json', 'print the summary as JSON on stdout')
     .option('--stage <stage>', 'deployed stage (without --local)', 'dev')

@@ -11,7 +11,7 @@ import { formatReplayProgress, readReplayProgress } from '../../replay/replay-pr
 import { archiveLocation, type ArchiveLocation } from '../archive-location';
 import { followDeployedExecution } from '../deployed';
 import { requireKnownStreams } from '../known-streams';
-import { CommandFailure, formatBytes, info, timeOption } from '../output';
+import { CommandFailure, formatBytes, info, positiveOption, timeOption } from '../output';
 import { ProgressBar } from '../progress-bar';
 
 export interface ReplayOptions {
@@ -31,6 +31,9 @@ export interface ReplayOptions {
   json?: boolean;
   dryRun?: boolean;
   stage?: string;
+  /** `--speedup N` / `--records-per-second R`: the request's `pace`. */
+  speedup?: string;
+  recordsPerSecond?: string;
 }
 
 /** `--annotate key=value`: the value as JSON when it parses (true, 3, {"a":1}), else as text. */
@@ -43,6 +46,16 @@ export function parseAnnotation(text: string): [string, unknown] {
   } catch {
     return [text.slice(0, at), raw];
   }
+}
+
+/** `--speedup N` or `--records-per-second R` (one of them) as the request field `pace`. */
+function paceOption(options: ReplayOptions): ReplayRequest['pace'] {
+  if (options.speedup !== undefined && options.recordsPerSecond !== undefined)
+    throw new CommandFailure('--speedup and --records-per-second: give one of them (field pace takes one)');
+  if (options.speedup !== undefined) return { speedup: positiveOption(options.speedup, '--speedup') };
+  if (options.recordsPerSecond !== undefined)
+    return { recordsPerSecond: positiveOption(options.recordsPerSecond, '--records-per-second') };
+  return undefined;
 }
 
 /** The request from --request (a file, or - for stdin) with the flags laid over it. */
@@ -83,6 +96,7 @@ export function buildReplayRequest(
     compact: options.compact,
     filterStage: options.filterStage,
     replayId: options.replayId,
+    pace: paceOption(options),
   };
   for (const [key, value] of Object.entries(flags)) if (value !== undefined) request[key] = value;
   if (!request.stream) throw new CommandFailure('a replay needs --stream (or "stream" in --request)');
