@@ -5,7 +5,7 @@ import { envInt } from '../src/config/env';
 import { codecBench, type CodecResult } from './codec';
 import { END_TO_END_READ_LIMITS, endToEndBench, type Round } from './end-to-end';
 import { readBudgetBench, readBudgetBenchReport } from './read-budget';
-import { replayBench, type ReplayBenchResult } from './replay';
+import { pacedReplayBench, pacedReplayReport, replayBench, type ReplayBenchResult } from './replay';
 import { compactionBench, compactionBenchReport } from './compaction';
 import { sqlBench, sqlBenchReport } from './sql';
 
@@ -175,6 +175,12 @@ export async function benchCommand(): Promise<void> {
     recordsPerSecondPerShard: replayPerShard,
   });
 
+  const paced = await pacedReplayBench({
+    spanSeconds: envInt('BENCH_PACE_SPAN_SECONDS', 60, 1),
+    speedup: envInt('BENCH_PACE_SPEEDUP', 10, 1),
+    recordsPerSecond: 20,
+  });
+
   const cpu = cpus();
   process.stdout.write(
     [
@@ -192,6 +198,8 @@ export async function benchCommand(): Promise<void> {
       `5. ${sqlBenchReport(sql)}`,
       '',
       `6. ${readBudgetBenchReport(readBudget)}`,
+      '',
+      `7. ${pacedReplayReport(paced)}`,
       '',
     ].join('\n'),
   );

@@ -134,7 +134,12 @@ export function buildProgram(): Command {
     .option('--replay-id <id>', 'name of the replay; re-running an id resumes it')
     .option('--speedup <n>', 'put records at their original inter-arrival times divided by n (1: real time)')
     .option('--records-per-second <r>', 'put no more than r records a second across the replay')
-    .option('--dry-run', 'print the plan (objects, estimated records) and move nothing')
+    .option(
+      '--plan',
+      'print what would move, the target capacity, the expected duration and the cost; write and put nothing',
+    )
+    .option('--dry-run', 'the older name of --plan')
+    .option('--prices <file>', 'with --plan: price table (default: pricing/us-east-1.json of the package)')
     .option('--json', 'print the summary as JSON on stdout')
     .option('--stage <stage>', 'deployed stage (without --local)', 'dev')
     .action(async (options) => {

@@ -38,26 +38,54 @@ export async function storePaceSchedule(
  * are read in order until one holds a record in bounds (usually the first). Parquet segments
  * count from their hour's start; live tails are not read (they follow the archive).
  */
-async function firstArrival(
+export async function firstArrival(
   store: ObjectStore,
   files: ReturnType<typeof replayRunFiles>,
   itemIds: string[],
   replay: ResolvedReplay,
 ): Promise<number | null> {
-  const firsts = await mapWithConcurrency(itemIds, 8, async (itemId) => {
-    const item = (await store.getJson<ReplayWorkItem>(files.item(itemId)))?.value;
-    for (const segment of item?.segments ?? []) {
-      if (segment.type === 'live') return null;
-      if (segment.type === 'parquet') return Math.max(replay.fromMs, hourOfKey(segment.key) ?? replay.fromMs);
-      const arrivals = (await readArchiveObject(store, segment.key))
-        .map((line) => line.arrivalTimestamp)
-        .filter((t) => t >= replay.fromMs && t < replay.toMs);
-      if (arrivals.length > 0) return Math.min(...arrivals);
-    }
-    return null;
-  });
+  const firsts = await mapWithConcurrency(itemIds, 8, (itemId) =>
+    boundaryArrival(store, files, itemId, replay, 'first'),
+  );
   const known = firsts.filter((t): t is number => t !== null);
   return known.length > 0 ? Math.min(...known) : null;
+}
+
+/** The latest arrival in bounds among the items' last archived records (for plans). */
+export async function lastArrival(
+  store: ObjectStore,
+  files: ReturnType<typeof replayRunFiles>,
+  itemIds: string[],
+  replay: ResolvedReplay,
+): Promise<number | null> {
+  const lasts = await mapWithConcurrency(itemIds, 8, (itemId) =>
+    boundaryArrival(store, files, itemId, replay, 'last'),
+  );
+  const known = lasts.filter((t): t is number => t !== null);
+  return known.length > 0 ? Math.max(...known) : null;
+}
+
+async function boundaryArrival(
+  store: ObjectStore,
+  files: ReturnType<typeof replayRunFiles>,
+  itemId: string,
+  replay: ResolvedReplay,
+  end: 'first' | 'last',
+): Promise<number | null> {
+  const item = (await store.getJson<ReplayWorkItem>(files.item(itemId)))?.value;
+  const segments = (item?.segments ?? []).filter((segment) => segment.type !== 'live');
+  if (end === 'last') segments.reverse();
+  for (const segment of segments) {
+    if (segment.type === 'parquet') {
+      const hour = hourOfKey(segment.key) ?? replay.fromMs;
+      return end === 'first' ? Math.max(replay.fromMs, hour) : Math.min(replay.toMs, hour + 3_600_000);
+    }
+    const arrivals = (await readArchiveObject(store, segment.key))
+      .map((line) => line.arrivalTimestamp)
+      .filter((t) => t >= replay.fromMs && t < replay.toMs);
+    if (arrivals.length > 0) return end === 'first' ? Math.min(...arrivals) : Math.max(...arrivals);
+  }
+  return null;
 }
 
 /** `…/dt=YYYY-MM-DD/hr=HH/…` of an archive or Parquet key, as epoch ms. */

@@ -1,6 +1,7 @@
 import { readWholeArchive } from '../../src/archive/archive-reader';
 import { archiveRuntime } from '../../src/archive/runtime';
 import { replayCommand } from '../../src/cli/commands/replay';
+import type { ReplayPlanReport } from '../../src/replay/plan-report';
 import { decodeRecord } from '../../src/consumer';
 import { PACE_TICK_MS } from '../../src/core/replay-pace';
 import type { ReplaySummary } from '../../src/core/replay-summary';
@@ -71,6 +72,37 @@ describe('paced replay on the emulators', () => {
     span = Math.max(...arrivals) - Math.min(...arrivals);
     expect(span).toBeGreaterThanOrEqual(SPAN_MS - 500);
   }, 60_000);
+
+  it('given --plan with --speedup 10, then it reports what would move, the capacity, the durations and the cost, and writes nothing', async () => {
+    const { store } = archiveRuntime();
+    const before = await store.listKeys('');
+    const report = (await quietly(() =>
+      replayCommand({
+        local: true,
+        plan: true,
+        stream: SOURCE,
+        target: 'paced-speedup',
+        speedup: '10',
+        json: true,
+      }),
+    )) as ReplayPlanReport;
+    expect(await store.listKeys('')).toEqual(before);
+    expect(report.estimatedRecords).toBe(archived.length);
+    expect(report.itemCount).toBe(2);
+    expect(report.arrivals!.last - report.arrivals!.first).toBe(span);
+    expect(report.estimate.capacity).toMatchObject({
+      mode: 'provisioned',
+      openShards: 2,
+      recordsPerSecond: 2000,
+    });
+    expect(report.estimate.atPaceMs).toBeCloseTo(span / 10, 0);
+    expect(report.estimate.atCapacityMs).toBeCloseTo((archived.length / 2000) * 1000, 0);
+    expect(report.estimate.lines.find((l) => l.unit === 'units')).toMatchObject({
+      quantity: archived.length,
+    });
+    expect(report.estimate.total).toBeGreaterThan(0);
+    expect(report.wouldWrite).toBeGreaterThan(0);
+  });
 
   it('given --speedup 10, then the replay takes a tenth of the traffic span, never less, and every key keeps its order', async () => {
     const started = Date.now();

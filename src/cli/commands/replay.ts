@@ -4,14 +4,26 @@ import { generateReplayId, type ReplayRequest } from '../../core/replay-request'
 import type { ReplaySummary } from '../../core/replay-summary';
 import { ExecutionFailedError, runLocalStateMachine, type TaskEvent } from '../../local/state-machine-runner';
 import type { ReplayPlanSummary } from '../../replay/plan-replay';
-import { replayRunFiles } from '../../replay/run-files';
-import { replayRuntime } from '../../replay/runtime';
-import { handlers } from '../../handlers/registry';
 import { formatReplayProgress, readReplayProgress } from '../../replay/replay-progress';
 import { archiveLocation, type ArchiveLocation } from '../archive-location';
 import { followDeployedExecution } from '../deployed';
 import { requireKnownStreams } from '../known-streams';
-import { CommandFailure, formatBytes, info, positiveOption, timeOption } from '../output';
+import {
+  CommandFailure,
+  formatBytes,
+  formatDuration,
+  info,
+  positiveOption,
+  table,
+  timeOption,
+} from '../output';
+import { kinesisClient } from '../../aws/clients';
+import { KinesisRecordWriter } from '../../aws/kinesis-adapter';
+import { loadInvocationBudget } from '../../config/base-config';
+import { loadReadConfig } from '../../config/read-config';
+import { loadReplayPlanningConfig } from '../../config/replay-config';
+import { replayPlanReport, type ReplayPlanReport } from '../../replay/plan-report';
+import { DEFAULT_PRICES, loadPrices } from './cost';
 import { ProgressBar } from '../progress-bar';
 
 export interface ReplayOptions {
@@ -29,7 +41,11 @@ export interface ReplayOptions {
   filterStage?: 'before' | 'after';
   replayId?: string;
   json?: boolean;
+  /** `--plan` (`--dry-run` is its older name). */
+  plan?: boolean;
   dryRun?: boolean;
+  /** Price table for --plan (default: the package's, as `reservoir cost`). */
+  prices?: string;
   stage?: string;
   /** `--speedup N` / `--records-per-second R`: the request's `pace`. */
   speedup?: string;
@@ -104,12 +120,12 @@ export function buildReplayRequest(
 }
 
 /** `reservoir replay`: runs the replay state machine locally (--local) or on AWS, with a progress bar. */
-export async function replayCommand(options: ReplayOptions): Promise<ReplaySummary | ReplayPlanSummary> {
+export async function replayCommand(options: ReplayOptions): Promise<ReplaySummary | ReplayPlanReport> {
   const request = buildReplayRequest(options);
   const location = await archiveLocation(options);
   await requireKnownStreams([request.stream], location);
   request.replayId ??= generateReplayId(request.stream, new Date(), randomUUID().slice(0, 8));
-  if (options.dryRun) return dryRun(request, options);
+  if (options.plan || options.dryRun) return planCommand(request, options, location);
   // A replay id run before resumes: what its earlier runs did is not this run's work.
   const earlier = await readReplayProgress(location.store, location.prefix, request.replayId);
   if (earlier.planned)
@@ -175,30 +191,74 @@ async function runDeployed(
   })) as ReplaySummary;
 }
 
-/** Validates and plans without putting anything (the plan's files are written under the replay id). */
-async function dryRun(request: ReplayRequest, options: ReplayOptions): Promise<ReplayPlanSummary> {
-  if (!options.local)
-    throw new CommandFailure('--dry-run runs the validation and planning steps in-process: add --local');
-  const context = { getRemainingTimeInMillis: () => 900_000 } as never;
-  const validated = (await handlers.validateReplay!({ request }, context)) as { replayId: string };
-  const plan = (await handlers.planReplay!({ replayId: validated.replayId }, context)) as ReplayPlanSummary;
-  const { store, config } = replayRuntime();
-  const stored = await store.getJson<{ objectKeys: string[] }>(
-    replayRunFiles(config.prefix, validated.replayId).plan,
+/**
+ * `--plan` (alias `--dry-run`): validates and plans as a run would, on a scratch layer over the
+ * bucket (nothing is written, nothing is put), then prints what would move, the target's write
+ * capacity, the expected duration at that capacity and at the pace, and the cost.
+ */
+async function planCommand(
+  request: ReplayRequest,
+  options: ReplayOptions,
+  location: ArchiveLocation,
+): Promise<ReplayPlanReport> {
+  const planning = loadReplayPlanningConfig();
+  const report = await replayPlanReport(
+    {
+      store: location.store,
+      catalog: location.catalog,
+      writer: new KinesisRecordWriter(kinesisClient()),
+      prefix: location.prefix,
+      replayTargets: planning.replayTargets,
+      read: loadReadConfig(),
+      pageSize: planning.itemsPerPage,
+      invocationBudgetMs: loadInvocationBudget().budgetMs,
+      prices: loadPrices(options.prices ?? DEFAULT_PRICES),
+      now: new Date(),
+    },
+    request,
   );
-  if (options.json)
-    process.stdout.write(
-      `${JSON.stringify({ ...plan, objectKeys: stored?.value.objectKeys ?? [] }, null, 2)}\n`,
+  if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else info(formatPlanReport(report));
+  return report;
+}
+
+export function formatPlanReport(report: ReplayPlanReport): string {
+  const { estimate } = report;
+  const usd = (value: number) => `$${value.toFixed(4)}`;
+  const pace = report.pace
+    ? 'speedup' in report.pace
+      ? `speedup ${report.pace.speedup}`
+      : `${report.pace.recordsPerSecond} records/s`
+    : null;
+  const span = report.arrivals
+    ? `${new Date(report.arrivals.first).toISOString()} .. ${new Date(report.arrivals.last).toISOString()}`
+    : 'nothing archived in bounds';
+  const capacity = estimate.capacity;
+  const out = [
+    `replay ${report.replayId}: ${report.stream} -> ${report.target} (${report.format}${report.compact ? ', compacted' : ''}) — a plan: nothing is written or put`,
+    `  ${report.objects} archive object(s), ${formatBytes(report.objectBytes)}; ${report.liveShards} live shard(s); ${report.itemCount} work item(s)`,
+    `  about ${report.estimatedRecords} record(s) read (from the archiver's records per byte), ~${report.recordBytes} bytes each as put; arrivals ${span}`,
+  ];
+  if (report.compact)
+    out.push(
+      report.keys === null
+        ? '  compacted: one record per key; the keys are counted by the compaction the replay runs first'
+        : `  compacted: ${report.keys} key(s), one record each`,
     );
-  else {
-    info(`replay ${plan.replayId} (dry run: nothing is put)`);
-    info(
-      `  ${plan.objects} archive object(s), ${formatBytes(plan.objectBytes)}; ${plan.liveShards} live shard(s)`,
-    );
-    info(`  ${plan.itemCount} work item(s); about ${plan.estimatedRecords} record(s) to read`);
-    for (const key of stored?.value.objectKeys ?? []) info(`    ${key}`);
-  }
-  return plan;
+  out.push(
+    `  target ${report.target}: ${capacity.mode}, ${capacity.openShards} open shard(s), writes up to ` +
+      `${capacity.recordsPerSecond} records/s and ${formatBytes(capacity.bytesPerSecond)}/s` +
+      (capacity.note ? ` (${capacity.note})` : ''),
+    `  duration at that capacity: ${formatDuration(Math.round(estimate.atCapacityMs))}` +
+      (pace ? `; at the pace (${pace}): ${formatDuration(Math.round(estimate.atPaceMs ?? 0))}` : ''),
+    `  cost (${estimate.invocations} ReplayItem invocation(s), ${estimate.transitions} state transitions):`,
+    table(
+      ['    item', 'quantity', 'unit', 'USD'],
+      estimate.lines.map((line) => [`    ${line.item}`, line.quantity, line.unit, usd(line.usd)]),
+    ),
+    `    total ${usd(estimate.total)}`,
+  );
+  return out.join('\n');
 }
 
 /** The summary counts the whole replay; after a resume, it says how much of it earlier runs did. */
