@@ -139,6 +139,12 @@ export function buildProgram(): Command {
       'print what would move, the target capacity, the expected duration and the cost; write and put nothing',
     )
     .option('--dry-run', 'the older name of --plan')
+    .option(
+      '--follow <replayId>',
+      'progress bars of a running replay (items, records, rate, throttles, ETA) until it ends',
+    )
+    .option('--stop <replayId>', 'stop a running replay; running the same --replay-id again resumes it')
+    .option('--reason <text>', "with --stop: why (the execution's stop cause)")
     .option('--prices <file>', 'with --plan: price table (default: pricing/us-east-1.json of the package)')
     .option('--json', 'print the summary as JSON on stdout')
     .option('--stage <stage>', 'deployed stage (without --local)', 'dev')

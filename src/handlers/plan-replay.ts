@@ -1,5 +1,5 @@
 import { loadReplay } from '../replay/load-replay';
-import { storePaceSchedule } from '../replay/pace-schedule';
+import { storePacePlan } from '../replay/pace-schedule';
 import { planReplay } from '../replay/plan-replay';
 import { replayRuntime } from '../replay/runtime';
 import { passThrough, taskHandler } from './shared/task-handler';
@@ -15,6 +15,6 @@ export const handler = taskHandler(passThrough<{ replayId: string }>, async (eve
     { store, catalog, prefix: config.prefix, pageSize: config.itemsPerPage },
     replay,
   );
-  const pace = await storePaceSchedule(store, config.prefix, replay, Date.now());
+  const pace = await storePacePlan(store, config.prefix, replay);
   return pace ? { ...plan, pace } : plan;
 });

@@ -3,34 +3,72 @@ import { mapWithConcurrency } from '../core/concurrency';
 import { hourStart } from '../core/layout';
 import type { ObjectStore } from '../core/ports';
 import type { ReplayWorkItem } from '../core/replay-plan';
-import { paceSchedule, type PaceSchedule } from '../core/replay-pace';
+import { CheckpointConflictError, CorruptStateError } from '../core/errors';
+import { paceSchedule, type PaceSchedule, type ReplayPace } from '../core/replay-pace';
 import type { ResolvedReplay } from '../core/replay-request';
 import type { StoredReplayPlan } from './plan-replay';
 import type { ReplayProgress } from './replay-worker';
 import { replayRunFiles } from './run-files';
 
+/** What PlanReplay fixes of a paced replay's schedule; the start is fixed by the first item to run. */
+export interface PacePlan {
+  originArrival: number;
+  items: number;
+  /** Where a replay run again stands (null: at the origin). */
+  resumeArrival: number | null;
+}
+
 /**
  * Fixes a paced replay's schedule for this execution (PlanReplay calls it after planning). The
  * first execution counts from the first record in bounds; a later execution of the same replay
- * keeps that origin and shifts the start so that where the replay stands is due now.
+ * keeps that origin and resumes where the replay stands. The start time is not fixed here: the
+ * first work item to run fixes it (`paceScheduleOf`), so that the time items take to start
+ * (Lambda cold starts, the Map's scheduling) does not crowd the first records together.
  */
-export async function storePaceSchedule(
+export async function storePacePlan(
   store: ObjectStore,
   prefix: string,
   replay: ResolvedReplay,
-  now: number,
-): Promise<PaceSchedule | null> {
+): Promise<PacePlan | null> {
   if (!replay.pace) return null;
   const files = replayRunFiles(prefix, replay.replayId);
   const plan = await store.getJson<StoredReplayPlan>(files.plan);
   const itemIds = plan?.value.items.map((item) => item.itemId) ?? [];
-  const earlier = await store.getJson<PaceSchedule>(files.pace);
-  const originArrival =
-    earlier?.value.originArrival ?? (await firstArrival(store, files, itemIds, replay)) ?? replay.fromMs;
-  const resumeArrival = earlier ? await resumePoint(store, files, itemIds) : null;
-  const schedule = paceSchedule(replay.pace, { now, originArrival, items: itemIds.length, resumeArrival });
-  await store.putJson(files.pace, schedule);
-  return schedule;
+  const earlier = await store.getJson<PacePlan>(files.pace);
+  const pacePlan: PacePlan = {
+    originArrival:
+      earlier?.value.originArrival ?? (await firstArrival(store, files, itemIds, replay)) ?? replay.fromMs,
+    items: itemIds.length,
+    resumeArrival: earlier ? await resumePoint(store, files, itemIds) : null,
+  };
+  await store.deleteKeys([files.paceStart]);
+  await store.putJson(files.pace, pacePlan);
+  return pacePlan;
+}
+
+/**
+ * A work item's schedule: the execution's pace plan, started when the first item ran. The first
+ * item creates the start file (If-None-Match); every other item, and later invocations, read it.
+ */
+export async function paceScheduleOf(
+  store: ObjectStore,
+  files: ReturnType<typeof replayRunFiles>,
+  pace: ReplayPace,
+  now: number,
+): Promise<PaceSchedule> {
+  const plan = await store.getJson<PacePlan>(files.pace);
+  if (!plan) throw new CorruptStateError(`Paced replay plan ${files.pace} is missing (PlanReplay writes it)`);
+  let start = (await store.getJson<{ startAt: number }>(files.paceStart))?.value.startAt;
+  if (start === undefined) {
+    try {
+      await store.putJsonIfMatch(files.paceStart, { startAt: now }, null);
+      start = now;
+    } catch (error) {
+      if (!(error instanceof CheckpointConflictError)) throw error;
+      start = (await store.getJson<{ startAt: number }>(files.paceStart))!.value.startAt;
+    }
+  }
+  return paceSchedule(pace, { now: start, ...plan.value });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { CorruptStateError } from '../core/errors';
+import { CorruptStateError, ReplayStoppedError } from '../core/errors';
 import { encodeEnvelope } from '../core/envelope';
 import { compileFilter, type FilterEvent } from '../core/filter-pattern';
 import { compactionFilterEvent } from '../core/compaction-entry';
@@ -8,7 +8,8 @@ import type { PutEntry } from '../core/put-batcher';
 import { decodePayload, toRecordLine, type RecordLine } from '../core/record-line';
 import type { ReplaySegment, ReplayWorkItem } from '../core/replay-plan';
 import type { ResolvedReplay } from '../core/replay-request';
-import { PaceGate, paceDecision, type PaceSchedule } from '../core/replay-pace';
+import { PaceGate, paceDecision } from '../core/replay-pace';
+import { paceScheduleOf } from './pace-schedule';
 import { readArchiveObject } from '../archive/archive-reader';
 import { readShard, type ShardReadDeps, type ShardReadSettings } from '../reading/shard-read';
 import { RecordPutter, type PutterSettings } from './record-putter';
@@ -61,6 +62,9 @@ export interface ReplayItemResult extends ReplayCounts {
  * their original order per key. Saves its resume point after every flush; a completed item
  * leaves a marker that makes a re-run of the same replay skip it.
  */
+/** How often a waiting paced item looks for a stop marker. */
+const STOP_CHECK_MS = 2_000;
+
 export class ReplayWorker {
   constructor(
     private readonly settings: ReplayWorkerSettings,
@@ -95,16 +99,19 @@ export class ReplayWorker {
     if (progress.done) return result(true);
 
     const deps = parquet ? { ...this.deps, parquet } : this.deps;
-    const pace = replay.pace ? new PaceGate(await this.paceSchedule(files.pace)) : null;
-    const run = new ItemRun(this.settings, deps, replay, progress, files.progress(item.itemId), pace);
+    const pace = replay.pace
+      ? new PaceGate(await paceScheduleOf(this.deps.store, files, replay.pace, this.deps.now()))
+      : null;
+    const run = new ItemRun(
+      this.settings,
+      deps,
+      replay,
+      progress,
+      files.progress(item.itemId),
+      pace,
+      files.stopped,
+    );
     return result(await run.execute(item.segments, deadline));
-  }
-
-  private async paceSchedule(key: string): Promise<PaceSchedule> {
-    const stored = await this.deps.store.getJson<PaceSchedule>(key);
-    if (!stored)
-      throw new CorruptStateError(`Paced replay schedule ${key} is missing (PlanReplay writes it)`);
-    return stored.value;
   }
 }
 
@@ -123,6 +130,8 @@ class ItemRun {
     private readonly progressKey: string,
     /** Present for a paced replay: holds each record back until it is due. */
     private readonly pace: PaceGate | null,
+    /** The replay's stop marker (`reservoir replay --stop`), looked for at every flush and while waiting. */
+    private readonly stopKey: string,
   ) {
     this.matches = replay.filter ? compileFilter(replay.filter) : null;
     this.putter = new RecordPutter(deps.writer, replay.target, settings, deps);
@@ -270,8 +279,11 @@ class ItemRun {
         await this.putPending();
         continue;
       }
-      await this.deps.sleep(decision.ms);
-      if (decision.action === 'yield') return false;
+      // Long waits in steps, so that a stop is seen while waiting.
+      await this.deps.sleep(Math.min(decision.ms, STOP_CHECK_MS));
+      // A stop while waiting: save the resume point (flush), which then ends the item.
+      if (await this.stopCause()) await this.flush();
+      if (decision.action === 'yield' && decision.ms <= STOP_CHECK_MS) return false;
     }
   }
 
@@ -281,6 +293,17 @@ class ItemRun {
     this.progress.cursor = { ...this.pendingCursor };
     if (this.pendingLastArrival !== undefined) this.progress.lastArrival = this.pendingLastArrival;
     await this.saveProgress();
+    await this.assertNotStopped();
+  }
+
+  /** After the resume point is saved: a stopped replay's item ends here (a later run resumes it). */
+  private async assertNotStopped(): Promise<void> {
+    const cause = await this.stopCause();
+    if (cause !== null) throw new ReplayStoppedError(`replay ${this.replay.replayId} stopped: ${cause}`);
+  }
+
+  private async stopCause(): Promise<string | null> {
+    return (await this.deps.store.getJson<{ cause: string }>(this.stopKey))?.value.cause ?? null;
   }
 
   /** Puts everything pending; the resume point moves at the next flush. */

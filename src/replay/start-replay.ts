@@ -52,6 +52,8 @@ export async function startReplay(
         `field replayId: ${replayId} already names a different replay request (unique)`,
       );
     }
+    // Running a stopped replay again resumes it: its items must not see the old stop.
+    await deps.store.deleteKeys([files.stopped]);
     return { replay: stored.value.resolved, resumed: true };
   }
 

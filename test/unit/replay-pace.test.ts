@@ -9,7 +9,6 @@ import {
   paceDecision,
   paceSchedule,
   REPLAY_MAX_CONCURRENCY,
-  type PaceSchedule,
 } from '../../src/core/replay-pace';
 import type { ReplayWorkItem } from '../../src/core/replay-plan';
 import { resolveReplayRequest, type ReplayRequest } from '../../src/core/replay-request';
@@ -167,12 +166,12 @@ describe('replay pacing in the worker (virtual clock)', () => {
     const writer = new TimedWriter(clock);
     const item = archivedItem(store, 601, 100); // arrivals over exactly 60 s
     const replay = pacedReplay({ pace: { speedup: 10 } }, clock.t);
-    const schedule: PaceSchedule = paceSchedule(replay.pace!, {
-      now: clock.t,
+    await store.putJson(replayRunFiles(PREFIX, replay.replayId).pace, {
       originArrival: ORIGIN,
       items: 1,
+      resumeArrival: null,
     });
-    await store.putJson(replayRunFiles(PREFIX, replay.replayId).pace, schedule);
+    clock.t += 3_000; // the item starts 3 s after planning: the schedule starts with it
     const start = clock.t;
 
     const result = await pacedWorker(clock, store, writer).run(replay, item, start + 900_000);
@@ -197,10 +196,11 @@ describe('replay pacing in the worker (virtual clock)', () => {
     const writer = new TimedWriter(clock);
     const item = archivedItem(store, 3, 600_000); // 0, 10 min, 20 min
     const replay = pacedReplay({ pace: { speedup: 1 } }, clock.t);
-    await store.putJson(
-      replayRunFiles(PREFIX, replay.replayId).pace,
-      paceSchedule(replay.pace!, { now: clock.t, originArrival: ORIGIN, items: 1 }),
-    );
+    await store.putJson(replayRunFiles(PREFIX, replay.replayId).pace, {
+      originArrival: ORIGIN,
+      items: 1,
+      resumeArrival: null,
+    });
     const start = clock.t;
     const worker = pacedWorker(clock, store, writer);
 
@@ -221,16 +221,42 @@ describe('replay pacing in the worker (virtual clock)', () => {
     expect(writer.puts.map((p) => p.at - start)).toEqual([5, 600_005, 1_200_005]);
   });
 
+  it('given a stop while a paced item waits, then it saves what it put as its resume point and ends with ReplayStoppedError', async () => {
+    const clock = new VirtualClock();
+    const store = new MemoryObjectStore();
+    const writer = new TimedWriter(clock);
+    const item = archivedItem(store, 3, 60_000); // 0, 1 min, 2 min
+    const replay = pacedReplay({ pace: { speedup: 1 } }, clock.t);
+    const files = replayRunFiles(PREFIX, replay.replayId);
+    await store.putJson(files.pace, { originArrival: ORIGIN, items: 1, resumeArrival: null });
+    const start = clock.t;
+    const sleep = clock.sleep;
+    clock.sleep = async (ms) => {
+      await sleep(ms);
+      if (clock.t - start >= 30_000) await store.putJson(files.stopped, { cause: 'enough' });
+    };
+
+    await expect(pacedWorker(clock, store, writer).run(replay, item, start + 900_000)).rejects.toMatchObject({
+      name: 'ReplayStoppedError',
+      message: expect.stringContaining('enough'),
+    });
+    expect(clock.t - start).toBeLessThan(35_000);
+    expect(writer.puts).toHaveLength(1);
+    const progress = (await store.getJson<ReplayProgress>(files.progress(item.itemId)))!.value;
+    expect(progress).toMatchObject({ done: false, cursor: { lines: 1 }, counts: { put: 1 } });
+  });
+
   it('given recordsPerSecond 50, then 200 records take about 4 s', async () => {
     const clock = new VirtualClock();
     const store = new MemoryObjectStore();
     const writer = new TimedWriter(clock, 1);
     const item = archivedItem(store, 200, 0);
     const replay = pacedReplay({ pace: { recordsPerSecond: 50 } }, clock.t);
-    await store.putJson(
-      replayRunFiles(PREFIX, replay.replayId).pace,
-      paceSchedule(replay.pace!, { now: clock.t, originArrival: ORIGIN, items: 1 }),
-    );
+    await store.putJson(replayRunFiles(PREFIX, replay.replayId).pace, {
+      originArrival: ORIGIN,
+      items: 1,
+      resumeArrival: null,
+    });
     const start = clock.t;
     await pacedWorker(clock, store, writer).run(replay, item, start + 900_000);
     const span = writer.puts.at(-1)!.at - start;

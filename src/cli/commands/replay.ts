@@ -6,7 +6,15 @@ import { ExecutionFailedError, runLocalStateMachine, type TaskEvent } from '../.
 import type { ReplayPlanSummary } from '../../replay/plan-replay';
 import { formatReplayProgress, readReplayProgress } from '../../replay/replay-progress';
 import { archiveLocation, type ArchiveLocation } from '../archive-location';
-import { followDeployedExecution } from '../deployed';
+import { followDeployedExecution, sfnClient, stateMachineArn } from '../deployed';
+import { followReplay, stderrRenderer, type FollowResult } from '../replay-follow';
+import { replayRunFiles } from '../../replay/run-files';
+import {
+  executionStatus,
+  latestReplayExecution,
+  replayExecutionName,
+  stopExecution,
+} from '../../aws/replay-executions';
 import { requireKnownStreams } from '../known-streams';
 import {
   CommandFailure,
@@ -50,6 +58,11 @@ export interface ReplayOptions {
   /** `--speedup N` / `--records-per-second R`: the request's `pace`. */
   speedup?: string;
   recordsPerSecond?: string;
+  /** `--follow ID`: progress bars of a running replay until it ends. */
+  follow?: string;
+  /** `--stop ID`: stops a running replay (a later run of the id resumes it); `--reason` says why. */
+  stop?: string;
+  reason?: string;
 }
 
 /** `--annotate key=value`: the value as JSON when it parses (true, 3, {"a":1}), else as text. */
@@ -120,7 +133,11 @@ export function buildReplayRequest(
 }
 
 /** `reservoir replay`: runs the replay state machine locally (--local) or on AWS, with a progress bar. */
-export async function replayCommand(options: ReplayOptions): Promise<ReplaySummary | ReplayPlanReport> {
+export async function replayCommand(
+  options: ReplayOptions,
+): Promise<ReplaySummary | ReplayPlanReport | FollowResult | StopResult> {
+  if (options.follow) return followCommand(options.follow, options);
+  if (options.stop) return stopCommand(options.stop, options);
   const request = buildReplayRequest(options);
   const location = await archiveLocation(options);
   await requireKnownStreams([request.stream], location);
@@ -180,11 +197,22 @@ async function runDeployed(
   archive: ArchiveLocation,
 ): Promise<ReplaySummary> {
   const replayId = request.replayId!;
+  const stage = options.stage ?? 'dev';
+  const latest = await latestReplayExecution(
+    sfnClient(),
+    stateMachineArn(archive.outputs ?? {}, 'replay', stage),
+    replayId,
+  );
+  if (latest?.status === 'RUNNING')
+    throw new CommandFailure(
+      `replay ${replayId} is running (${latest.executionArn}): follow it with --follow ${replayId} or stop it with --stop ${replayId}`,
+    );
   return (await followDeployedExecution({
     stateMachine: 'replay',
     stage: options.stage,
     ...(archive.outputs ? { archive: { ...archive, outputs: archive.outputs } } : {}),
-    executionName: replayId,
+    // A closed execution's name cannot be used again: a resumed replay is its next run.
+    executionName: replayExecutionName(replayId, (latest?.run ?? 0) + 1),
     input: request,
     progress: async (store, prefix) =>
       formatReplayProgress(await readReplayProgress(store, prefix, replayId)),
@@ -259,6 +287,106 @@ export function formatPlanReport(report: ReplayPlanReport): string {
     `    total ${usd(estimate.total)}`,
   );
   return out.join('\n');
+}
+
+/** How often --follow polls the run files (and, deployed, DescribeExecution). */
+const FOLLOW_INTERVAL_MS = 2_000;
+
+/**
+ * `--follow ID`: progress bars until the replay ends. Deployed: the newest execution of the id
+ * and the run files in the stack's bucket. `--local`: a replay run by another process against
+ * the same endpoints, from its run files alone.
+ */
+async function followCommand(replayId: string, options: ReplayOptions): Promise<FollowResult> {
+  const location = await archiveLocation(options);
+  await requireReplay(location, replayId);
+  let status: (() => Promise<string>) | undefined;
+  if (!options.local) {
+    const sfn = sfnClient();
+    const execution = await latestReplayExecution(
+      sfn,
+      stateMachineArn(location.outputs ?? {}, 'replay', options.stage ?? 'dev'),
+      replayId,
+    );
+    if (!execution) throw new CommandFailure(`replay ${replayId} has no execution on the deployed stack`);
+    info(`following ${execution.executionArn}`);
+    status = () => executionStatus(sfn, execution.executionArn);
+  }
+  const result = await followReplay(
+    {
+      store: location.store,
+      prefix: location.prefix,
+      ...(status ? { executionStatus: status } : {}),
+      now: Date.now,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      intervalMs: FOLLOW_INTERVAL_MS,
+      render: options.json ? () => {} : stderrRenderer(),
+    },
+    replayId,
+  );
+  if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (result.status !== 'SUCCEEDED')
+    throw new CommandFailure(
+      `replay ${replayId} ${result.status.toLowerCase()}: run it again with --replay-id ${replayId} to resume`,
+    );
+  return result;
+}
+
+export interface StopResult {
+  replayId: string;
+  /** The execution stopped (deployed); null for a local replay. */
+  executionArn: string | null;
+  cause: string;
+}
+
+/**
+ * `--stop ID`: writes the replay's stop marker (work items see it at their next flush, save their
+ * resume point and end) and, deployed, stops the execution with StopExecution. Running the same
+ * replay id again resumes it.
+ */
+async function stopCommand(replayId: string, options: ReplayOptions): Promise<StopResult> {
+  const location = await archiveLocation(options);
+  await requireReplay(location, replayId);
+  const progress = await readReplayProgress(location.store, location.prefix, replayId);
+  if (progress.planned && progress.items > 0 && progress.itemsDone === progress.items)
+    throw new CommandFailure(`replay ${replayId} has finished: nothing to stop`);
+  const cause = options.reason ?? `stopped by reservoir replay --stop at ${new Date().toISOString()}`;
+  let executionArn: string | null = null;
+  const sfn = options.local ? null : sfnClient();
+  if (sfn) {
+    const execution = await latestReplayExecution(
+      sfn,
+      stateMachineArn(location.outputs ?? {}, 'replay', options.stage ?? 'dev'),
+      replayId,
+    );
+    if (execution?.status !== 'RUNNING')
+      throw new CommandFailure(
+        `replay ${replayId} is not running (${execution ? `${execution.name}: ${execution.status.toLowerCase()}` : 'no execution'})`,
+      );
+    executionArn = execution.executionArn;
+  }
+  // The marker first: items still in flight after StopExecution end at their next flush.
+  await location.store.putJson(replayRunFiles(location.prefix, replayId).stopped, {
+    cause,
+    stoppedAt: new Date().toISOString(),
+    executionArn,
+  });
+  if (sfn && executionArn) await stopExecution(sfn, executionArn, cause);
+  const result: StopResult = { replayId, executionArn, cause };
+  if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else
+    info(
+      `stopped replay ${replayId}${executionArn ? ` (${executionArn})` : ''}: its work items save their resume points ` +
+        `and end at their next flush; run it again with --replay-id ${replayId} to resume`,
+    );
+  return result;
+}
+
+async function requireReplay(location: ArchiveLocation, replayId: string): Promise<void> {
+  if (!(await location.store.getJson(replayRunFiles(location.prefix, replayId).request)))
+    throw new CommandFailure(
+      `no replay ${replayId} in s3://${location.bucket}/${location.prefix}runs/replay/ (run files expire after 7 days)`,
+    );
 }
 
 /** The summary counts the whole replay; after a resume, it says how much of it earlier runs did. */

@@ -2,6 +2,7 @@ import { readWholeArchive } from '../../src/archive/archive-reader';
 import { archiveRuntime } from '../../src/archive/runtime';
 import { replayCommand } from '../../src/cli/commands/replay';
 import type { ReplayPlanReport } from '../../src/replay/plan-report';
+import { readReplayProgress } from '../../src/replay/replay-progress';
 import { decodeRecord } from '../../src/consumer';
 import { PACE_TICK_MS } from '../../src/core/replay-pace';
 import type { ReplaySummary } from '../../src/core/replay-summary';
@@ -53,7 +54,7 @@ function archivedOrderPerKey(): Map<string, string[]> {
 describe('paced replay on the emulators', () => {
   beforeAll(async () => {
     await createArchivedStream(env.kinesis, SOURCE, 2);
-    for (const target of ['paced-speedup', 'paced-rate'])
+    for (const target of ['paced-speedup', 'paced-rate', 'paced-stop'])
       await createArchivedStream(env.kinesis, target, 2, false);
     // Traffic whose arrival times really span SPAN_MS: Kinesis stamps them as they arrive.
     for (let batch = 0; batch < BATCHES; batch++) {
@@ -154,5 +155,51 @@ describe('paced replay on the emulators', () => {
     );
     await expect(run).rejects.toBeInstanceOf(ExecutionFailedError);
     await expect(run).rejects.toMatchObject({ causeText: expect.stringContaining('field pace') });
+  });
+
+  it('given a local paced replay run elsewhere, when it is followed and stopped, then it ends with its resume points saved and the same id resumes it', async () => {
+    const args = { local: true, stream: SOURCE, target: 'paced-stop', speedup: '2', replayId: 'paced-stop' };
+    const { running, following, stopped, progress } = await quietly(async () => {
+      const running = replayCommand(args).then(
+        () => null,
+        (error: Error) => error,
+      );
+      await sleep(1_500);
+      const following = replayCommand({ local: true, follow: 'paced-stop', json: true }).then(
+        () => null,
+        (error: Error) => error,
+      );
+      await sleep(1_000);
+      const stopped = await replayCommand({ local: true, stop: 'paced-stop', reason: 'it: enough' });
+      const [runningError, followingError] = await Promise.all([running, following]);
+      const progress = await readReplayProgress(
+        archiveRuntime().store,
+        archiveRuntime().config.prefix,
+        'paced-stop',
+      );
+      return { running: runningError, following: followingError, stopped, progress };
+    });
+    expect(stopped).toMatchObject({ replayId: 'paced-stop', executionArn: null, cause: 'it: enough' });
+    expect(running?.message).toContain('ReplayStoppedError');
+    expect(running?.message).toContain('it: enough');
+    expect(following?.message).toContain('replay paced-stop stopped');
+    expect(progress.put).toBeGreaterThan(0);
+    expect(progress.put).toBeLessThan(archived.length);
+    expect(progress.itemsDone).toBeLessThan(progress.items);
+
+    const resumed = (await quietly(() => replayCommand(args))) as ReplaySummary;
+    expect(resumed).toMatchObject({ put: archived.length, problemCount: 0 });
+    const out = await readStream(env.kinesis, 'paced-stop');
+    expect(out).toHaveLength(archived.length); // each record once: the stop saved what was put
+    expect(orderPerKey(out)).toEqual(archivedOrderPerKey());
+  }, 60_000);
+
+  it('given a replay id that never ran, then --follow and --stop say so in one line', async () => {
+    await expect(quietly(() => replayCommand({ local: true, follow: 'no-such-replay' }))).rejects.toThrow(
+      /no replay no-such-replay in s3:/,
+    );
+    await expect(quietly(() => replayCommand({ local: true, stop: 'no-such-replay' }))).rejects.toThrow(
+      /no replay no-such-replay/,
+    );
   });
 });
