@@ -5,7 +5,7 @@ import {
   type ProgressSample,
   type ReplayProgressReport,
 } from '../replay/replay-progress';
-import { replayRunFiles } from '../replay/run-files';
+import { replayRunFiles, type ReplayStopMarker } from '../replay/run-files';
 import type { ReplaySummary } from '../core/replay-summary';
 import { formatDuration } from './output';
 import { barText } from './progress-bar';
@@ -73,7 +73,7 @@ async function localStatus(
 ): Promise<FollowStatus> {
   if (progress.planned && progress.items > 0 && progress.itemsDone === progress.items) return 'SUCCEEDED';
   const files = replayRunFiles(prefix, progress.replayId);
-  if (await store.getJson(files.stopped)) return 'STOPPED';
+  if ((await store.getJson<ReplayStopMarker>(files.stopped))?.value.cause) return 'STOPPED';
   // A summary that matches the items as they are now: the run ended short of done (failed items).
   const summary = (await store.getJson<ReplaySummary>(files.summary))?.value;
   if (summary && summary.put === progress.put && summary.completedItems === progress.itemsDone)

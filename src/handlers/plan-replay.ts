@@ -15,6 +15,6 @@ export const handler = taskHandler(passThrough<{ replayId: string }>, async (eve
     { store, catalog, prefix: config.prefix, pageSize: config.itemsPerPage },
     replay,
   );
-  const pace = await storePacePlan(store, config.prefix, replay);
+  const pace = await storePacePlan(store, config.prefix, replay, Date.now());
   return pace ? { ...plan, pace } : plan;
 });

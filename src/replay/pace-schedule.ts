@@ -12,6 +12,8 @@ import { replayRunFiles } from './run-files';
 
 /** What PlanReplay fixes of a paced replay's schedule; the start is fixed by the first item to run. */
 export interface PacePlan {
+  /** Which execution's plan (PlanReplay's time): a start file of another plan is stale. */
+  plannedAt: number;
   originArrival: number;
   items: number;
   /** Where a replay run again stands (null: at the origin). */
@@ -29,6 +31,7 @@ export async function storePacePlan(
   store: ObjectStore,
   prefix: string,
   replay: ResolvedReplay,
+  now: number,
 ): Promise<PacePlan | null> {
   if (!replay.pace) return null;
   const files = replayRunFiles(prefix, replay.replayId);
@@ -36,12 +39,12 @@ export async function storePacePlan(
   const itemIds = plan?.value.items.map((item) => item.itemId) ?? [];
   const earlier = await store.getJson<PacePlan>(files.pace);
   const pacePlan: PacePlan = {
+    plannedAt: now,
     originArrival:
       earlier?.value.originArrival ?? (await firstArrival(store, files, itemIds, replay)) ?? replay.fromMs,
     items: itemIds.length,
     resumeArrival: earlier ? await resumePoint(store, files, itemIds) : null,
   };
-  await store.deleteKeys([files.paceStart]);
   await store.putJson(files.pace, pacePlan);
   return pacePlan;
 }
@@ -58,17 +61,29 @@ export async function paceScheduleOf(
 ): Promise<PaceSchedule> {
   const plan = await store.getJson<PacePlan>(files.pace);
   if (!plan) throw new CorruptStateError(`Paced replay plan ${files.pace} is missing (PlanReplay writes it)`);
-  let start = (await store.getJson<{ startAt: number }>(files.paceStart))?.value.startAt;
-  if (start === undefined) {
+  const start = await scheduleStart(store, files.paceStart, plan.value.plannedAt, now);
+  return paceSchedule(pace, { now: start, ...plan.value });
+}
+
+/** The start of this plan's schedule: the stored one, or now (If-None-Match / If-Match on a stale one). */
+async function scheduleStart(
+  store: ObjectStore,
+  key: string,
+  plannedAt: number,
+  now: number,
+): Promise<number> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const stored = await store.getJson<{ plannedAt: number; startAt: number }>(key);
+    if (stored?.value.plannedAt === plannedAt) return stored.value.startAt;
     try {
-      await store.putJsonIfMatch(files.paceStart, { startAt: now }, null);
-      start = now;
+      await store.putJsonIfMatch(key, { plannedAt, startAt: now }, stored?.etag ?? null);
+      return now;
     } catch (error) {
+      // Another item started the schedule first: read its start.
       if (!(error instanceof CheckpointConflictError)) throw error;
-      start = (await store.getJson<{ startAt: number }>(files.paceStart))!.value.startAt;
     }
   }
-  return paceSchedule(pace, { now: start, ...plan.value });
+  throw new CorruptStateError(`Paced replay start ${key} keeps changing`);
 }
 
 /**

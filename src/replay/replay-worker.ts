@@ -13,7 +13,7 @@ import { paceScheduleOf } from './pace-schedule';
 import { readArchiveObject } from '../archive/archive-reader';
 import { readShard, type ShardReadDeps, type ShardReadSettings } from '../reading/shard-read';
 import { RecordPutter, type PutterSettings } from './record-putter';
-import { replayRunFiles } from './run-files';
+import { replayRunFiles, type ReplayStopMarker } from './run-files';
 
 export interface ReplayCounts {
   read: number;
@@ -303,7 +303,7 @@ class ItemRun {
   }
 
   private async stopCause(): Promise<string | null> {
-    return (await this.deps.store.getJson<{ cause: string }>(this.stopKey))?.value.cause ?? null;
+    return (await this.deps.store.getJson<ReplayStopMarker>(this.stopKey))?.value.cause ?? null;
   }
 
   /** Puts everything pending; the resume point moves at the next flush. */

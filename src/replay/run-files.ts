@@ -27,3 +27,11 @@ export function replayRunFiles(prefix: string, replayId: string) {
     stopped: `${base}stopped.json`,
   };
 }
+
+/** `stopped.json`: `reservoir replay --stop` writes a cause; a resumed run clears it (cause null). */
+export interface ReplayStopMarker {
+  cause: string | null;
+  stoppedAt?: string;
+  resumedAt?: string;
+  executionArn?: string | null;
+}

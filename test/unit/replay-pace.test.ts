@@ -167,6 +167,7 @@ describe('replay pacing in the worker (virtual clock)', () => {
     const item = archivedItem(store, 601, 100); // arrivals over exactly 60 s
     const replay = pacedReplay({ pace: { speedup: 10 } }, clock.t);
     await store.putJson(replayRunFiles(PREFIX, replay.replayId).pace, {
+      plannedAt: 1,
       originArrival: ORIGIN,
       items: 1,
       resumeArrival: null,
@@ -197,6 +198,7 @@ describe('replay pacing in the worker (virtual clock)', () => {
     const item = archivedItem(store, 3, 600_000); // 0, 10 min, 20 min
     const replay = pacedReplay({ pace: { speedup: 1 } }, clock.t);
     await store.putJson(replayRunFiles(PREFIX, replay.replayId).pace, {
+      plannedAt: 1,
       originArrival: ORIGIN,
       items: 1,
       resumeArrival: null,
@@ -228,7 +230,7 @@ describe('replay pacing in the worker (virtual clock)', () => {
     const item = archivedItem(store, 3, 60_000); // 0, 1 min, 2 min
     const replay = pacedReplay({ pace: { speedup: 1 } }, clock.t);
     const files = replayRunFiles(PREFIX, replay.replayId);
-    await store.putJson(files.pace, { originArrival: ORIGIN, items: 1, resumeArrival: null });
+    await store.putJson(files.pace, { plannedAt: 1, originArrival: ORIGIN, items: 1, resumeArrival: null });
     const start = clock.t;
     const sleep = clock.sleep;
     clock.sleep = async (ms) => {
@@ -253,6 +255,7 @@ describe('replay pacing in the worker (virtual clock)', () => {
     const item = archivedItem(store, 200, 0);
     const replay = pacedReplay({ pace: { recordsPerSecond: 50 } }, clock.t);
     await store.putJson(replayRunFiles(PREFIX, replay.replayId).pace, {
+      plannedAt: 1,
       originArrival: ORIGIN,
       items: 1,
       resumeArrival: null,

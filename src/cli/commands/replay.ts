@@ -8,7 +8,7 @@ import { formatReplayProgress, readReplayProgress } from '../../replay/replay-pr
 import { archiveLocation, type ArchiveLocation } from '../archive-location';
 import { followDeployedExecution, sfnClient, stateMachineArn } from '../deployed';
 import { followReplay, stderrRenderer, type FollowResult } from '../replay-follow';
-import { replayRunFiles } from '../../replay/run-files';
+import { replayRunFiles, type ReplayStopMarker } from '../../replay/run-files';
 import {
   executionStatus,
   latestReplayExecution,
@@ -366,11 +366,8 @@ async function stopCommand(replayId: string, options: ReplayOptions): Promise<St
     executionArn = execution.executionArn;
   }
   // The marker first: items still in flight after StopExecution end at their next flush.
-  await location.store.putJson(replayRunFiles(location.prefix, replayId).stopped, {
-    cause,
-    stoppedAt: new Date().toISOString(),
-    executionArn,
-  });
+  const marker: ReplayStopMarker = { cause, stoppedAt: new Date().toISOString(), executionArn };
+  await location.store.putJson(replayRunFiles(location.prefix, replayId).stopped, marker);
   if (sfn && executionArn) await stopExecution(sfn, executionArn, cause);
   const result: StopResult = { replayId, executionArn, cause };
   if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
