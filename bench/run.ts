@@ -7,7 +7,8 @@ import { END_TO_END_READ_LIMITS, endToEndBench, type Round } from './end-to-end'
 import { readBudgetBench, readBudgetBenchReport } from './read-budget';
 import { pacedReplayBench, pacedReplayReport, replayBench, type ReplayBenchResult } from './replay';
 import { compactionBench, compactionBenchReport } from './compaction';
-import { sqlBench, sqlBenchReport } from './sql';
+import { columnarBenchOn, columnarBenchReport } from './columnar';
+import { sqlBenchOn, sqlBenchReport, withBenchArchive } from './sql';
 
 // Goals from the issue. MB here is MiB, the unit of Kinesis's per-shard limits.
 const MB = 1024 * 1024;
@@ -143,43 +144,93 @@ function replayReport(r: ReplayBenchResult, shards: number, perShard: number): s
   ].join('\n');
 }
 
+/** The sections of `npm run bench`, in the order they run; BENCH_SECTIONS picks some (comma-separated). */
+export const BENCH_SECTIONS = [
+  'codec',
+  'end-to-end',
+  'replay',
+  'compaction',
+  'sql',
+  'columnar',
+  'read-budget',
+  'paced-replay',
+] as const;
+type Section = (typeof BENCH_SECTIONS)[number];
+
+export function selectedSections(value: string | undefined): Set<Section> {
+  if (!value?.trim()) return new Set(BENCH_SECTIONS);
+  const names = value.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !(BENCH_SECTIONS as readonly string[]).includes(name));
+  if (unknown.length > 0)
+    throw new Error(
+      `BENCH_SECTIONS: unknown section(s) ${unknown.join(', ')}; use ${BENCH_SECTIONS.join(', ')}`,
+    );
+  return new Set(names as Section[]);
+}
+
 /** `npm run bench`: the throughput figures of the issues, printed to stdout. */
 export async function benchCommand(): Promise<void> {
   const config = loadArchiveConfig();
+  const sections = selectedSections(process.env.BENCH_SECTIONS);
   const loadBefore = loadavg()[0]!;
   const levels = [...new Set([1, config.gzipLevel, 9])].sort((a, b) => a - b);
   const records = envInt('BENCH_RECORDS', 100_000, 1);
   const shards = envInt('BENCH_SHARDS', 4, 1);
   const rounds = envInt('BENCH_ROUNDS', 4, 1);
-
-  info(`encode + compress at gzip levels ${levels.join(', ')}`);
-  const codec = codecBench(levels, {
-    maxObjectBytes: config.maxObjectBytes,
-    targetBytes: 200 * MB,
-    maxSeconds: 4,
-  });
-  const endToEnd = await endToEndBench({ records, shards, rounds, warmupRecords: 20_000 });
   const replayShards = envInt('BENCH_REPLAY_SHARDS', 2, 1);
   const replayPerShard = envInt('BENCH_REPLAY_RECORDS_PER_SHARD_SECOND', 1000, 1);
-  const compaction = await compactionBench({ log: info });
-  const sql = await sqlBench();
-  const readBudget = await readBudgetBench({
-    records: envInt('BENCH_READ_RECORDS', 100_000, 1),
-    shards: envInt('BENCH_READ_SHARDS', 4, 1),
-    recordBytes: envInt('BENCH_READ_RECORD_BYTES', 1000, 140),
-    productionCallsPerSecond: 1,
-  });
-  const replay = await replayBench({
-    records: envInt('BENCH_REPLAY_RECORDS', 60_000, 1),
-    targetShards: replayShards,
-    recordsPerSecondPerShard: replayPerShard,
-  });
+  const reports: string[] = [];
 
-  const paced = await pacedReplayBench({
-    spanSeconds: envInt('BENCH_PACE_SPAN_SECONDS', 60, 1),
-    speedup: envInt('BENCH_PACE_SPEEDUP', 10, 1),
-    recordsPerSecond: 20,
-  });
+  if (sections.has('codec')) {
+    info(`encode + compress at gzip levels ${levels.join(', ')}`);
+    const codec = codecBench(levels, {
+      maxObjectBytes: config.maxObjectBytes,
+      targetBytes: 200 * MB,
+      maxSeconds: 4,
+    });
+    reports.push(codecReport(codec, config.gzipLevel, config.maxObjectBytes));
+  }
+  if (sections.has('end-to-end')) {
+    const endToEnd = await endToEndBench({ records, shards, rounds, warmupRecords: 20_000 });
+    reports.push(endToEndReport(endToEnd, records, shards));
+  }
+  // Run after the others as before (the replay figures are printed third).
+  const later: string[] = [];
+  if (sections.has('compaction')) later.push(compactionBenchReport(await compactionBench({ log: info })));
+  // SQL and columnar share one generated archive: the columnar section converts it after the SQL section.
+  if (sections.has('sql') || sections.has('columnar')) {
+    await withBenchArchive({}, async (archive) => {
+      const sql = sections.has('sql') ? await sqlBenchOn(archive) : undefined;
+      if (sql) later.push(sqlBenchReport(sql));
+      if (sections.has('columnar')) later.push(columnarBenchReport(await columnarBenchOn(archive, sql)));
+    });
+  }
+  if (sections.has('read-budget')) {
+    const readBudget = await readBudgetBench({
+      records: envInt('BENCH_READ_RECORDS', 100_000, 1),
+      shards: envInt('BENCH_READ_SHARDS', 4, 1),
+      recordBytes: envInt('BENCH_READ_RECORD_BYTES', 1000, 140),
+      productionCallsPerSecond: 1,
+    });
+    later.push(readBudgetBenchReport(readBudget));
+  }
+  if (sections.has('replay')) {
+    const replay = await replayBench({
+      records: envInt('BENCH_REPLAY_RECORDS', 60_000, 1),
+      targetShards: replayShards,
+      recordsPerSecondPerShard: replayPerShard,
+    });
+    reports.push(replayReport(replay, replayShards, replayPerShard));
+  }
+  if (sections.has('paced-replay')) {
+    const paced = await pacedReplayBench({
+      spanSeconds: envInt('BENCH_PACE_SPAN_SECONDS', 60, 1),
+      speedup: envInt('BENCH_PACE_SPEEDUP', 10, 1),
+      recordsPerSecond: 20,
+    });
+    later.push(pacedReplayReport(paced));
+  }
+  reports.push(...later);
 
   const cpu = cpus();
   process.stdout.write(
@@ -187,20 +238,12 @@ export async function benchCommand(): Promise<void> {
       `reservoir bench: Node ${process.version}, ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ` +
         `load average ${loadBefore.toFixed(1)} before / ${loadavg()[0]!.toFixed(1)} after; MB = 2^20 bytes`,
       '',
-      codecReport(codec, config.gzipLevel, config.maxObjectBytes),
-      '',
-      endToEndReport(endToEnd, records, shards),
-      '',
-      replayReport(replay, replayShards, replayPerShard),
-      '',
-      `4. ${compactionBenchReport(compaction)}`,
-      '',
-      `5. ${sqlBenchReport(sql)}`,
-      '',
-      `6. ${readBudgetBenchReport(readBudget)}`,
-      '',
-      `7. ${pacedReplayReport(paced)}`,
-      '',
+      ...reports.flatMap((report, i) => [numbered(report, i + 1), '']),
     ].join('\n'),
   );
+}
+
+/** Each report gets its place in the printed list (the first three carry a number of their own). */
+function numbered(report: string, place: number): string {
+  return /^\d+\. /.test(report) ? report.replace(/^\d+\. /, `${place}. `) : `${place}. ${report}`;
 }

@@ -40,7 +40,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const MB = 1024 * 1024;
 const HOUR = 3_600_000;
-const STREAM = 'bench-telemetry';
+export const BENCH_STREAM = 'bench-telemetry';
+const STREAM = BENCH_STREAM;
 const GOAL = 1.5;
 const gzipAsync = promisify(gzip);
 
@@ -64,7 +65,7 @@ export function sqlBenchOptionsFromEnv(): SqlBenchOptions {
  * One query, as a reservoir user writes it (the view, the macros) and as a DuckDB user writes it
  * over the files (`files` is a read_json call: schema detected, or the view's typed call).
  */
-interface BenchQuery {
+export interface BenchQuery {
   name: string;
   reservoir: string;
   direct: (files: string) => string;
@@ -73,7 +74,7 @@ interface BenchQuery {
 /** The two ways of reading the files directly: as the README shows (detected), and with the view's exact read_json. */
 type DirectSide = 'detected' | 'typed';
 
-const QUERIES: BenchQuery[] = [
+export const QUERIES: BenchQuery[] = [
   {
     name: 'count per partition key',
     reservoir:
@@ -197,100 +198,57 @@ async function generate(options: SqlBenchOptions, bucket: string) {
 }
 
 const seconds = (since: number) => (performance.now() - since) / 1000;
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const discard = async () => undefined;
 
-export async function sqlBench(overrides: Partial<SqlBenchOptions> = {}): Promise<SqlBenchResult> {
+/** The generated archive in a running s3rver, for the SQL and columnar sections (same data, one generation). */
+export interface BenchArchive {
+  options: SqlBenchOptions;
+  bucket: string;
+  /** Scratch directory of the run (removed afterwards). */
+  dir: string;
+  /** `reservoir sql`'s cache. */
+  cacheDir: string;
+  records: number;
+  lineBytes: number;
+  objects: number;
+  objectBytes: number;
+  generateSeconds: number;
+  log: (line: string) => void;
+}
+
+/**
+ * Starts the emulators, generates the archive into the bucket (BENCH_SQL_* settings), runs `use`
+ * on it, and stops everything (the environment is restored).
+ */
+export async function withBenchArchive<T>(
+  overrides: Partial<SqlBenchOptions>,
+  use: (archive: BenchArchive) => Promise<T>,
+): Promise<T> {
   const options = { ...sqlBenchOptionsFromEnv(), ...overrides };
-  const loadBefore = loadavg()[0]!;
   const dir = mkdtempSync(join(tmpdir(), 'reservoir-bench-sql-'));
   const saved = { ...process.env };
   const emulators = await startEmulators({ dir });
   try {
     applyEnvironment(emulators.env);
     resetClients();
-    const cacheDir = join(dir, 'cache');
     const log = (line: string) => process.stderr.write(`${line}\n`);
-
     log(`sql bench: generating ~${options.megabytes} MB of record lines into s3rver`);
-    let started = performance.now();
+    const started = performance.now();
     const generated = await generate(options, emulators.bucket);
     const generateSeconds = seconds(started);
     log(
       `  ${generated.records} records, ${generated.objects} objects, ${(generated.objectBytes / MB).toFixed(0)} MB gzip in ${generateSeconds.toFixed(1)} s`,
     );
-
-    // Cold: downloads everything into the cache (not part of the comparison).
-    started = performance.now();
-    const cold = await sqlCommand(
-      'SELECT count(*) FROM records',
-      { stream: [STREAM], cacheDir, format: 'json' },
-      discard,
-    );
-    const coldSeconds = seconds(started);
-    log(`  cold query (downloads ${cold.fetch.fetched.length} objects): ${coldSeconds.toFixed(1)} s`);
-    const paths = cold.objects.map((o) => o.path);
-    const files: Record<DirectSide, string> = {
-      detected: `read_json([${paths.map(sqlString).join(', ')}], format = 'newline_delimited')`,
-      typed: readRecordLinesSql(paths, 'gzip'),
-    };
-
-    const queries: SqlBenchQueryResult[] = [];
-    for (const query of QUERIES) {
-      const result: SqlBenchQueryResult = {
-        name: query.name,
-        reservoirSeconds: [],
-        detectedSeconds: [],
-        typedSeconds: [],
-        rows: 0,
-      };
-      for (let round = 0; round < options.rounds; round++) {
-        // Rotate which side goes first, so none always gets the warmest caches.
-        const order = ['reservoir', 'detected', 'typed'] as const;
-        const sides = order.map((_, i) => order[(i + round) % order.length]!);
-        for (const side of sides) {
-          started = performance.now();
-          if (side === 'reservoir') {
-            const report = await sqlCommand(
-              query.reservoir,
-              { stream: [STREAM], cacheDir, format: 'json' },
-              discard,
-            );
-            if (report.fetch.fetched.length > 0) throw new Error('the cache was not warm');
-            result.rows = report.result.rows;
-            result.reservoirSeconds.push(seconds(started));
-          } else {
-            const instance = await DuckDBInstance.create(':memory:');
-            const connection = await instance.connect();
-            const reader = await connection.runAndReadAll(query.direct(files[side]));
-            reader.getRowsJson();
-            connection.closeSync();
-            instance.closeSync();
-            (side === 'detected' ? result.detectedSeconds : result.typedSeconds).push(seconds(started));
-          }
-        }
-        log(
-          `  ${query.name}, round ${round + 1}: reservoir ${result.reservoirSeconds.at(-1)!.toFixed(2)} s, ` +
-            `DuckDB alone ${result.detectedSeconds.at(-1)!.toFixed(2)} s (schema detected) / ` +
-            `${result.typedSeconds.at(-1)!.toFixed(2)} s (typed)`,
-        );
-      }
-      queries.push(result);
-    }
-    return {
+    return await use({
       options,
-      records: generated.records,
-      lineBytes: generated.lineBytes,
-      objects: generated.objects,
-      objectBytes: generated.objectBytes,
+      bucket: emulators.bucket,
+      dir,
+      cacheDir: join(dir, 'cache'),
+      ...generated,
       generateSeconds,
-      coldSeconds,
-      downloaded: cold.fetch.fetched.length,
-      queries,
-      cpus: cpus().length,
-      loadBefore,
-      loadAfter: loadavg()[0]!,
-    };
+      log,
+    });
   } finally {
     resetClients();
     await emulators.stop();
@@ -298,6 +256,95 @@ export async function sqlBench(overrides: Partial<SqlBenchOptions> = {}): Promis
     Object.assign(process.env, saved);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export async function sqlBench(overrides: Partial<SqlBenchOptions> = {}): Promise<SqlBenchResult> {
+  return withBenchArchive(overrides, sqlBenchOn);
+}
+
+/** The SQL section on a generated archive (before any conversion: every hour is JSONL). */
+export async function sqlBenchOn(archive: BenchArchive): Promise<SqlBenchResult> {
+  const { options, cacheDir, log } = archive;
+  const loadBefore = loadavg()[0]!;
+
+  // Cold: downloads everything into the cache (not part of the comparison).
+  let started = performance.now();
+  const cold = await sqlCommand(
+    'SELECT count(*) FROM records',
+    { stream: [STREAM], cacheDir, format: 'json' },
+    discard,
+  );
+  const coldSeconds = seconds(started);
+  log(`  cold query (downloads ${cold.fetch.fetched.length} objects): ${coldSeconds.toFixed(1)} s`);
+  const paths = cold.objects.map((o) => o.path);
+  const files: Record<DirectSide, string> = {
+    detected: `read_json([${paths.map(sqlString).join(', ')}], format = 'newline_delimited')`,
+    typed: readRecordLinesSql(paths, 'gzip'),
+  };
+
+  const queries: SqlBenchQueryResult[] = [];
+  for (const query of QUERIES) {
+    const result: SqlBenchQueryResult = {
+      name: query.name,
+      reservoirSeconds: [],
+      detectedSeconds: [],
+      typedSeconds: [],
+      rows: 0,
+    };
+    for (let round = 0; round < options.rounds; round++) {
+      // Rotate which side goes first, so none always gets the warmest caches.
+      const order = ['reservoir', 'detected', 'typed'] as const;
+      const sides = order.map((_, i) => order[(i + round) % order.length]!);
+      for (const side of sides) {
+        started = performance.now();
+        if (side === 'reservoir') {
+          const report = await timedReservoirSql(query.reservoir, cacheDir);
+          result.rows = report.rows;
+          result.reservoirSeconds.push(report.seconds);
+        } else {
+          const instance = await DuckDBInstance.create(':memory:');
+          const connection = await instance.connect();
+          const reader = await connection.runAndReadAll(query.direct(files[side]));
+          reader.getRowsJson();
+          connection.closeSync();
+          instance.closeSync();
+          (side === 'detected' ? result.detectedSeconds : result.typedSeconds).push(seconds(started));
+        }
+      }
+      log(
+        `  ${query.name}, round ${round + 1}: reservoir ${result.reservoirSeconds.at(-1)!.toFixed(2)} s, ` +
+          `DuckDB alone ${result.detectedSeconds.at(-1)!.toFixed(2)} s (schema detected) / ` +
+          `${result.typedSeconds.at(-1)!.toFixed(2)} s (typed)`,
+      );
+    }
+    queries.push(result);
+  }
+  return {
+    options,
+    records: archive.records,
+    lineBytes: archive.lineBytes,
+    objects: archive.objects,
+    objectBytes: archive.objectBytes,
+    generateSeconds: archive.generateSeconds,
+    coldSeconds,
+    downloaded: cold.fetch.fetched.length,
+    queries,
+    cpus: cpus().length,
+    loadBefore,
+    loadAfter: loadavg()[0]!,
+  };
+}
+
+/**
+ * One warm `reservoir sql` run of a query over the bench stream: its time, rows and what the view
+ * read (archive objects and Parquet files). Fails when something had to be downloaded.
+ */
+export async function timedReservoirSql(query: string, cacheDir: string) {
+  const started = performance.now();
+  const report = await sqlCommand(query, { stream: [STREAM], cacheDir, format: 'json' }, discard);
+  const elapsed = seconds(started);
+  if (report.fetch.fetched.length > 0) throw new Error('the cache was not warm');
+  return { seconds: elapsed, rows: report.result.rows, keys: report.objects.map((o) => o.key) };
 }
 
 /** A plain-text report of a benchmark result. */

@@ -31,6 +31,7 @@ import {
   type ShardReadUsage,
 } from '../reading/shard-read';
 import { compareSequenceNumbers } from '../core/sequence';
+import { archiveObjectMetadata } from '../core/object-metadata';
 
 export interface ShardArchiverSettings extends ShardReadSettings {
   prefix: string;
@@ -360,7 +361,8 @@ class ShardRun {
     if (key !== pending.key) {
       throw new CorruptStateError(`Rebuilt block ${key} does not match pending block ${pending.key}`);
     }
-    await this.deps.store.putObject(key, this.deps.compress(blockBody(block)), CONTENT_TYPE, 'gzip');
+    // Not yet committed: the checkpoint's position is still the block before this one.
+    await this.putBlock(key, block, this.checkpoint.lastSequenceNumber);
     this.pendingDurable = true;
     await this.writeCheckpoint(this.committed());
     return true;
@@ -370,12 +372,30 @@ class ShardRun {
   private async persist(block: Block): Promise<void> {
     const body = this.deps.compress(blockBody(block));
     const key = this.objectKey(block);
-    await this.writeCheckpoint(
-      withPending(this.committed(), pendingFor(block, key, body.length), this.nowDate()),
-    );
+    const intent = withPending(this.committed(), pendingFor(block, key, body.length), this.nowDate());
+    await this.writeCheckpoint(intent);
     this.pendingDurable = false;
-    await this.deps.store.putObject(key, body, CONTENT_TYPE, 'gzip');
+    await this.putBlock(key, block, intent.lastSequenceNumber, body);
     this.pendingDurable = true;
+  }
+
+  /**
+   * The block's object, with the last sequence number of the block before it (core/object-metadata.ts):
+   * the same value when a pending block is rebuilt, so the rebuilt object is identical.
+   */
+  private async putBlock(
+    key: string,
+    block: Block,
+    previous: string | null,
+    body = this.deps.compress(blockBody(block)),
+  ): Promise<void> {
+    await this.deps.store.putObject(
+      key,
+      body,
+      CONTENT_TYPE,
+      'gzip',
+      archiveObjectMetadata(previous, block.records),
+    );
   }
 
   /**

@@ -52,15 +52,8 @@ export class AthenaQueryError extends Error {
 }
 
 /** Athena's price per query: `perTbScanned` USD per TiB, bytes rounded up to MiB, a 10 MiB minimum. */
-export interface AthenaPrices {
-  perTbScanned: number;
-  minimumMbPerQuery: number;
-}
-
-export function athenaQueryCost(bytesScanned: number, prices: AthenaPrices): number {
-  const mb = Math.max(Math.ceil(bytesScanned / 2 ** 20), prices.minimumMbPerQuery);
-  return (mb / 2 ** 20) * prices.perTbScanned;
-}
+// The arithmetic is pure (reservoir cost prices full scans with it too).
+export { athenaQueryCost, type AthenaPrices } from '../core/cost-model';
 
 const FINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 

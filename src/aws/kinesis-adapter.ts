@@ -124,6 +124,7 @@ export class KinesisStreamCatalog implements StreamCatalog {
       retentionHours: summary.RetentionPeriodHours,
       createdAt: summary.StreamCreationTimestamp.getTime(),
       ...(mode ? { capacityMode: mode === 'ON_DEMAND' ? 'on-demand' : 'provisioned' } : {}),
+      ...(summary.MaxRecordSizeInKiB ? { maxRecordBytes: summary.MaxRecordSizeInKiB * 1024 } : {}),
     };
   }
 

@@ -81,6 +81,7 @@ export class S3ObjectStore implements ObjectStore {
     body: Uint8Array,
     contentType: string,
     contentEncoding?: string,
+    metadata?: Readonly<Record<string, string>>,
   ): Promise<void> {
     await callAws(`PutObject s3://${this.bucket}/${key}`, () =>
       this.client.send(
@@ -90,6 +91,7 @@ export class S3ObjectStore implements ObjectStore {
           Body: body,
           ContentType: contentType,
           ContentEncoding: contentEncoding,
+          ...(metadata ? { Metadata: { ...metadata } } : {}),
         }),
       ),
     );
@@ -102,6 +104,16 @@ export class S3ObjectStore implements ObjectStore {
     } catch (error) {
       if (isStatus(error, 404, 'NoSuchKey', 'NotFound')) return null;
       return callAws(`GetObject s3://${this.bucket}/${key}`, () => Promise.reject(error));
+    }
+  }
+
+  async getMetadata(key: string): Promise<Record<string, string> | null> {
+    try {
+      const output = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return output.Metadata ?? {};
+    } catch (error) {
+      if (isStatus(error, 404, 'NoSuchKey', 'NotFound')) return null;
+      return callAws(`HeadObject s3://${this.bucket}/${key}`, () => Promise.reject(error));
     }
   }
 

@@ -5,6 +5,7 @@ import { compactCommand } from './commands/compact';
 import { demoCommand } from './commands/demo';
 import { localUpCommand } from './commands/local-up';
 import { statusCommand } from './commands/status';
+import { verifyCommand } from './commands/verify';
 import { costCommand } from './commands/cost';
 import {
   queryWindowCloseCommand,
@@ -91,6 +92,24 @@ export function buildProgram(): Command {
     .option('--stage <stage>', 'deployed stage (without --local)', 'dev')
     .action(async (options) => {
       await statusCommand(options);
+    });
+  program
+    .command('verify')
+    .description(
+      'per stream, shard and hour: is the archive complete (object chains, checkpoints, Parquet files) and intact (--deep)?',
+    )
+    .option(
+      '--local',
+      'read the emulators at AWS_ENDPOINT_URL_S3 / RESERVOIR_BUCKET instead of the deployed stack',
+    )
+    .option('--stream <name>', 'only this stream (repeatable); default: archived streams', collect)
+    .option('--from <iso>', 'only report hours that end after this instant')
+    .option('--to <iso>', 'only report hours that begin before this instant')
+    .option('--deep', 'also download every object and Parquet file of those hours and read them through')
+    .option('--json', 'print the report as JSON on stdout')
+    .option('--stage <stage>', 'deployed stage (without --local)', 'dev')
+    .action(async (options) => {
+      await verifyCommand(options);
     });
   program
     .command('cost')

@@ -3,6 +3,9 @@ import { isCheckpoint } from '../core/checkpoint';
 import {
   columnarManifestKey,
   columnarStreamPrefix,
+  conversionWatermark,
+  HOUR_MS,
+  LATE_RECORD_MARGIN_MS,
   groupByHour,
   hourId,
   hoursToConvert,
@@ -13,6 +16,7 @@ import {
   type HourSelection,
 } from '../core/columnar';
 import { mapWithConcurrency } from '../core/concurrency';
+import { partitionPrefixes } from '../core/replay-plan';
 import { archiveStreamPrefix, checkpointStreamPrefix } from '../core/layout';
 import type { ObjectStore } from '../core/ports';
 
@@ -21,6 +25,16 @@ export interface ColumnarPlan {
   hours: ArchiveHour[];
   /** Hours that needed conversion beyond `maxHours` (the next run takes them). */
   deferred: number;
+  /** Per stream, where the next planning may start listing (conversionWatermark); absent: unknown. */
+  watermarks: Map<string, number>;
+}
+
+export interface ColumnarPlanOptions extends HourSelection {
+  maxHours?: number;
+  /** Per stream, list only the hours from this time on (a watermark less the margin). */
+  listFromMs?: ReadonlyMap<string, number>;
+  /** Now, for the end of a bounded listing (tests). */
+  nowMs?: number;
 }
 
 /** The stream's checkpoints as stored (not-a-checkpoint objects ignored). */
@@ -45,13 +59,15 @@ export async function planColumnar(
   store: ObjectStore,
   prefix: string,
   streams: readonly string[],
-  selection: HourSelection & { maxHours?: number } = {},
+  selection: ColumnarPlanOptions = {},
 ): Promise<ColumnarPlan> {
   const due: ArchiveHour[] = [];
+  const watermarks = new Map<string, number>();
   for (const stream of streams) {
+    const partitions = listingPartitions(selection.listFromMs?.get(stream), selection.nowMs ?? Date.now());
     const [objects, columnarKeys, checkpoints] = await Promise.all([
-      store.listObjects(archiveStreamPrefix(prefix, stream)),
-      store.listKeys(columnarStreamPrefix(prefix, stream)),
+      listUnder(partitions, (p) => store.listObjects(`${archiveStreamPrefix(prefix, stream)}${p}`)),
+      listUnder(partitions, (p) => store.listKeys(`${columnarStreamPrefix(prefix, stream)}${p}`)),
       readCheckpoints(store, prefix, stream),
     ]);
     const withManifest = new Set(
@@ -60,7 +76,8 @@ export async function planColumnar(
         return hour ? [hourId(hour)] : [];
       }),
     );
-    const candidates = hoursToConvert(groupByHour(stream, objects), checkpoints, new Map(), selection);
+    const listings = groupByHour(stream, objects);
+    const candidates = hoursToConvert(listings, checkpoints, new Map(), selection);
     const manifests = new Map<string, ColumnarManifest>();
     await mapWithConcurrency(
       candidates.filter((c) => withManifest.has(hourId(c.hour))),
@@ -70,8 +87,29 @@ export async function planColumnar(
         if (stored && isColumnarManifest(stored.value)) manifests.set(hourId(hour), stored.value);
       },
     );
-    due.push(...hoursToConvert(candidates, checkpoints, manifests, selection).map((l) => l.hour));
+    const dueHere = hoursToConvert(candidates, checkpoints, manifests, selection);
+    due.push(...dueHere.map((l) => l.hour));
+    const watermark = conversionWatermark(listings, checkpoints, dueHere);
+    // A planning that skipped hours (a time range, open hours) cannot vouch for the ones it skipped.
+    if (
+      watermark !== null &&
+      selection.fromMs === undefined &&
+      selection.toMs === undefined &&
+      !selection.includeOpen
+    )
+      watermarks.set(stream, watermark);
   }
   const maxHours = selection.maxHours ?? Number.POSITIVE_INFINITY;
-  return { hours: due.slice(0, maxHours), deferred: Math.max(0, due.length - maxHours) };
+  return { hours: due.slice(0, maxHours), deferred: Math.max(0, due.length - maxHours), watermarks };
+}
+
+/** The partitions (relative to a stream's tree) a planning lists: all of them without a start. */
+function listingPartitions(fromMs: number | undefined, nowMs: number): string[] {
+  if (fromMs === undefined) return [''];
+  // Through the next hour: an arrival stamp may be a little ahead of this clock.
+  return partitionPrefixes(Math.max(1, fromMs - LATE_RECORD_MARGIN_MS), nowMs + 2 * HOUR_MS);
+}
+
+async function listUnder<T>(partitions: string[], list: (partition: string) => Promise<T[]>): Promise<T[]> {
+  return (await mapWithConcurrency(partitions, 8, list)).flat();
 }

@@ -10,7 +10,6 @@ export interface ReplayConfig extends BaseConfig, InvocationBudget, ReadConfig {
   flushRecords: number;
   maxAttempts: number;
   baseDelayMs: number;
-  maxRecordBytes: number;
   initialRatePerSecond: number;
 }
 
@@ -23,7 +22,6 @@ export function loadReplayConfig(): ReplayConfig {
     flushRecords: envInt('RESERVOIR_REPLAY_FLUSH_RECORDS', 2_000, 1),
     maxAttempts: envInt('RESERVOIR_PUT_ATTEMPTS', 15, 1),
     baseDelayMs: envInt('RESERVOIR_PUT_BASE_DELAY_MS', 100),
-    maxRecordBytes: envInt('RESERVOIR_MAX_RECORD_KIB', 1024, 1) * 1024,
     initialRatePerSecond: envInt('RESERVOIR_REPLAY_INITIAL_RATE', 1_000, 1),
   };
 }

@@ -1,6 +1,6 @@
 import { causeMessage } from './error-cause';
 import type { Checkpoint } from './checkpoint';
-import { hourPartition, normalizePrefix, parseArchiveObjectKey } from './layout';
+import { hourPartition, normalizePrefix, parseArchiveObjectKey, runPrefix } from './layout';
 
 /**
  * The columnar (Parquet) copy of the archive, one generation of files per stream and hour
@@ -224,6 +224,76 @@ export function hoursToConvert(
     return needsConversion(manifests.get(hourId(hour)) ?? null, sources);
   });
 }
+
+/**
+ * Where the next planning of a stream may start listing: the start of the earliest hour that is due
+ * now, or open (isHourClosed), or that a shard can still add a record to (from its checkpoint).
+ * Every hour before it is closed, converted and final, so a run lists from a margin before it
+ * (LATE_RECORD_MARGIN_MS) instead of the whole archive. Null when a shard's progress is unknown
+ * (nothing archived, never caught up: its records may be of any hour) or nothing is known: list
+ * everything next time.
+ */
+export function conversionWatermark(
+  listings: readonly HourListing[],
+  checkpoints: readonly Checkpoint[],
+  due: readonly HourListing[],
+): number | null {
+  if (checkpoints.length === 0) return null;
+  const parents = new Set(checkpoints.flatMap((c) => c.parentShardIds));
+  const marks = [
+    ...due.map((l) => hourStartMs(l.hour)),
+    ...listings.map((l) => hourStartMs(l.hour)).filter((start) => !isHourClosed(start, checkpoints)),
+  ];
+  for (const c of checkpoints) {
+    // Drained with children that have checkpoints: the children speak for what comes next.
+    if (c.drained && parents.has(c.shardId)) continue;
+    const from = earliestPossibleArrival(c);
+    if (from === null) return null;
+    marks.push(Math.floor(from / HOUR_MS) * HOUR_MS);
+  }
+  if (marks.length > 0) return Math.min(...marks);
+  return listings.length > 0 ? Math.max(...listings.map((l) => hourStartMs(l.hour))) + HOUR_MS : null;
+}
+
+/** The earliest arrival stamp a shard (or, drained, its unread children) can still archive; null: unknown. */
+function earliestPossibleArrival(c: Checkpoint): number | null {
+  if (c.pending)
+    return Math.min(
+      c.pending.lastArrivalTimestamp,
+      pendingHourStart(c.pending.key, c.pending.lastArrivalTimestamp),
+    );
+  if (c.drained) return c.lastArrivalTimestamp;
+  const known = Math.max(c.lastArrivalTimestamp ?? 0, c.caughtUpTo ?? 0);
+  return known > 0 ? known : null;
+}
+
+/**
+ * Where the archive workflow keeps a stream's watermark: with its run files, which expire when no
+ * run rewrites them (a lost watermark only means one full listing).
+ */
+export function columnarWatermarkKey(prefix: string, stream: string): string {
+  return `${runPrefix(prefix, 'archive', 'columnar-watermarks')}stream=${stream}.json`;
+}
+
+export interface ColumnarWatermark {
+  stream: string;
+  /** Start of the earliest hour that was open or due when the archive last planned conversions. */
+  watermarkMs: number;
+  plannedAt: string;
+}
+
+export function isColumnarWatermark(value: unknown): value is ColumnarWatermark {
+  const v = value as Partial<ColumnarWatermark> | null;
+  return (
+    typeof v?.stream === 'string' && Number.isSafeInteger(v.watermarkMs) && typeof v.plannedAt === 'string'
+  );
+}
+
+/**
+ * How far before the watermark a planning lists: a record archived after its hour closed carries an
+ * arrival stamp at most seconds off (the read's clock slack), far less than this.
+ */
+export const LATE_RECORD_MARGIN_MS = HOUR_MS;
 
 /** Target uncompressed bytes of one Parquet row group (Athena's and Trino's guidance: ~128 MB). */
 export const ROW_GROUP_TARGET_BYTES = 128 * 1024 * 1024;

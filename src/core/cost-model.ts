@@ -22,26 +22,50 @@ export interface PriceTable {
     efoConsumerShardHour: number;
     /** Provisioned streams: enhanced fan-out, per GB it delivers (polling is not charged). */
     efoDataRetrievalGb: number;
-    /** On-demand streams: per GB read by polling (GetRecords). */
-    onDemandDataRetrievalGb: number;
-    /** On-demand streams: per GB delivered by enhanced fan-out (no consumer-shard-hours). */
-    onDemandEfoDataRetrievalGb: number;
     /** Where the read prices come from, and when. */
     readSource?: string;
     /** Provisioned streams: per million PUT payload units (25 KB chunks of a record); replay plans. */
     putPayloadUnitsPerMillion?: number;
-    /** On-demand Standard streams: per GB written (records rounded up to 1 KiB); replay plans. */
-    onDemandDataInGb?: number;
     /** Where the write prices come from, and when. */
     writeSource?: string;
   };
+  /** On-demand streams, in each of the two on-demand modes (Advantage is chosen per account). */
+  kinesisOnDemand: {
+    standard: OnDemandPrices;
+    advantage: OnDemandPrices;
+    /** Where each figure comes from, and which are bounds rather than list prices. */
+    source: string;
+  };
+  /**
+   * Kinesis delivering an on-demand stream to S3 itself (CreateChannel). `perGbDelivered` null: the
+   * price is not known, and the delivery line stays unpriced (said beside the total).
+   */
+  kinesisS3Delivery: { perGbDelivered: number | null; source: string };
   /** Athena SQL: USD per TB (2^40 bytes) scanned, MB rounded up, a minimum per query (optional in a user's table). */
-  athena?: { perTbScanned: number; minimumMbPerQuery: number; source?: string };
+  athena?: AthenaPrices & { source?: string };
   assumptions: {
     /** Control tasks (discover, plan, record, summarize) are not metered: GB-seconds each. */
     controlTaskGbSeconds: number;
     shardsPerPage: number;
+    /** Lambda GB-seconds ConvertHour takes per GB of record lines (bench section "columnar"). */
+    columnarGbSecondsPerLineGb: number;
+    /** Parquet bytes per gzip JSONL byte (bench section "columnar"): the Parquet of a stream not converted yet. */
+    parquetPerGzipRatio: number;
+    /** Where the columnar figures come from. */
+    columnarSource?: string;
   };
+}
+
+/** One on-demand mode's prices, per GB (GiB) or GB-month. */
+export interface OnDemandPrices {
+  streamHour: number;
+  ingestGb: number;
+  retrievalGb: number;
+  efoRetrievalGb: number;
+  /** Data kept from day 2 to day 7. */
+  extendedRetentionGbMonth: number;
+  /** Data kept beyond 7 days (to kinesis.maxRetentionDays). */
+  longTermRetentionGbMonth: number;
 }
 
 /** What one stream puts through the archive, measured (see src/cost/measure-stream.ts). */
@@ -68,6 +92,12 @@ export interface StreamVolume {
   monthlyRecords: number;
   /** Partition key plus payload bytes, as Kinesis counts stored data. */
   monthlyRawBytes: number;
+  /** Bytes of record lines (uncompressed JSONL): what the columnar conversion reads. */
+  monthlyLineBytes: number;
+  /** Hour partitions archived per month: ConvertHour runs once for each. */
+  monthlyHours: number;
+  /** Parquet bytes of the columnar tree now; null when no hour is converted yet. */
+  columnarBytes: number | null;
   /** Mean billed size of a record in Firehose (rounded up per record). */
   firehoseBilledBytesPerRecord: number;
   runsPerMonth: number;
@@ -91,6 +121,8 @@ export interface CostColumn {
   lines: CostLine[];
   total: number;
   note?: string;
+  /** Lines whose price the table does not know (counted as $0 in the total). */
+  unpriced?: string[];
 }
 
 /** How the archive reads the stream now, and what decided it (see readPolicyFor). */
@@ -109,6 +141,12 @@ export interface ReadCostEstimate extends ReadModeChoice {
   gbRetrieved: number;
   polling: CostColumn;
   enhancedFanOut: CostColumn;
+  /**
+   * On-demand streams: the same reads in an account on On-demand Advantage (USD per month). The
+   * polling and enhancedFanOut columns are On-demand Standard's: the mode of the account is not
+   * visible per stream.
+   */
+  advantage?: { polling: number; enhancedFanOut: number };
   /** When the newest run read the stream otherwise than the mode found now. */
   note?: string;
 }
@@ -122,7 +160,26 @@ export interface StreamCostEstimate {
   reservoir: CostColumn;
   read: ReadCostEstimate;
   firehose: CostColumn;
+  /** The same history kept in the stream: provisioned (shard-hours and GB-month). */
   kinesisRetention: CostColumn;
+  /** The same history kept in an on-demand stream, in each on-demand mode. */
+  onDemandRetention: { standard: CostColumn; advantage: CostColumn };
+  /** Kinesis delivering the stream to S3 itself (on-demand streams only). */
+  kinesisS3Delivery: CostColumn;
+  /** What one Athena query reading every byte of the stream's archive costs, per form. */
+  athenaFullScan: AthenaScanEstimate | null;
+}
+
+/** A full scan of the archive in Athena: JSONL (gzip, every byte read) and Parquet (at most its bytes). */
+export interface AthenaScanEstimate {
+  jsonl: { bytes: number; usd: number };
+  parquet: { bytes: number; usd: number; estimated: boolean };
+}
+
+/** What the stream's retention tags ask for, where the cost depends on it. */
+export interface RetentionChoice {
+  /** Tag reservoir:jsonl-days: converted JSONL expires after this many days (Parquet stays). */
+  jsonlDays?: number;
 }
 
 export const DAYS_PER_MONTH = 30.4375;
@@ -152,6 +209,7 @@ export function estimateStreamCost(
   volume: StreamVolume,
   prices: PriceTable,
   readMode: ReadModeChoice = { mode: 'polling', from: 'default' },
+  retention: RetentionChoice = {},
 ): StreamCostEstimate {
   const read = readCost(volume, prices, readMode);
   const current = read.mode === 'efo' ? read.enhancedFanOut : read.polling;
@@ -159,10 +217,20 @@ export function estimateStreamCost(
     stream: volume.stream,
     volume,
     caveats: estimateCaveats(volume),
-    reservoir: column([...reservoirLines(volume, prices), ...current.lines]),
+    reservoir: column([
+      ...reservoirLines(volume, prices),
+      ...columnarLines(volume, prices, retention),
+      ...current.lines,
+    ]),
     read,
     firehose: firehoseColumn(volume, prices),
     kinesisRetention: kinesisRetentionColumn(volume, prices),
+    onDemandRetention: {
+      standard: onDemandRetentionColumn(volume, prices, 'standard'),
+      advantage: onDemandRetentionColumn(volume, prices, 'advantage'),
+    },
+    kinesisS3Delivery: kinesisS3DeliveryColumn(volume, prices),
+    athenaFullScan: athenaFullScan(volume, prices),
   };
 }
 
@@ -174,12 +242,13 @@ export function estimateStreamCost(
  */
 export function readCost(v: StreamVolume, p: PriceTable, choice: ReadModeChoice): ReadCostEstimate {
   const k = p.kinesis;
+  const standard = p.kinesisOnDemand.standard;
   const gb = v.monthlyRawBytes / GIB;
   const onDemand = v.capacityMode === 'on-demand';
   const consumerShardHours = onDemand ? 0 : v.openShards * HOURS_PER_MONTH;
   const polling = onDemand
     ? column(
-        [line('Kinesis reads: polling, on-demand retrieval', gb, 'GB', gb * k.onDemandDataRetrievalGb)],
+        [line('Kinesis reads: polling, on-demand retrieval', gb, 'GB', gb * standard.retrievalGb)],
         "shares each shard's 2 MiB/s and 5 reads/s with every other polling consumer",
       )
     : column(
@@ -193,7 +262,7 @@ export function readCost(v: StreamVolume, p: PriceTable, choice: ReadModeChoice)
             'Kinesis reads: enhanced fan-out, on-demand retrieval',
             gb,
             'GB',
-            gb * k.onDemandEfoDataRetrievalGb,
+            gb * standard.efoRetrievalGb,
           ),
         ],
         'its own 2 MiB/s per shard; on-demand streams bill it per GB only (priced as On-demand Standard)',
@@ -218,6 +287,14 @@ export function readCost(v: StreamVolume, p: PriceTable, choice: ReadModeChoice)
     gbRetrieved: round(gb, 3),
     polling,
     enhancedFanOut,
+    ...(onDemand
+      ? {
+          advantage: {
+            polling: round(gb * p.kinesisOnDemand.advantage.retrievalGb, 4),
+            enhancedFanOut: round(gb * p.kinesisOnDemand.advantage.efoRetrievalGb, 4),
+          },
+        }
+      : {}),
     ...(note ? { note } : {}),
   };
 }
@@ -318,6 +395,145 @@ function kinesisRetentionColumn(v: StreamVolume, p: PriceTable): CostColumn {
   );
 }
 
+export interface AthenaPrices {
+  perTbScanned: number;
+  minimumMbPerQuery: number;
+}
+
+/** What Athena bills for a query that scanned `bytesScanned`: MB (2^20) rounded up, at least the minimum, per TB (2^40). */
+export function athenaQueryCost(bytesScanned: number, prices: AthenaPrices): number {
+  const mb = Math.max(Math.ceil(bytesScanned / 2 ** 20), prices.minimumMbPerQuery);
+  return (mb / 2 ** 20) * prices.perTbScanned;
+}
+
+/** The Parquet the stream has (or would have: the bench's ratio to gzip JSONL), and whether it is measured. */
+function parquetBytes(v: StreamVolume, p: PriceTable): { bytes: number; estimated: boolean } {
+  return v.columnarBytes !== null
+    ? { bytes: v.columnarBytes, estimated: false }
+    : { bytes: v.storedBytes * p.assumptions.parquetPerGzipRatio, estimated: true };
+}
+
+/**
+ * The columnar copy: ConvertHour once per archived hour (compute from the bench's GB-seconds per GB
+ * of record lines; one request and one state transition each; S3: the hour's objects read and
+ * tagged, a Parquet file and a manifest written, the manifest read), the Parquet held, and with
+ * jsonl-days the JSONL that expires once converted (in steady state: N days of growth are kept).
+ */
+function columnarLines(v: StreamVolume, p: PriceTable, retention: RetentionChoice): CostLine[] {
+  const gbSeconds = (v.monthlyLineBytes / GIB) * p.assumptions.columnarGbSecondsPerLineGb;
+  const hours = v.monthlyHours;
+  const puts = v.monthlyObjects + 2 * hours;
+  const gets = v.monthlyObjects + hours;
+  const parquet = parquetBytes(v, p);
+  const lines = [
+    line('columnar conversion: Lambda compute', gbSeconds, 'GB-s', gbSeconds * p.lambda.gbSecond),
+    line(
+      'columnar conversion: requests and transitions',
+      hours,
+      'hours converted',
+      hours * (p.lambda.requestsPerMillion / 1e6 + p.stepFunctions.standardTransitionsPerThousand / 1000),
+    ),
+    line(
+      'columnar conversion: S3 requests',
+      puts + gets,
+      'requests',
+      (puts / 1000) * p.s3.putPerThousand + (gets / 1000) * p.s3.getPerThousand,
+    ),
+    line(
+      parquet.estimated
+        ? 'S3 storage, Parquet (estimated: nothing converted yet)'
+        : 'S3 storage, Parquet (held now)',
+      parquet.bytes / GIB,
+      'GB-month',
+      (parquet.bytes / GIB) * p.s3.standardGbMonth,
+    ),
+  ];
+  if (retention.jsonlDays !== undefined) {
+    const kept = (v.monthlyCompressedBytes / DAYS_PER_MONTH) * retention.jsonlDays;
+    // Negative: a saving (never -0, which JSON would print as 0 but tests tell apart).
+    const expired = v.storedBytes > kept ? (kept - v.storedBytes) / GIB : 0;
+    lines.push(
+      line(
+        `S3 storage, JSONL expired after ${retention.jsonlDays} days (jsonl-days)`,
+        expired,
+        'GB-month',
+        expired * p.s3.standardGbMonth,
+      ),
+    );
+  }
+  return lines;
+}
+
+/**
+ * The archive's history kept in an on-demand stream instead: from day 2 to day 7 at the extended
+ * price, beyond at the long-term price (steady state: each day's raw bytes held that long).
+ */
+function onDemandRetentionColumn(v: StreamVolume, p: PriceTable, mode: 'standard' | 'advantage'): CostColumn {
+  const prices = p.kinesisOnDemand[mode];
+  const days = Math.min(Math.max(1, v.historyDays), p.kinesis.maxRetentionDays);
+  const dailyGb = v.monthlyRawBytes / DAYS_PER_MONTH / GIB;
+  const lines: CostLine[] = [];
+  if (days > 1) {
+    const gbMonth = dailyGb * (Math.min(days, 7) - 1);
+    lines.push(
+      line('extended retention (day 2 to 7)', gbMonth, 'GB-month', gbMonth * prices.extendedRetentionGbMonth),
+    );
+  }
+  if (days > 7) {
+    const gbMonth = dailyGb * (days - 7);
+    lines.push(
+      line(
+        'long-term retention (beyond 7 days)',
+        gbMonth,
+        'GB-month',
+        gbMonth * prices.longTermRetentionGbMonth,
+      ),
+    );
+  }
+  return column(
+    lines,
+    (mode === 'advantage' ? 'an account-level mode; ' : '') +
+      `the stream's retention set to ${Math.ceil(days)} days` +
+      (v.historyDays > p.kinesis.maxRetentionDays ? ` (capped at ${p.kinesis.maxRetentionDays})` : '') +
+      '; ingest and reads are paid either way; reads of old data are billed as retrieval.',
+  );
+}
+
+/**
+ * Kinesis delivering the stream to S3 itself: per GB delivered (the raw records), and the same
+ * bytes held as the archive holds now. Unpriced when the table has no delivery price.
+ */
+function kinesisS3DeliveryColumn(v: StreamVolume, p: PriceTable): CostColumn {
+  const gb = v.monthlyRawBytes / GIB;
+  const price = p.kinesisS3Delivery.perGbDelivered;
+  const result = column(
+    [
+      line('delivery (per GB delivered)', gb, 'GB', gb * (price ?? 0)),
+      line(
+        'S3 storage (same bytes held)',
+        v.storedBytes / GIB,
+        'GB-month',
+        (v.storedBytes / GIB) * p.s3.standardGbMonth,
+      ),
+    ],
+    (v.capacityMode === 'on-demand' ? '' : 'needs the stream in on-demand mode; ') +
+      'no backfill, no partition key or sequence number in the S3 objects, no replay, compaction or SQL view.',
+  );
+  return price === null ? { ...result, unpriced: ['delivery (per GB delivered)'] } : result;
+}
+
+/** Athena bills bytes scanned (MB rounded up, a minimum per query): gzip JSONL is read whole, Parquet at most whole. */
+function athenaFullScan(v: StreamVolume, p: PriceTable): AthenaScanEstimate | null {
+  if (!p.athena) return null;
+  const athena = p.athena;
+  const cost = (bytes: number) => round(athenaQueryCost(bytes, athena), 6);
+  const parquet = parquetBytes(v, p);
+  return {
+    jsonl: { bytes: Math.round(v.storedBytes), usd: cost(v.storedBytes) },
+    parquet: { bytes: Math.round(parquet.bytes), usd: cost(parquet.bytes), estimated: parquet.estimated },
+  };
+}
+
 function line(item: string, quantity: number, unit: string, usd: number): CostLine {
   return { item, quantity: round(quantity, 3), unit, usd: round(usd, 4) };
 }
@@ -344,6 +560,15 @@ export function firehoseBilledBytes(recordBytes: number, roundingKiB: number): n
   return Math.max(1, Math.ceil(recordBytes / unit)) * unit;
 }
 
+const ON_DEMAND_PRICES: readonly (keyof OnDemandPrices)[] = [
+  'streamHour',
+  'ingestGb',
+  'retrievalGb',
+  'efoRetrievalGb',
+  'extendedRetentionGbMonth',
+  'longTermRetentionGbMonth',
+];
+
 /** A price table must have every price as a non-negative number and a date. */
 export function checkPriceTable(value: unknown): PriceTable {
   const table = value as PriceTable;
@@ -364,11 +589,20 @@ export function checkPriceTable(value: unknown): PriceTable {
     ['kinesis.maxRetentionDays', table?.kinesis?.maxRetentionDays],
     ['kinesis.efoConsumerShardHour', table?.kinesis?.efoConsumerShardHour],
     ['kinesis.efoDataRetrievalGb', table?.kinesis?.efoDataRetrievalGb],
-    ['kinesis.onDemandDataRetrievalGb', table?.kinesis?.onDemandDataRetrievalGb],
-    ['kinesis.onDemandEfoDataRetrievalGb', table?.kinesis?.onDemandEfoDataRetrievalGb],
+    ...(['standard', 'advantage'] as const).flatMap((mode) =>
+      ON_DEMAND_PRICES.map((name): [string, unknown] => [
+        `kinesisOnDemand.${mode}.${name}`,
+        table?.kinesisOnDemand?.[mode]?.[name],
+      ]),
+    ),
     ['assumptions.controlTaskGbSeconds', table?.assumptions?.controlTaskGbSeconds],
     ['assumptions.shardsPerPage', table?.assumptions?.shardsPerPage],
+    ['assumptions.columnarGbSecondsPerLineGb', table?.assumptions?.columnarGbSecondsPerLineGb],
+    ['assumptions.parquetPerGzipRatio', table?.assumptions?.parquetPerGzipRatio],
   ];
+  // null: a price not known (said in the table's source note), never a guess.
+  const delivery = table?.kinesisS3Delivery?.perGbDelivered;
+  if (delivery !== null) numbers.push(['kinesisS3Delivery.perGbDelivered', delivery]);
   for (const [field, number] of numbers) {
     if (typeof number !== 'number' || !(number >= 0)) problems.push(`${field}: must be a number >= 0`);
   }

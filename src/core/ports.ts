@@ -87,6 +87,8 @@ export interface StreamSummary {
   createdAt: number;
   /** StreamModeDetails.StreamMode; absent where Kinesis does not say (kinesalite: provisioned). */
   capacityMode?: 'provisioned' | 'on-demand';
+  /** MaxRecordSizeInKiB in bytes: the largest record the stream takes (absent: not said, 1 MiB). */
+  maxRecordBytes?: number;
 }
 
 export interface StreamCatalog {
@@ -115,8 +117,17 @@ export interface ObjectStore {
     tags?: Readonly<Record<string, string>>,
   ): Promise<string>;
   putJson(key: string, value: unknown): Promise<void>;
-  putObject(key: string, body: Uint8Array, contentType: string, contentEncoding?: string): Promise<void>;
+  /** `metadata` becomes the object's user metadata (x-amz-meta-*), e.g. core/object-metadata.ts. */
+  putObject(
+    key: string,
+    body: Uint8Array,
+    contentType: string,
+    contentEncoding?: string,
+    metadata?: Readonly<Record<string, string>>,
+  ): Promise<void>;
   getObject(key: string): Promise<Uint8Array | null>;
+  /** The object's user metadata (HeadObject), names lower-cased as S3 returns them; null when it is gone. */
+  getMetadata(key: string): Promise<Record<string, string> | null>;
   exists(key: string): Promise<boolean>;
   listKeys(prefix: string): Promise<string[]>;
   /** The first key under the prefix in S3's (lexicographic) order, with one request; null when none. */

@@ -153,10 +153,10 @@ function kinesisPutLine(input: ReplayEstimateInput, prices: PriceTable): CostLin
   if (input.target.mode === 'on-demand') {
     const gb = (input.records * Math.ceil(size / ON_DEMAND_ROUNDING_BYTES) * ON_DEMAND_ROUNDING_BYTES) / GIB;
     return {
-      item: 'Kinesis data in (on-demand)',
+      item: 'Kinesis data in (on-demand Standard)',
       quantity: round(gb, 3),
       unit: 'GB',
-      usd: gb * (prices.kinesis.onDemandDataInGb ?? 0),
+      usd: gb * prices.kinesisOnDemand.standard.ingestGb,
     };
   }
   const units = input.records * Math.ceil(size / PUT_PAYLOAD_UNIT_BYTES);

@@ -42,6 +42,11 @@ export interface ResolvedReplay {
   readRate?: ReadRate;
   /** Absent: as fast as the target accepts. */
   pace?: ReplayPace;
+  /**
+   * The target's maximum record size (DescribeStreamSummary), read again each time the replay
+   * starts or resumes; absent (replays stored before it was read): 1 MiB.
+   */
+  targetMaxRecordBytes?: number;
 }
 
 /** A replay id that says what ran: replay-{stream}-{time}-{random}. */

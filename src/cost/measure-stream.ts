@@ -1,9 +1,10 @@
 import { readArchiveObject } from '../archive/archive-reader';
 import type { ArchiveSummary } from '../core/archive-summary';
 import { DAYS_PER_MONTH, firehoseBilledBytes, type PriceTable, type StreamVolume } from '../core/cost-model';
+import { columnarStreamPrefix } from '../core/columnar';
 import { archiveStreamPrefix, normalizePrefix, parseArchiveObjectKey } from '../core/layout';
 import type { ObjectStore, StreamCatalog } from '../core/ports';
-import { decodePayload } from '../core/record-line';
+import { decodePayload, serializeRecordLine } from '../core/record-line';
 
 export interface MeasureDeps {
   store: ObjectStore;
@@ -63,6 +64,11 @@ export async function measureStream(
   const windowMs = Math.max(HOUR_MS, now - Math.max(windowStart, oldest));
   const perMonth = (value: number) => (value / windowMs) * DAYS_PER_MONTH * DAY_MS;
   const recentBytes = recent.reduce((sum, o) => sum + o.bytes, 0);
+  const recentHours = new Set(recent.map((o) => o.hourStart)).size;
+  // The columnar tree as it is billed: every Parquet file (a replaced generation's until it is deleted).
+  const parquet = (await deps.store.listObjects(columnarStreamPrefix(deps.prefix, stream))).filter((o) =>
+    o.key.endsWith('.parquet'),
+  );
 
   const sample = await sampleRecords(deps.store, recent.slice(0, options.sampleObjects), prices);
   const recordsPerByte = sample.compressedBytes > 0 ? sample.records / sample.compressedBytes : 0;
@@ -88,6 +94,9 @@ export async function measureStream(
     monthlyCompressedBytes,
     monthlyRecords,
     monthlyRawBytes: monthlyRecords * (sample.records ? sample.rawBytes / sample.records : 0),
+    monthlyLineBytes: monthlyRecords * (sample.records ? sample.lineBytes / sample.records : 0),
+    monthlyHours: perMonth(recentHours),
+    columnarBytes: parquet.length > 0 ? parquet.reduce((sum, o) => sum + o.bytes, 0) : null,
     firehoseBilledBytesPerRecord: sample.records ? sample.firehoseBytes / sample.records : 0,
     runsPerMonth: options.runsPerMonth ?? runsPerMonthOf(ran),
     runHistory: options.runsPerMonth ? { source: 'given' } : { source: 'observed', ...runSpan(ran) },
@@ -119,14 +128,17 @@ async function sampleRecords(
   objects: { key: string; bytes: number }[],
   prices: PriceTable,
 ) {
-  const totals = { records: 0, compressedBytes: 0, rawBytes: 0, firehoseBytes: 0 };
+  const totals = { records: 0, compressedBytes: 0, rawBytes: 0, lineBytes: 0, firehoseBytes: 0 };
   for (const object of objects) {
     const lines = await readArchiveObject(store, object.key);
     totals.compressedBytes += object.bytes;
     for (const line of lines) {
-      const bytes = Buffer.byteLength(line.partitionKey) + decodePayload(line.data, line.encoding).length;
+      const payload = decodePayload(line.data, line.encoding);
+      const bytes = Buffer.byteLength(line.partitionKey) + payload.length;
       totals.records += 1;
       totals.rawBytes += bytes;
+      // The line as the archiver wrote it (its newline included).
+      totals.lineBytes += Buffer.byteLength(serializeRecordLine({ ...line, data: payload })) + 1;
       totals.firehoseBytes += firehoseBilledBytes(bytes, prices.firehose.recordRoundingKiB);
     }
   }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 import { startEfoKinesis, type EfoKinesis, type EfoKinesisOptions } from './efo-kinesis';
+import { installKinesaliteRecordSize, type RecordSizeStore } from './kinesalite-record-size';
 import { installKinesaliteTagFix, type Store } from './kinesalite-tags';
 import { LOCAL_BUCKET } from './local-env';
 
@@ -67,6 +68,8 @@ async function startKinesalite(options: EmulatorOptions) {
   });
   kinesaliteDb.create = create;
   installKinesaliteTagFix(server, store as unknown as Store);
+  // Records up to 10 MiB, per stream (UpdateMaxRecordSize), as on AWS.
+  installKinesaliteRecordSize(server, store as unknown as RecordSizeStore);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());

@@ -33,7 +33,8 @@
  *
  * Budgets are token buckets per shard (one for records, one for bytes), full at start, refilling
  * continuously at the configured rate up to one second's worth, so after a second of silence a
- * shard has its whole budget again. A record larger than `bytesPerSecond` never fits.
+ * shard has its whole budget again. A record larger than `bytesPerSecond` (records reach 10 MiB on
+ * streams whose maximum record size is raised) goes in from a full bucket and leaves a debt.
  */
 import { listenOnLoopback } from './loopback';
 import { readBody } from './read-body';
@@ -112,8 +113,10 @@ const TARGET_PREFIX = 'Kinesis_20131202.';
 const THROTTLED = 'ProvisionedThroughputExceededException';
 const DEFAULT_ACCOUNT = '000000000000';
 const MAX_HASH_KEY = (1n << 128n) - 1n;
-const MAX_DATA_BYTES = 1024 * 1024;
-const MAX_PUT_RECORDS_BYTES = 5 * 1024 * 1024;
+// AWS's largest: a stream's own maximum record size (1 MiB unless raised) is kinesalite's to check.
+const MAX_DATA_BYTES = 10 * 1024 * 1024;
+// PutRecords takes 10 MiB per request since records may reach 10 MiB.
+const MAX_PUT_RECORDS_BYTES = 10 * 1024 * 1024;
 const EXPLICIT_HASH_KEY = /^(0|[1-9]\d{0,38})$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 // Hop-by-hop headers are the proxy's own business on each side.
@@ -185,9 +188,13 @@ class ShardBudget {
     this.bytes = Math.min(this.bytesPerSecond, this.bytes + seconds * this.bytesPerSecond);
   }
 
+  /**
+   * A record larger than one second's bytes (up to 10 MiB) goes in when the bucket is full and
+   * leaves a debt, as AWS bursts for large records while averaging bytesPerSecond.
+   */
   tryTake(size: number, now: number): boolean {
     this.refill(now);
-    if (this.records < 1 || this.bytes < size) return false;
+    if (this.records < 1 || (this.bytes < size && this.bytes < this.bytesPerSecond)) return false;
     this.records -= 1;
     this.bytes -= size;
     return true;

@@ -1,5 +1,10 @@
 import { RECORDS_COLUMNS, RECORDS_KEY } from '../sql/records-view';
-import type { DrillViewSources } from './files';
+import {
+  DRILL_VIEW_SOURCES,
+  drillViewSourceList,
+  type DrillViewSource,
+  type DrillViewSources,
+} from './files';
 
 /**
  * Apache Drill's side of a query window (pure: text from the window's spec).
@@ -38,7 +43,8 @@ export interface FileWorkspace {
 
 export interface FormatConfig {
   type: string;
-  extensions: string[];
+  /** Drill's parquet format finds its files itself (by extension and magic): no list. */
+  extensions?: string[];
 }
 
 export interface HivePluginConfig {
@@ -107,6 +113,9 @@ export function storagePluginsOverride(spec: DrillSpec): StoragePluginsOverride 
         formats: {
           // Record lines, gzip-compressed: Drill picks the codec from .gz, then the format from .jsonl.
           json: { type: 'json', extensions: ['jsonl', 'json'] },
+          // The hourly Parquet under columnar/ (each hour's _manifest.json is skipped: Drill ignores
+          // files whose names start with '_' or '.').
+          parquet: { type: 'parquet' },
         },
       },
     },
@@ -127,17 +136,31 @@ function drillString(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
 
-function sourceSelect(table: string, alias: string, source: 'archive' | 'live', spec: DrillSpec): string {
+/** How a source ranks when a record is in more than one: Parquet, then record lines, then live. */
+const SOURCE_RANK: Record<DrillViewSource, number> = { columnar: 0, archive: 1, live: 2 };
+
+function sourceSelect(source: DrillViewSource, spec: DrillSpec): string {
+  const alias = source[0]!;
   const a = drillIdentifier(alias);
+  const table = source === 'live' ? spec.liveDirectory : source;
   // RECORDS_COLUMNS' types are DuckDB's; Drill has the same VARCHAR and BIGINT.
-  const expression = (field: string | null, type: string): string => {
-    if (field === null) return drillString(source);
+  const expression = (name: string, field: string | null, type: string): string => {
+    if (field === null) return drillString(source === 'live' ? 'live' : 'archive');
+    // Parquet has the view's own columns and types (arrival_time: TIMESTAMP_MICROS, read as TIMESTAMP).
+    if (source === 'columnar') return `${a}.${drillIdentifier(name)}`;
     const value = `${a}.${drillIdentifier(field)}`;
     if (field === 'arrivalTimestamp') return `TO_TIMESTAMP(CAST(${value} AS DOUBLE) / 1000.0)`;
     return `CAST(${value} AS ${type})`;
   };
-  const columns = RECORDS_COLUMNS.map((c) => `${expression(c.field, c.type)} AS ${drillIdentifier(c.name)}`);
-  columns.push(`${source === 'archive' ? 0 : 1} AS ${drillIdentifier('source_rank')}`);
+  const columns = RECORDS_COLUMNS.map(
+    (c) => `${expression(c.name, c.field, c.type)} AS ${drillIdentifier(c.name)}`,
+  );
+  // dir0..dir2 are stream=/dt=/hr= in both archive trees: the hour a row is of (NULL for live rows).
+  for (const dir of ['dir1', 'dir2'])
+    columns.push(
+      `${source === 'live' ? 'CAST(NULL AS VARCHAR)' : `${a}.${drillIdentifier(dir)}`} AS ${drillIdentifier(dir)}`,
+    );
+  columns.push(`${SOURCE_RANK[source]} AS ${drillIdentifier('source_rank')}`);
   const streams = spec.streams.map(drillString).join(', ');
   // dir0 is the first directory below the table: stream=NAME, which lets Drill prune the others.
   const directories = spec.streams.map((s) => drillString(`stream=${s}`)).join(', ');
@@ -148,30 +171,41 @@ function sourceSelect(table: string, alias: string, source: 'archive' | 'live', 
   ].join('\n');
 }
 
-/** reservoir.views.records over the sources that hold data: de-duplicated, archive first. */
+/**
+ * reservoir.views.records over the sources that hold data: de-duplicated, Parquet first, then the
+ * record lines, then the live snapshot. An hour that has Parquet rows is read from them only (its
+ * record lines are dropped, as in Hive's and Athena's views); files of a generation no manifest
+ * lists only add copies the key removes.
+ */
 export function drillRecordsView(spec: DrillSpec, sources: DrillViewSources): string {
   const u = drillIdentifier('u');
-  const selects: string[] = [];
-  if (sources !== 'live') selects.push(sourceSelect('archive', 'a', 'archive', spec));
-  if (sources !== 'archive') selects.push(sourceSelect(spec.liveDirectory, 'l', 'live', spec));
+  const selects = drillViewSourceList(sources).map((source) => sourceSelect(source, spec));
   const key = RECORDS_KEY.map((c) => `${u}.${drillIdentifier(c)}`).join(', ');
+  const hour = ['stream', 'dir1', 'dir2'].map((c) => `${u}.${drillIdentifier(c)}`).join(', ');
+  const rank = `${u}.${drillIdentifier('source_rank')}`;
   const ranked = drillIdentifier('ranked');
+  const at = (column: string) => `${ranked}.${drillIdentifier(column)}`;
   return [
     `CREATE OR REPLACE VIEW ${drillIdentifier('reservoir')}.${drillIdentifier('views')}.${drillIdentifier('records')} AS`,
-    `SELECT ${RECORDS_COLUMNS.map((c) => `${ranked}.${drillIdentifier(c.name)}`).join(', ')}`,
+    `SELECT ${RECORDS_COLUMNS.map((c) => at(c.name)).join(', ')}`,
     `FROM (`,
-    `  SELECT ${RECORDS_COLUMNS.map((c) => `${u}.${drillIdentifier(c.name)}`).join(', ')},`,
-    `    ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY ${u}.${drillIdentifier('source_rank')}) AS ${drillIdentifier('copy_rank')}`,
+    `  SELECT ${RECORDS_COLUMNS.map((c) => `${u}.${drillIdentifier(c.name)}`).join(', ')}, ${rank},`,
+    `    MIN(${rank}) OVER (PARTITION BY ${hour}) AS ${drillIdentifier('hour_rank')},`,
+    `    ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY ${rank}) AS ${drillIdentifier('copy_rank')}`,
     `  FROM (`,
     selects.join('\n    UNION ALL\n'),
     `  ) AS ${u}`,
     `) AS ${ranked}`,
-    `WHERE ${ranked}.${drillIdentifier('copy_rank')} = 1`,
+    `WHERE ${at('copy_rank')} = 1 AND (${at('source_rank')} <> ${SOURCE_RANK.archive} OR ${at('hour_rank')} = ${SOURCE_RANK.archive})`,
   ].join('\n');
 }
 
 /** The view variants configure-drill.sh chooses from, by the sources that hold data. */
 export function drillRecordsViews(spec: DrillSpec, withLive: boolean): Map<DrillViewSources, string> {
-  const variants: DrillViewSources[] = withLive ? ['archive', 'live', 'archive-live'] : ['archive'];
+  const available = DRILL_VIEW_SOURCES.filter((source) => withLive || source !== 'live');
+  // Every non-empty subset, in rank order: the names configure-drill.sh builds from what holds data.
+  const variants = Array.from({ length: 2 ** available.length - 1 }, (_, i) =>
+    available.filter((_, bit) => ((i + 1) >> bit) & 1).join('-'),
+  ).sort((a, b) => a.split('-').length - b.split('-').length);
   return new Map(variants.map((sources) => [sources, `${drillRecordsView(spec, sources)}\n`]));
 }

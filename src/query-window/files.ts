@@ -46,8 +46,19 @@ export function queryWindowFiles(prefix: string, windowId: string) {
 
 export type QueryWindowFiles = ReturnType<typeof queryWindowFiles>;
 
-/** Which sources a Drill records view reads (Drill cannot read an empty directory as a table). */
-export type DrillViewSources = 'archive' | 'live' | 'archive-live';
+/** The trees a Drill records view can read, in rank order (Drill cannot read an empty directory as a table). */
+export const DRILL_VIEW_SOURCES = ['columnar', 'archive', 'live'] as const;
+export type DrillViewSource = (typeof DRILL_VIEW_SOURCES)[number];
+/** The sources that hold data, joined by '-' in rank order: 'archive', 'columnar-archive-live'… */
+export type DrillViewSources = string;
+
+export function drillViewSourceList(sources: DrillViewSources): DrillViewSource[] {
+  const list = sources.split('-');
+  const known = DRILL_VIEW_SOURCES.filter((source) => list.includes(source));
+  if (known.length === 0 || known.length !== list.length)
+    throw new Error(`unknown Drill view sources: ${sources}`);
+  return known;
+}
 
 /** The archive's root: {prefix}archive/ (every stream=.../dt=.../hr=... partition is under it). */
 export function archiveRoot(prefix: string): string {

@@ -209,6 +209,8 @@ export async function prepareQueryWindow(
       configureDrill: bashScriptStep(uri(files.configureDrill), 'configure-drill.sh', [
         '--bucket',
         bucket,
+        '--columnar-prefix',
+        columnarRoot(prefix),
         '--archive-prefix',
         archiveRoot(prefix),
         '--live-prefix',

@@ -6,6 +6,7 @@ import type { ObjectStore, ParquetRecordSource, RecordWriter } from '../core/por
 import type { ReadRate } from '../core/read-budget';
 import type { PutEntry } from '../core/put-batcher';
 import { decodePayload, toRecordLine, type RecordLine } from '../core/record-line';
+import { DEFAULT_MAX_RECORD_BYTES, recordBytes, recordTooLarge } from '../core/record-size';
 import type { ReplaySegment, ReplayWorkItem } from '../core/replay-plan';
 import type { ResolvedReplay } from '../core/replay-request';
 import { PaceGate, paceDecision } from '../core/replay-pace';
@@ -34,7 +35,13 @@ export interface ReplayProgress {
   updatedAt: string;
 }
 
-export interface ReplayWorkerSettings extends PutterSettings, ShardReadSettings {
+/**
+ * Bytes of records (data plus keys) a work item holds before putting them: with records up to
+ * 10 MiB, at most 3 of them plus the one that crossed the line.
+ */
+export const PENDING_MAX_BYTES = 32 * 1024 * 1024;
+
+export interface ReplayWorkerSettings extends Omit<PutterSettings, 'maxRecordBytes'>, ShardReadSettings {
   prefix: string;
   /** Matched records put before the resume point is saved (a crash re-puts at most this many). */
   flushRecords: number;
@@ -118,7 +125,10 @@ export class ReplayWorker {
 class ItemRun {
   private readonly matches: ((event: FilterEvent) => boolean) | null;
   private readonly putter: RecordPutter;
+  /** The target's maximum record size, data plus partition key. */
+  private readonly maxRecordBytes: number;
   private pending: PutEntry[] = [];
+  private pendingBytes = 0;
   private pendingCursor: ReplayProgress['cursor'];
   private pendingLastArrival: number | undefined;
 
@@ -134,7 +144,13 @@ class ItemRun {
     private readonly stopKey: string,
   ) {
     this.matches = replay.filter ? compileFilter(replay.filter) : null;
-    this.putter = new RecordPutter(deps.writer, replay.target, settings, deps);
+    this.maxRecordBytes = replay.targetMaxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+    this.putter = new RecordPutter(
+      deps.writer,
+      replay.target,
+      { ...settings, maxRecordBytes: this.maxRecordBytes },
+      deps,
+    );
     this.pendingCursor = { ...progress.cursor };
     this.pendingLastArrival = progress.lastArrival;
   }
@@ -170,7 +186,7 @@ class ItemRun {
     ) {
       if (!(await this.consider(lines[i]!, deadline))) return false;
       this.pendingCursor = { segment: index, lines: i + 1, afterSequenceNumber: null };
-      if (this.pending.length >= this.settings.flushRecords) await this.flush();
+      if (this.pendingFull()) await this.flush();
       if (this.deps.now() >= deadline) return false;
     }
     return true;
@@ -193,7 +209,7 @@ class ItemRun {
         if (!(await this.consider(line, deadline))) return false;
         consumed += 1;
         this.pendingCursor = { segment: index, lines: consumed, afterSequenceNumber: null };
-        if (this.pending.length >= this.settings.flushRecords) await this.flush();
+        if (this.pendingFull()) await this.flush();
         if (this.deps.now() >= deadline) return false;
       }
     }
@@ -224,7 +240,7 @@ class ItemRun {
           if (!(await this.consider(toRecordLine(user), deadline))) return false;
         }
         this.pendingCursor = { segment: index, lines: 0, afterSequenceNumber: record.sequenceNumber };
-        if (this.pending.length >= this.settings.flushRecords) await this.flush();
+        if (this.pendingFull()) await this.flush();
       }
     }
     return read.end !== 'deadline';
@@ -244,11 +260,14 @@ class ItemRun {
     this.progress.counts.read += 1;
     if (!wanted) return true;
     this.progress.counts.matched += 1;
-    this.pendingLastArrival = line.arrivalTimestamp;
     const data =
       this.replay.format === 'raw'
         ? decodePayload(line.data, line.encoding)
         : encodeEnvelope(line, this.replay.replayId, this.replay.annotations);
+    const bytes = recordBytes({ partitionKey: line.partitionKey, data });
+    if (bytes > this.maxRecordBytes) await this.failTooLarge(line, bytes);
+    this.pendingBytes += bytes;
+    this.pendingLastArrival = line.arrivalTimestamp;
     this.pending.push({
       partitionKey: line.partitionKey,
       data,
@@ -287,6 +306,31 @@ class ItemRun {
     }
   }
 
+  /**
+   * Fails the item at a record larger than the target takes, naming it: what came before it is
+   * put first, so the resume point is this record (a run after the target's limit is raised goes
+   * on from it).
+   */
+  private async failTooLarge(line: RecordLine, bytes: number): Promise<never> {
+    // Counted again when the item resumes at this record.
+    this.progress.counts.read -= 1;
+    this.progress.counts.matched -= 1;
+    await this.flush();
+    throw recordTooLarge(
+      line,
+      { bytes, format: this.replay.format, payloadBytes: decodePayload(line.data, line.encoding).byteLength },
+      { stream: this.replay.target, maxRecordBytes: this.maxRecordBytes },
+    );
+  }
+
+  /**
+   * Time to put what is pending: flushRecords records, or PENDING_MAX_BYTES of them (a worker
+   * holds a bounded number of 10 MiB records, whatever flushRecords says).
+   */
+  private pendingFull(): boolean {
+    return this.pending.length >= this.settings.flushRecords || this.pendingBytes >= PENDING_MAX_BYTES;
+  }
+
   /** Puts everything pending, then moves the resume point past it. */
   private async flush(): Promise<void> {
     await this.putPending();
@@ -313,6 +357,7 @@ class ItemRun {
     this.progress.counts.put += stats.put;
     this.progress.counts.throttledRetries += stats.throttledRetries;
     this.pending = [];
+    this.pendingBytes = 0;
   }
 
   private async saveProgress(): Promise<void> {

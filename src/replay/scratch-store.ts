@@ -48,6 +48,13 @@ export class ScratchStore implements ObjectStore {
     return this.base.getObject(key);
   }
 
+  /** Objects written here carry no metadata; others are asked of the bucket. */
+  async getMetadata(key: string): Promise<Record<string, string> | null> {
+    if (this.written.has(key)) return {};
+    if (this.deleted.has(key)) return null;
+    return this.base.getMetadata(key);
+  }
+
   async exists(key: string): Promise<boolean> {
     return (await this.getObject(key)) !== null;
   }

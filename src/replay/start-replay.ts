@@ -6,6 +6,7 @@ import { checkpointStreamPrefix } from '../core/layout';
 import type { ObjectStore, RecordWriter, StreamCatalog } from '../core/ports';
 import type { ReadRate } from '../core/read-budget';
 import type { ReadDefaults } from '../core/read-policy';
+import { DEFAULT_MAX_RECORD_BYTES } from '../core/record-size';
 import { streamReadPolicy } from '../reading/stream-read-policy';
 import {
   generateReplayId,
@@ -57,7 +58,15 @@ export async function startReplay(
     const stop = await deps.store.getJson<ReplayStopMarker>(files.stopped);
     if (stop?.value.cause)
       await deps.store.putJson(files.stopped, { cause: null, resumedAt: deps.now.toISOString() });
-    return { replay: stored.value.resolved, resumed: true };
+    // The target's limit may have been raised since (a record too large for it failed the replay).
+    const replay = await withTargetLimit(deps, stored.value.resolved);
+    if (replay.targetMaxRecordBytes !== stored.value.resolved.targetMaxRecordBytes) {
+      await deps.store.putJson(files.request, {
+        request: stored.value.request,
+        resolved: replay,
+      } satisfies StoredRequest);
+    }
+    return { replay, resumed: true };
   }
 
   const resolved = resolveReplayRequest(request, deps.now, replayId);
@@ -71,9 +80,10 @@ export async function startReplay(
     }
     throw error;
   }
-  const replay = resolved.includeLive
-    ? { ...resolved, readRate: await liveReadRate(deps, resolved.stream) }
-    : resolved;
+  const replay = await withTargetLimit(
+    deps,
+    resolved.includeLive ? { ...resolved, readRate: await liveReadRate(deps, resolved.stream) } : resolved,
+  );
   await deps.store.putJson(files.request, { request, resolved: replay } satisfies StoredRequest);
   return { replay, resumed: false };
 }
@@ -110,4 +120,13 @@ async function liveReadRate(
     if (error instanceof StreamNotFoundError) return deps.read.defaultRate;
     throw error;
   }
+}
+
+/** The replay with its target's maximum record size, as DescribeStreamSummary says it now. */
+async function withTargetLimit(
+  deps: { catalog: StreamCatalog },
+  replay: ResolvedReplay,
+): Promise<ResolvedReplay> {
+  const summary = await deps.catalog.describeStream(replay.target);
+  return { ...replay, targetMaxRecordBytes: summary.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES };
 }

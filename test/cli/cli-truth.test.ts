@@ -200,3 +200,29 @@ describe('a resumed replay', () => {
     );
   });
 });
+
+describe('reservoir verify', () => {
+  it('given an intact archive, then it exits 0 and says full; with its object deleted, it exits 2 with the table and one line on stderr', async () => {
+    const ok = await reservoir(['verify', '--local', '--stream', 'orders']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^orders: full: 1 hour\(s\): 1 full, 0 gap \(acknowledged\), 0 partial/);
+
+    const { store } = archiveRuntime();
+    const [key] = (await bucketKeys()).filter((k) => k.startsWith('archive/stream=orders/'));
+    const body = (await store.getObject(key!))!;
+    const metadata = (await store.getMetadata(key!))!;
+    await store.deleteKeys([key!]);
+    try {
+      const run = await reservoir(['verify', '--local', '--stream', 'orders']);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toMatch(/^orders: missing: /);
+      expect(lines(run.stdout)[1]).toMatch(/^hour +status +objects +parquet +shard +finding$/);
+      expect(lines(run.stdout)[2]).toMatch(
+        / missing .* shardId-000000000000 {2}the checkpoint is at \d+ but no object ends there/,
+      );
+      expect(lines(run.stderr).at(-1)).toBe('reservoir: verify: 1 hour(s) not full in orders');
+    } finally {
+      await store.putObject(key!, body, 'application/x-ndjson', 'gzip', metadata);
+    }
+  });
+});

@@ -13,7 +13,15 @@ import { planColumnar } from '../../src/columnar/plan';
 import { converterDeps } from '../../src/columnar/converter';
 import { columnarRuntime } from '../../src/columnar/runtime';
 import type { Checkpoint } from '../../src/core/checkpoint';
-import { columnarHourPrefix, columnarManifestKey, type ColumnarManifest } from '../../src/core/columnar';
+import { readWatermarks, writeWatermarks } from '../../src/columnar/watermarks';
+import {
+  HOUR_MS,
+  columnarHourPrefix,
+  columnarManifestKey,
+  columnarWatermarkKey,
+  hourStartMs,
+  type ColumnarManifest,
+} from '../../src/core/columnar';
 import { archiveObjectKey, checkpointKey } from '../../src/core/layout';
 import { serializeRecordLine, type RecordLine } from '../../src/core/record-line';
 import { compareShardPositions } from '../../src/core/sequence';
@@ -245,6 +253,20 @@ describe('hourly Parquet on the emulators', () => {
 
     const plan = await planColumnar(store, config.prefix, [HISTORY]);
     expect(plan.hours).toEqual([hour]);
+    // The watermark never passes a due hour; a planning listing from a watermark stored past the
+    // hour (less the margin) does not list it at all, and without one it lists everything.
+    expect(plan.watermarks.get(HISTORY)).toBe(hourStartMs(hour));
+    await writeWatermarks(store, config.prefix, new Map([[HISTORY, hourStartMs(hour) + 3 * HOUR_MS]]));
+    const listFromMs = await readWatermarks(store, config.prefix, [HISTORY]);
+    expect(listFromMs).toEqual(new Map([[HISTORY, hourStartMs(hour) + 3 * HOUR_MS]]));
+    // The archive workflow's PlanColumnar stored the live stream's.
+    expect((await readWatermarks(store, config.prefix, [LIVE])).has(LIVE)).toBe(true);
+    const bounded = { listFromMs, nowMs: hourStartMs(hour) + 4 * HOUR_MS };
+    expect((await planColumnar(store, config.prefix, [HISTORY], bounded)).hours).toEqual([]);
+    await writeWatermarks(store, config.prefix, new Map([[HISTORY, hourStartMs(hour) + HOUR_MS]]));
+    const withinMargin = { ...bounded, listFromMs: await readWatermarks(store, config.prefix, [HISTORY]) };
+    expect((await planColumnar(store, config.prefix, [HISTORY], withinMargin)).hours).toEqual([hour]);
+    await store.deleteKeys([columnarWatermarkKey(config.prefix, HISTORY)]);
     const retried = await convertHour(deps, config.prefix, hour);
     expect(retried).toMatchObject({
       status: 'converted',

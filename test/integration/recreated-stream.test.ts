@@ -11,6 +11,7 @@ import { putAll, telemetryRecord } from '../../src/local/traffic';
 import { checkArchive } from '../../src/local/verify-archive';
 import { collectStatus } from '../../src/status/collect-status';
 import { healthProblems } from '../../src/status/health';
+import { verifyArchivedStream } from '../../src/verify/verify-stream';
 import { createArchivedStream, useEmulators } from '../support/emulators';
 
 const env = useEmulators();
@@ -76,6 +77,14 @@ describe('a stream deleted and created again under the same name', () => {
     const current = await store.listKeys(checkpointStreamPrefix(config.prefix, 'phoenix'));
     expect(current).toHaveLength(1);
     expect((await store.getJson<Checkpoint>(current[0]!))!.value.streamCreatedAt).toEqual(expect.any(Number));
+
+    // reservoir verify: the new stream's shard starts its chain anew where the retired checkpoint ended.
+    const verified = await verifyArchivedStream(
+      { store, prefix: config.prefix, lifecycle: null },
+      'phoenix',
+      { deep: true },
+    );
+    expect(verified).toMatchObject({ status: 'full', joins: { proven: 1, unproven: 0 } });
 
     expect((await status()).find((s) => s.stream === 'phoenix')!.recreated).toBeNull();
     expect((await archive()).recreated).toEqual([]);

@@ -3,6 +3,8 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { runLocalStateMachine } from '../../src/local/state-machine-runner';
 import { putAll, telemetryRecord } from '../../src/local/traffic';
+import { AddTagsToStreamCommand } from '@aws-sdk/client-kinesis';
+import type { ColumnarReport } from '../../src/cli/commands/columnar';
 import type { CostReport } from '../../src/cli/commands/cost';
 import type { StatusReport } from '../../src/cli/commands/status';
 import { createArchivedStream, useEmulators } from '../support/emulators';
@@ -15,10 +17,10 @@ const DAY = 24 * 3600;
  * The real CLI, as a user runs it against the emulators (`reservoir status --local --json`).
  * Asynchronous: kinesalite runs in this process and must keep answering.
  */
-async function cli<T>(command: string): Promise<T> {
+async function cli<T>(command: string, ...args: string[]): Promise<T> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [join(__dirname, '../../bin/reservoir.cjs'), command, '--local', '--json', '--stream', STREAM],
+    [join(__dirname, '../../bin/reservoir.cjs'), command, '--local', '--json', '--stream', STREAM, ...args],
     { env: process.env, encoding: 'utf8', timeout: 60_000 },
   );
   return JSON.parse(stdout) as T;
@@ -113,10 +115,42 @@ describe('reservoir status --local --json on the emulators', () => {
     expect(estimate.read.enhancedFanOut.total).toBeGreaterThanOrEqual(
       2 * 730.5 * report.prices.kinesis.efoConsumerShardHour,
     );
+    // Nothing converted yet: the Parquet is estimated from the table's ratio, and said so.
+    expect(estimate.volume.columnarBytes).toBeNull();
+    expect(estimate.volume.monthlyLineBytes).toBeGreaterThan(estimate.volume.monthlyRawBytes);
+    expect(estimate.reservoir.lines.map((line) => line.item)).toContain(
+      'S3 storage, Parquet (estimated: nothing converted yet)',
+    );
+    expect(estimate.athenaFullScan!.parquet.estimated).toBe(true);
+    // Kinesis's own delivery needs an on-demand stream, and its price is not in the shipped table.
+    expect(estimate.kinesisS3Delivery.note).toMatch(/^needs the stream in on-demand mode/);
+    expect(estimate.kinesisS3Delivery.unpriced).toEqual(['delivery (per GB delivered)']);
     // Minutes of archive and one run: the estimate says how little it stands on.
     expect(estimate.caveats).toEqual([
       expect.stringMatching(/^the archive holds \d+\.\d h of history: monthly volume is extrapolated/),
       'only one archive run seen: the hourly schedule is assumed (pass --runs-per-month)',
     ]);
+  });
+
+  it('given converted hours and tag reservoir:jsonl-days, then reservoir cost measures the Parquet and prices the JSONL expiry', async () => {
+    await env.kinesis.send(
+      new AddTagsToStreamCommand({ StreamName: STREAM, Tags: { 'reservoir:jsonl-days': '3' } }),
+    );
+    const converted = await cli<ColumnarReport>('columnar', '--include-open');
+    const parquetBytes = converted.hours.reduce((sum, hour) => sum + hour.parquetBytes, 0);
+    expect(parquetBytes).toBeGreaterThan(0);
+
+    const report = await cli<CostReport>('cost');
+    const estimate = report.streams.find((s) => s.stream === STREAM)!;
+    expect(estimate.volume.columnarBytes).toBe(parquetBytes);
+    const items = estimate.reservoir.lines.map((line) => line.item);
+    expect(items).toEqual(
+      expect.arrayContaining([
+        'columnar conversion: Lambda compute',
+        'S3 storage, Parquet (held now)',
+        'S3 storage, JSONL expired after 3 days (jsonl-days)',
+      ]),
+    );
+    expect(estimate.athenaFullScan!.parquet).toMatchObject({ bytes: parquetBytes, estimated: false });
   });
 });

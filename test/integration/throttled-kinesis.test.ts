@@ -12,6 +12,7 @@ import {
   PutRecordCommand,
   PutRecordsCommand,
   SplitShardCommand,
+  UpdateMaxRecordSizeCommand,
   type PutRecordsRequestEntry,
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -107,27 +108,25 @@ describe('throttled kinesis proxy', () => {
     expect(proxy.stats().perShard[`${stream}/shardId-000000000000`]).toEqual({ admitted: 50, throttled: 30 });
   });
 
-  it('given a byte budget, when a single PutRecord is larger than it, then the SDK raises ProvisionedThroughputExceededException', async () => {
+  it('given a byte budget, when a record is larger than it, then it goes in only from a full bucket and its debt throttles what follows', async () => {
     const stream = await createStream(1);
-    const big = Buffer.alloc(BYTES_PER_SECOND, 7);
+    // Two seconds' bytes: a second of debt once in.
+    const big = Buffer.alloc(BYTES_PER_SECOND * 2, 7);
+    const shard = 'shardId-000000000000';
 
+    // A bucket half spent (half a second to refill): the large record waits for a full one.
+    const half = big.subarray(0, BYTES_PER_SECOND / 2);
+    await kinesis.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'k', Data: half }));
     const error = await kinesis
       .send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'big', Data: big }))
       .catch((caught: unknown) => caught);
-
     expect(error).toBeInstanceOf(ProvisionedThroughputExceededException);
     expect(error).toMatchObject({
       name: THROTTLED,
-      message: rateExceeded(stream, 'shardId-000000000000'),
+      message: rateExceeded(stream, shard),
       $metadata: { httpStatusCode: 400 },
     });
-    expect(await readShard(stream, 'shardId-000000000000')).toEqual([]);
-
-    // Entries are judged one by one: a smaller record after a too-big one still fits.
-    const small = await kinesis.send(
-      new PutRecordCommand({ StreamName: stream, PartitionKey: 'k', Data: big.subarray(0, 100) }),
-    );
-    expect(small.ShardId).toBe('shardId-000000000000');
+    // Entries are judged one by one: a smaller record after a refused large one still fits.
     const batch = await kinesis.send(
       new PutRecordsCommand({
         StreamName: stream,
@@ -136,8 +135,41 @@ describe('throttled kinesis proxy', () => {
     );
     expect(batch.FailedRecordCount).toBe(1);
     expect(batch.Records![0]!.ErrorCode).toBe(THROTTLED);
-    expect(batch.Records![1]!.ShardId).toBe('shardId-000000000000');
-    expect(proxy.stats().perShard[`${stream}/shardId-000000000000`]).toEqual({ admitted: 2, throttled: 2 });
+    expect(batch.Records![1]!.ShardId).toBe(shard);
+
+    // A second of quiet fills the bucket: the large record goes in (AWS bursts for records up to
+    // 10 MiB), and the debt it leaves refuses the next record.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await kinesis.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'big', Data: big }));
+    const afterDebt = await kinesis
+      .send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'k', Data: big.subarray(0, 100) }))
+      .catch((caught: unknown) => caught);
+    expect(afterDebt).toBeInstanceOf(ProvisionedThroughputExceededException);
+
+    expect(await readShard(stream, shard)).toEqual([half.toString(), 'after-big', big.toString()]);
+    expect(proxy.stats().perShard[`${stream}/${shard}`]).toEqual({ admitted: 3, throttled: 3 });
+  });
+
+  it('given a stream whose maximum record size is raised to 10 MiB, then a 2 MiB record passes the proxy, and a stream left at 1 MiB refuses it', async () => {
+    const raised = await createStream(1);
+    const arn = (await env.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: raised })))
+      .StreamDescriptionSummary!.StreamARN!;
+    await env.kinesis.send(new UpdateMaxRecordSizeCommand({ StreamARN: arn, MaxRecordSizeInKiB: 10_240 }));
+    const large = Buffer.alloc(2 * 1024 * 1024, 'L');
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+
+    const put = await kinesis.send(
+      new PutRecordsCommand({ StreamName: raised, Records: [{ PartitionKey: 'large', Data: large }] }),
+    );
+    expect(put.FailedRecordCount).toBe(0);
+    expect(await readShard(raised, 'shardId-000000000000')).toEqual([large.toString()]);
+
+    const plain = await createStream(1);
+    const refused = await kinesis
+      .send(new PutRecordCommand({ StreamName: plain, PartitionKey: 'large', Data: large }))
+      .catch((caught: unknown) => caught);
+    expect(refused).toMatchObject({ name: 'ValidationException' });
+    expect((refused as Error).message).toMatch(/less than or equal to 1048576/);
   });
 
   it('given two shards, when one shard is over budget, then the other keeps its own budget and request order is kept', async () => {

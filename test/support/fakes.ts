@@ -14,19 +14,32 @@ import { compareSequenceNumbers } from '../../src/core/sequence';
 
 /** An in-memory bucket with S3's conditional-write semantics (412 on a stale ETag). */
 export class MemoryObjectStore implements ObjectStore {
-  readonly objects = new Map<string, { body: Buffer; etag: string; tags?: Record<string, string> }>();
+  readonly objects = new Map<
+    string,
+    { body: Buffer; etag: string; tags?: Record<string, string>; metadata?: Record<string, string> }
+  >();
   /** Throws (as a crash would) when this many more write operations have happened. */
   crashAfterWrites: number | null = null;
   writes = 0;
 
   /** A write replaces the object's tags, as PutObject does. */
-  private write(key: string, body: Buffer, tags?: Readonly<Record<string, string>>): string {
+  private write(
+    key: string,
+    body: Buffer,
+    tags?: Readonly<Record<string, string>>,
+    metadata?: Readonly<Record<string, string>>,
+  ): string {
     if (this.crashAfterWrites !== null && this.writes >= this.crashAfterWrites) {
       throw new Error(`simulated crash before write #${this.writes + 1} (${key})`);
     }
     this.writes += 1;
     const etag = `"${createHash('md5').update(body).digest('hex')}"`;
-    this.objects.set(key, { body, etag, ...(tags ? { tags: { ...tags } } : {}) });
+    this.objects.set(key, {
+      body,
+      etag,
+      ...(tags ? { tags: { ...tags } } : {}),
+      ...(metadata ? { metadata: { ...metadata } } : {}),
+    });
     return etag;
   }
 
@@ -49,8 +62,18 @@ export class MemoryObjectStore implements ObjectStore {
   async putJson(key: string, value: unknown): Promise<void> {
     this.write(key, Buffer.from(JSON.stringify(value)));
   }
-  async putObject(key: string, body: Uint8Array): Promise<void> {
-    this.write(key, Buffer.from(body));
+  async putObject(
+    key: string,
+    body: Uint8Array,
+    _contentType?: string,
+    _contentEncoding?: string,
+    metadata?: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    this.write(key, Buffer.from(body), undefined, metadata);
+  }
+  async getMetadata(key: string): Promise<Record<string, string> | null> {
+    const object = this.objects.get(key);
+    return object ? { ...(object.metadata ?? {}) } : null;
   }
   async getObject(key: string): Promise<Uint8Array | null> {
     return this.objects.get(key)?.body ?? null;

@@ -59,4 +59,22 @@ describe('block builder', () => {
     expect(block).toMatchObject({ firstSequenceNumber: '2', lastSequenceNumber: '2', records: 4 });
     expect(blockBody(block).split('\n')).toHaveLength(5);
   });
+
+  it('given 8 MiB records and the default 32 MiB bound, then no block holds more than the bound allows, so the archiver holds a bounded number of them', () => {
+    const MIB = 1024 * 1024;
+    const maxBytes = 32 * MIB;
+    const builder = new BlockBuilder(maxBytes);
+    const blocks = [];
+    // Binary payloads are base64 in the line: 8 MiB makes a line of about 10.7 MiB.
+    for (let seq = 1; seq <= 9; seq++) {
+      const closed = builder.add(String(seq), base + seq, [
+        { ...user(seq, base + seq), data: Buffer.alloc(8 * MIB, 0x80) },
+      ]);
+      if (closed) blocks.push(closed);
+      expect(builder.openBytes).toBeLessThanOrEqual(maxBytes);
+    }
+    blocks.push(builder.flush()!);
+    expect(blocks.map((block) => block.records)).toEqual([2, 2, 2, 2, 1]);
+    for (const block of blocks) expect(block.bytes).toBeLessThanOrEqual(maxBytes);
+  });
 });

@@ -3,6 +3,7 @@ import type { Checkpoint } from '../../src/core/checkpoint';
 import {
   HOUR_MS,
   columnarManifestKey,
+  conversionWatermark,
   generationId,
   groupByHour,
   hoursToConvert,
@@ -187,6 +188,58 @@ describe('the re-conversion rule', () => {
     expect(hours({ includeOpen: true })).toEqual(['00', '02', '03']);
     expect(hours({ fromMs: T0 + HOUR_MS + 1 })).toEqual(['02']);
     expect(hours({ toMs: T0 + HOUR_MS })).toEqual(['00']);
+  });
+});
+
+describe('the conversion watermark', () => {
+  const listing = (hr: number) => ({
+    hour: { stream: 'orders', dt: '2026-03-01', hr: String(hr).padStart(2, '0') },
+    sources: [
+      {
+        key: `archive/stream=orders/dt=2026-03-01/hr=${String(hr).padStart(2, '0')}/s/1-2.jsonl.gz`,
+        bytes: 1,
+      },
+    ],
+  });
+
+  it('given any checkpoints, listings and due hours, then before the watermark every listed hour is closed and not due, and no shard can add a record', () => {
+    fc.assert(
+      fc.property(
+        arbCheckpoints,
+        fc.uniqueArray(fc.integer({ min: 0, max: 12 }), { maxLength: 8 }),
+        fc.array(fc.boolean(), { minLength: 13, maxLength: 13 }),
+        fc.array(fc.nat(HOUR_MS - 1), { minLength: 1, maxLength: 10 }),
+        (checkpoints, hours, dueFlags, offsets) => {
+          const listings = hours.sort((a, b) => a - b).map(listing);
+          const due = listings.filter((_, i) => dueFlags[i]);
+          const watermark = conversionWatermark(listings, checkpoints, due);
+          if (watermark === null) return;
+          for (const l of listings) {
+            const start = T0 + Number(l.hour.hr) * HOUR_MS;
+            if (start >= watermark) continue;
+            expect(isHourClosed(start, checkpoints)).toBe(true);
+            expect(due).not.toContain(l);
+          }
+          for (let start = T0; start < watermark; start += HOUR_MS)
+            for (const offset of [0, HOUR_MS - 1, ...offsets])
+              for (const c of checkpoints) expect(canAdd(c, checkpoints, start + offset)).toBe(false);
+        },
+      ),
+    );
+  });
+
+  it('given closed converted hours and a shard caught up into hour 3, then the watermark is hour 3; a due hour pulls it back', () => {
+    const checkpoints = [checkpoint('shardId-0', { lastArrivalTimestamp: T0 + 3 * HOUR_MS + 60_000 })];
+    const listings = [0, 1, 2, 3].map(listing);
+
+    expect(conversionWatermark(listings, checkpoints, [])).toBe(T0 + 3 * HOUR_MS);
+    expect(conversionWatermark(listings, checkpoints, [listings[1]!])).toBe(T0 + HOUR_MS);
+  });
+
+  it('given a shard that archived nothing and never caught up, or no checkpoints, then there is no watermark (list everything)', () => {
+    const busy = checkpoint('shardId-0', { lastArrivalTimestamp: T0 + 3 * HOUR_MS });
+    expect(conversionWatermark([listing(0)], [busy, checkpoint('shardId-1')], [])).toBeNull();
+    expect(conversionWatermark([listing(0)], [], [])).toBeNull();
   });
 });
 

@@ -145,6 +145,7 @@ describe('query window Drill configuration (src/query-window/drill.ts)', () => {
       defaultInputFormat: null,
     });
     expect(reservoir.formats.json!.extensions).toContain('jsonl');
+    expect(reservoir.formats.parquet).toEqual({ type: 'parquet' });
     expect(bucketPath('')).toBe('/');
   });
 
@@ -169,10 +170,42 @@ describe('query window Drill configuration (src/query-window/drill.ts)', () => {
   it('when Drill’s view has only some sources, then each variant reads just those', () => {
     const variants = drillRecordsViews(SPEC, true);
 
-    expect([...variants.keys()]).toEqual(['archive', 'live', 'archive-live']);
+    expect([...variants.keys()]).toEqual([
+      'columnar',
+      'archive',
+      'live',
+      'columnar-archive',
+      'columnar-live',
+      'archive-live',
+      'columnar-archive-live',
+    ]);
     expect(variants.get('archive')).not.toContain('`l`');
+    expect(variants.get('archive')).not.toContain('`data`.`columnar`');
     expect(variants.get('live')).not.toContain('`data`.`archive`');
-    expect([...drillRecordsViews(SPEC, false).keys()]).toEqual(['archive']);
+    expect(variants.get('columnar-live')).not.toContain('`data`.`archive`');
+    expect([...drillRecordsViews(SPEC, false).keys()]).toEqual(['columnar', 'archive', 'columnar-archive']);
+  });
+
+  it('when the view reads the columnar hours, then Parquet ranks first and record lines of hours with Parquet are dropped', () => {
+    const view = drillRecordsView(SPEC, 'columnar-archive-live');
+
+    expect(view).toContain('FROM `reservoir`.`data`.`columnar` AS `c`');
+    expect(view).toContain("`c`.`dir0` IN ('stream=orders', 'stream=payments')");
+    // Parquet holds the view's own columns: no casts from record-line fields.
+    expect(view).toContain('`c`.`partition_key` AS `partition_key`');
+    expect(view).toContain('`c`.`arrival_time` AS `arrival_time`');
+    expect(view).toMatch(/0 AS `source_rank`[\s\S]*1 AS `source_rank`[\s\S]*2 AS `source_rank`/);
+    // The hour of a row is its stream and the dt=/hr= directories; live rows have none.
+    expect(view).toContain('MIN(`u`.`source_rank`) OVER (PARTITION BY `u`.`stream`, `u`.`dir1`, `u`.`dir2`)');
+    expect(view).toContain('CAST(NULL AS VARCHAR) AS `dir1`');
+    expect(view).toContain(
+      'WHERE `ranked`.`copy_rank` = 1 AND (`ranked`.`source_rank` <> 1 OR `ranked`.`hour_rank` = 1)',
+    );
+    expect(view.split('(').length).toBe(view.split(')').length);
+  });
+
+  it('when a view is asked for sources Drill does not have, then it refuses', () => {
+    expect(() => drillRecordsView(SPEC, 'archive-bogus')).toThrow(/unknown Drill view sources/);
   });
 
   it('when the ports are listed, then they are Drill’s web and user ports and HiveServer2’s', () => {

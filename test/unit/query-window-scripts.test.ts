@@ -1,4 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,5 +130,88 @@ describe('query window scripts (deploy/emr)', () => {
 
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('usage:');
+  });
+
+  it('when the Drill step finds Parquet, record lines and a live snapshot, then it creates the view over all three, in rank order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reservoir-drill-'));
+    const queries: string[] = [];
+    // Drill's REST API: /status answers, /query.json records the view statement it is given.
+    const drill = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      request.on('end', () => {
+        if (request.url === '/query.json') queries.push((JSON.parse(body) as { query: string }).query);
+        response.setHeader('content-type', 'application/json');
+        response.end(JSON.stringify({ queryState: 'COMPLETED' }));
+      });
+    });
+    await new Promise<void>((resolve) => drill.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(drill.address() as AddressInfo).port}`;
+      // A fake `aws`: list-objects-v2 finds a key under the prefixes in HAS_OBJECTS; `s3 cp` of
+      // records-<sources>.sql writes a statement naming the file it was asked for.
+      writeFileSync(
+        join(dir, 'aws'),
+        [
+          '#!/usr/bin/env bash',
+          'if [ "$1" = s3api ]; then',
+          '  prefix="$6"',
+          '  case " $HAS_OBJECTS " in *" $prefix "*) echo "${prefix}x" ;; *) echo None ;; esac',
+          'else',
+          '  echo "SELECT \'$4\'" > "$5"',
+          'fi',
+        ].join('\n'),
+      );
+      // A fake `curl` for the plugin checks (the status check reaches the server above).
+      writeFileSync(
+        join(dir, 'curl'),
+        '#!/usr/bin/env bash\ncase "$*" in *storage/*) echo \'{"config":{"enabled":true}}\' ;; esac\n',
+      );
+      chmodSync(join(dir, 'aws'), 0o755);
+      chmodSync(join(dir, 'curl'), 0o755);
+      const run = (hasObjects: string) =>
+        new Promise<number | null>((resolve) => {
+          const child = spawn(
+            'bash',
+            [
+              join(root, SCRIPTS[1]!),
+              ...[
+                '--bucket',
+                'b',
+                '--columnar-prefix',
+                'kinesis/columnar/',
+                '--archive-prefix',
+                'kinesis/archive/',
+              ],
+              ...[
+                '--live-prefix',
+                'kinesis/runs/query-window/qw-1/live/',
+                '--sql',
+                's3://b/drill/',
+                '--drill-url',
+                url,
+              ],
+            ],
+            {
+              env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, HAS_OBJECTS: hasObjects },
+              stdio: 'ignore',
+            },
+          );
+          child.on('close', resolve);
+        });
+
+      expect(await run('kinesis/columnar/ kinesis/archive/ kinesis/runs/query-window/qw-1/live/')).toBe(0);
+      expect(await run('kinesis/archive/')).toBe(0);
+      expect(await run('kinesis/columnar/')).toBe(0);
+      expect(await run('')).toBe(0);
+      expect(queries).toEqual([
+        "SELECT 's3://b/drill/records-columnar-archive-live.sql'",
+        "SELECT 's3://b/drill/records-archive.sql'",
+        "SELECT 's3://b/drill/records-columnar.sql'",
+      ]);
+    } finally {
+      drill.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

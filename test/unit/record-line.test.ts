@@ -8,6 +8,7 @@ import {
   toRecordLine,
   type UserRecord,
 } from '../../src/core/record-line';
+import { MAX_RECORD_LINE_BYTES } from '../../src/sql/records-view';
 
 const record = (data: Uint8Array): UserRecord => ({
   stream: 'orders',
@@ -77,6 +78,18 @@ describe('record line codec', () => {
     const line = parseRecordLine(serializeRecordLine(record(bytes)));
     expect(line.encoding).toBe('base64');
     expect((fromRecordLine(line).data as Buffer).equals(bytes)).toBe(true);
+  });
+
+  it('given a 10 MiB record of line breaks and control characters, then its line is one line that read_json accepts', () => {
+    // Valid UTF-8, so kept as text: JSON escapes each \u0001 to 6 bytes, the worst case.
+    for (const fill of [0x01, 0x0a, 0x0d]) {
+      const line = serializeRecordLine({
+        ...record(Buffer.alloc(10 * 1024 * 1024, fill)),
+        partitionKey: 'k'.repeat(256),
+      });
+      expect(line).not.toMatch(/[\n\r]/);
+      expect(Buffer.byteLength(line)).toBeLessThanOrEqual(MAX_RECORD_LINE_BYTES);
+    }
   });
 
   it('writes the fields of DESIGN.md in their documented order', () => {

@@ -83,7 +83,6 @@ function pacedWorker(clock: VirtualClock, store: MemoryObjectStore, writer: Reco
       defaultRate: { callsPerSecond: 1, bytesPerSecond: 1_000_000 },
       maxAttempts: 3,
       baseDelayMs: 1,
-      maxRecordBytes: 1024 * 1024,
       initialRatePerSecond: 100_000,
       getRecordsLimit: 1000,
       throttleAttempts: 3,

@@ -7,6 +7,7 @@ import { DataGapError, ThrottledError } from '../../src/core/errors';
 import { checkpointKey, parseArchiveObjectKey } from '../../src/core/layout';
 import { parseRecordLines } from '../../src/core/record-line';
 import { instantBudget, kinesisRecord, MemoryObjectStore, MemoryShard, POLLING } from '../support/fakes';
+import { verifyMemoryStore } from '../support/verify-memory';
 
 const HOUR = 3_600_000;
 const start = Date.UTC(2024, 10, 21, 9, 58, 0);
@@ -95,6 +96,46 @@ describe('shard archiver', () => {
     expect(hours).toEqual(new Set(['09', '10']));
   });
 
+  it('given blocks written over several runs, then each object names the last sequence number of the one before (none for the first) and its line count', async () => {
+    const shard = shardWith(30);
+    const store = new MemoryObjectStore();
+    const { archiver } = archiverFor(shard, store);
+    await archiver.archive(request);
+    shard.records.push(kinesisRecord('k', 'late', start + HOUR));
+    await archiver.archive(request);
+    const objects = [...store.objects.entries()]
+      .map(([key, object]) => ({ ref: parseArchiveObjectKey(key), object }))
+      .filter((o) => o.ref !== null)
+      .sort((a, b) => Number(BigInt(a.ref!.firstSequenceNumber) - BigInt(b.ref!.firstSequenceNumber)));
+    expect(objects.length).toBeGreaterThan(2);
+    objects.forEach(({ object }, i) => {
+      const lines = parseRecordLines(gunzipSync(object.body).toString('utf8'));
+      expect(object.metadata).toEqual({
+        'reservoir-previous': i === 0 ? 'none' : objects[i - 1]!.ref!.lastSequenceNumber,
+        'reservoir-records': String(lines.length),
+      });
+    });
+  });
+
+  it('for any archive of a shard, deleting any one of its objects makes verify report the hour not full', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.nat(), async (count, pick) => {
+        const shard = shardWith(count);
+        const store = new MemoryObjectStore();
+        await archiverFor(shard, store).archiver.archive(request);
+        expect(verifyMemoryStore(store, 's').status).toBe('full');
+        const keys = [...store.objects.keys()].filter((key) => parseArchiveObjectKey(key));
+        const victim = keys[pick % keys.length]!;
+        store.objects.delete(victim);
+        const verified = verifyMemoryStore(store, 's');
+        expect(['partial', 'missing']).toContain(verified.status);
+        const hour = parseArchiveObjectKey(victim)!;
+        expect(verified.hours.find((h) => h.dt === hour.dt && h.hr === hour.hr)?.status).not.toBe('full');
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('given a second run after new records, then only the new records are added', async () => {
     const shard = shardWith(20);
     const store = new MemoryObjectStore();
@@ -129,6 +170,10 @@ describe('shard archiver', () => {
             .value;
           expect(checkpoint.totals.records).toBe(count);
           expect(checkpoint.pending).toBeNull();
+          // reservoir verify proves it: every object chains to the one before, each read through.
+          const verified = verifyMemoryStore(store, 's', { deep: true });
+          expect(verified.hours.flatMap((h) => h.findings)).toEqual([]);
+          expect(verified.joins).toEqual({ proven: checkpoint.totals.objects - 1, unproven: 0 });
         },
       ),
       { numRuns: 200 },
@@ -161,6 +206,7 @@ describe('shard archiver', () => {
           // Every run released the shard: the next run archives whatever is left.
           await archiverFor(shard, store).archiver.archive({ ...request, holder: 'run-d' });
           expectExactlyOnce(shard, store);
+          expect(verifyMemoryStore(store, 's', { deep: true }).status).toBe('full');
         },
       ),
       { numRuns: 100 },

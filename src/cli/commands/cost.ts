@@ -4,13 +4,15 @@ import { loadReadConfig } from '../../config/read-config';
 import {
   checkPriceTable,
   estimateStreamCost,
+  type AthenaScanEstimate,
   type CostColumn,
   type PriceTable,
   type ReadCostEstimate,
   type ReadModeChoice,
+  type RetentionChoice,
   type StreamCostEstimate,
 } from '../../core/cost-model';
-import type { StreamCatalog } from '../../core/ports';
+import { retentionFromTags } from '../../core/retention';
 import { readModeSource, readPolicyFor, type ReadDefaults } from '../../core/read-policy';
 import { measureStream, recentArchiveSummaries, type MeasureDeps } from '../../cost/measure-stream';
 import { archiveLocation } from '../archive-location';
@@ -64,8 +66,15 @@ export async function costCommand(options: CostCommandOptions): Promise<CostRepo
   const estimates: StreamCostEstimate[] = [];
   for (const stream of streams) {
     const volume = await measureStream(deps, stream, summaries, prices, measureOptions);
-    const readMode = await currentReadMode(deps.catalog, stream, readDefaults);
-    estimates.push(estimateStreamCost(volume, prices, readMode));
+    const tags = await deps.catalog.listTags(stream).catch(() => ({}));
+    estimates.push(
+      estimateStreamCost(
+        volume,
+        prices,
+        currentReadMode(stream, tags, readDefaults),
+        retentionChoice(stream, tags),
+      ),
+    );
   }
   const report: CostReport = { generatedAt: new Date().toISOString(), prices, streams: estimates };
   process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatCost(report)}\n`);
@@ -76,16 +85,25 @@ export async function costCommand(options: CostCommandOptions): Promise<CostRepo
  * How the archive reads the stream now: its tag reservoir:read-mode, or RESERVOIR_EFO_STREAMS in
  * this environment (a deployed stack's efoStreams is in its functions' environment, not here).
  */
-async function currentReadMode(
-  catalog: StreamCatalog,
+function currentReadMode(
   stream: string,
+  tags: Record<string, string>,
   defaults: ReadDefaults,
-): Promise<ReadModeChoice> {
-  const tags = await catalog.listTags(stream).catch(() => ({}));
+): ReadModeChoice {
   return {
     mode: readPolicyFor(stream, tags, defaults).policy.mode,
     from: readModeSource(stream, tags, defaults),
   };
+}
+
+/**
+ * The stream's tag reservoir:jsonl-days (a malformed one counts as unset: the archive run reports
+ * it). The deployment parameter jsonlDays is not visible from the CLI.
+ */
+function retentionChoice(stream: string, tags: Record<string, string>): RetentionChoice {
+  const retention = retentionFromTags(stream, tags);
+  const days = 'policy' in retention ? retention.policy?.jsonlDays : undefined;
+  return days !== undefined ? { jsonlDays: days } : {};
 }
 
 export function loadPrices(path: string): PriceTable {
@@ -103,8 +121,10 @@ export function loadPrices(path: string): PriceTable {
 }
 
 export function formatCost(report: CostReport): string {
-  const usd = (value: number) => `$${value < 10 ? value.toFixed(4) : value.toFixed(2)}`;
+  const usd = (value: number): string =>
+    value < 0 ? `-${usd(-value)}` : `$${value < 10 ? value.toFixed(4) : value.toFixed(2)}`;
   const out: string[] = [];
+  const p = report.prices;
   for (const estimate of report.streams) {
     const v = estimate.volume;
     out.push(
@@ -113,14 +133,12 @@ export function formatCost(report: CostReport): string {
     );
     for (const caveat of estimate.caveats) out.push(`  ! weak estimate: ${caveat}`);
     const rows: (string | number)[][] = [];
-    for (const [name, column] of [
-      ['reservoir', estimate.reservoir],
-      ['Data Firehose', estimate.firehose],
-      ['Kinesis retention', estimate.kinesisRetention],
-    ] as const) {
+    const columns = optionColumns(estimate);
+    for (const [name, column] of columns) {
       for (const line of column.lines)
         rows.push([name, line.item, `${line.quantity} ${line.unit}`, usd(line.usd)]);
-      rows.push([name, 'total per month', '', usd(column.total)]);
+      const unpriced = column.unpriced?.length ? `+ unpriced: ${column.unpriced.join(', ')}` : '';
+      rows.push([name, 'total per month', unpriced, usd(column.total)]);
     }
     out.push(
       table(
@@ -130,15 +148,12 @@ export function formatCost(report: CostReport): string {
     );
     out.push(`  ${formatRead(estimate.read, usd)}`);
     if (estimate.read.note) out.push(`  ! ${estimate.read.note}`);
-    for (const [name, column] of [
-      ['Data Firehose', estimate.firehose],
-      ['Kinesis retention', estimate.kinesisRetention],
-    ] as const) {
+    if (estimate.athenaFullScan) out.push(`  ${formatAthenaScan(estimate.athenaFullScan, p)}`);
+    for (const [name, column] of columns.slice(1)) {
       if (column.note) out.push(`  ${name}: ${column.note}`);
     }
     out.push('');
   }
-  const p = report.prices;
   out.push(`prices (${p.region}, ${p.currency}, as of ${p.asOf}; edit a copy and pass --prices <file>):`);
   out.push(
     table(
@@ -156,15 +171,59 @@ export function formatCost(report: CostReport): string {
         ['  Kinesis long-term retention per GB-month', p.kinesis.longTermRetentionGbMonth],
         ['  Kinesis enhanced fan-out per consumer-shard-hour', p.kinesis.efoConsumerShardHour],
         ['  Kinesis enhanced fan-out retrieval per GB', p.kinesis.efoDataRetrievalGb],
-        ['  Kinesis on-demand polling retrieval per GB', p.kinesis.onDemandDataRetrievalGb],
-        ['  Kinesis on-demand enhanced fan-out retrieval per GB', p.kinesis.onDemandEfoDataRetrievalGb],
+        ...(['standard', 'advantage'] as const).flatMap((mode) => {
+          const d = p.kinesisOnDemand[mode];
+          const name = `  Kinesis On-demand ${mode === 'standard' ? 'Standard' : 'Advantage'}`;
+          return [
+            [`${name} per stream-hour`, d.streamHour],
+            [`${name} ingest per GB`, d.ingestGb],
+            [`${name} polling / enhanced fan-out retrieval per GB`, `${d.retrievalGb} / ${d.efoRetrievalGb}`],
+            [
+              `${name} retention per GB-month (day 2-7 / beyond)`,
+              `${d.extendedRetentionGbMonth} / ${d.longTermRetentionGbMonth}`,
+            ],
+          ];
+        }),
+        ['  Kinesis S3 delivery per GB', p.kinesisS3Delivery.perGbDelivered ?? 'not known'],
+        ...(p.athena ? [['  Athena per TB scanned', p.athena.perTbScanned]] : []),
         ['  assumed GB-seconds per control task', p.assumptions.controlTaskGbSeconds],
+        ['  assumed GB-seconds per GB of record lines converted', p.assumptions.columnarGbSecondsPerLineGb],
+        [
+          '  assumed Parquet bytes per gzip JSONL byte (nothing converted yet)',
+          p.assumptions.parquetPerGzipRatio,
+        ],
       ],
     ),
   );
   out.push(`  ${p.source}`);
   if (p.kinesis.readSource) out.push(`  ${p.kinesis.readSource}`);
+  out.push(`  ${p.kinesisOnDemand.source}`, `  ${p.kinesisS3Delivery.source}`);
+  if (p.athena?.source) out.push(`  ${p.athena.source}`);
+  if (p.assumptions.columnarSource) out.push(`  ${p.assumptions.columnarSource}`);
   return out.join('\n');
+}
+
+/** The options side by side: reservoir first, then what else could keep the same history. */
+function optionColumns(estimate: StreamCostEstimate): [string, CostColumn][] {
+  return [
+    ['reservoir', estimate.reservoir],
+    ['Data Firehose', estimate.firehose],
+    ['Kinesis retention, provisioned', estimate.kinesisRetention],
+    ['Kinesis retention, On-demand Standard', estimate.onDemandRetention.standard],
+    ['Kinesis retention, On-demand Advantage', estimate.onDemandRetention.advantage],
+    ['Kinesis S3 delivery', estimate.kinesisS3Delivery],
+  ];
+}
+
+/** e.g. "Athena, one query reading the whole archive: JSONL 10.0 GiB $0.0488 · Parquet 4.7 GiB $0.0229 (held now)". */
+export function formatAthenaScan(scan: AthenaScanEstimate, prices: PriceTable): string {
+  const usd = (value: number) => `$${value.toFixed(4)}`;
+  return (
+    `Athena at $${prices.athena!.perTbScanned}/TB, one query reading the whole archive: ` +
+    `JSONL ${formatBytes(scan.jsonl.bytes)} ${usd(scan.jsonl.usd)} · ` +
+    `Parquet at most ${formatBytes(scan.parquet.bytes)} ${usd(scan.parquet.usd)} ` +
+    `(${scan.parquet.estimated ? 'estimated: nothing converted yet' : 'held now'}; a query reads only the columns it names)`
+  );
 }
 
 /**
@@ -183,8 +242,12 @@ export function formatRead(read: ReadCostEstimate, usd: (value: number) => strin
       ? `${gb} on-demand retrieval, no consumer-shard-hours`
       : `${Math.round(read.consumerShardHours)} consumer-shard-hours, ${gb}`;
   const cost = (column: CostColumn) => usd(column.total);
+  const advantage = read.advantage
+    ? ` (On-demand Standard; in an On-demand Advantage account: polling ${usd(read.advantage.polling)}, ` +
+      `enhanced fan-out ${usd(read.advantage.enhancedFanOut)})`
+    : '';
   return (
-    `read: polling ${cost(read.polling)} (${polling}) · enhanced fan-out ${cost(read.enhancedFanOut)} (${efo}); ` +
+    `read: polling ${cost(read.polling)} (${polling}) · enhanced fan-out ${cost(read.enhancedFanOut)} (${efo})${advantage}; ` +
     `now ${read.mode === 'efo' ? 'enhanced fan-out' : 'polling'} (${read.from})`
   );
 }

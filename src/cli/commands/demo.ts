@@ -22,6 +22,7 @@ import {
 } from '../../local/traffic';
 import { checkArchive } from '../../local/verify-archive';
 import { statusCommand } from './status';
+import { verifyCommand } from './verify';
 import { archiveCommand } from './archive';
 import { demoReplay } from './demo-replay';
 import { formatBytes, info, table } from '../output';
@@ -131,6 +132,8 @@ export async function demoCommand(options: { dir?: string }): Promise<void> {
       throw new Error('the archive does not hold every produced record exactly once');
     }
     info('every produced record is in the archive exactly once, byte for byte.');
+    info('\nreservoir verify --local --deep: each object follows the one before it, shard by shard');
+    await verifyCommand({ local: true, stream: [STREAM], deep: true });
 
     const arrivedDuringReplay = await demoReplay(kinesis, STREAM);
 
