@@ -6,7 +6,7 @@ import { codecBench, type CodecResult } from './codec';
 import { END_TO_END_READ_LIMITS, endToEndBench, type Round } from './end-to-end';
 import { readBudgetBench, readBudgetBenchReport } from './read-budget';
 import { producerBench, producerBenchOptions, producerBenchReport } from './producer';
-import { replayBench, type ReplayBenchResult } from './replay';
+import { pacedReplayBench, pacedReplayReport, replayBench, type ReplayBenchResult } from './replay';
 import { compactionBench, compactionBenchReport } from './compaction';
 import { columnarBenchOn, columnarBenchReport } from './columnar';
 import { sqlBenchOn, sqlBenchReport, withBenchArchive } from './sql';
@@ -155,6 +155,7 @@ export const BENCH_SECTIONS = [
   'columnar',
   'read-budget',
   'producer',
+  'paced-replay',
 ] as const;
 type Section = (typeof BENCH_SECTIONS)[number];
 
@@ -224,6 +225,14 @@ export async function benchCommand(): Promise<void> {
     reports.push(replayReport(replay, replayShards, replayPerShard));
   }
   if (sections.has('producer')) later.push(producerBenchReport(await producerBench(producerBenchOptions())));
+  if (sections.has('paced-replay')) {
+    const paced = await pacedReplayBench({
+      spanSeconds: envInt('BENCH_PACE_SPAN_SECONDS', 60, 1),
+      speedup: envInt('BENCH_PACE_SPEEDUP', 10, 1),
+      recordsPerSecond: 20,
+    });
+    later.push(pacedReplayReport(paced));
+  }
   reports.push(...later);
 
   const cpu = cpus();

@@ -59,14 +59,29 @@ export async function deployedArchive(
   return { outputs, bucket, prefix: normalizePrefix(outputs.ArchivePrefix ?? '') };
 }
 
+/** The CLI's Step Functions client (the user's credentials and region). */
+export function sfnClient(): SFNClient {
+  return new SFNClient({ requestHandler: new NodeHttpHandler() });
+}
+
+/** The deployed state machine's ARN from the stack outputs. */
+export function stateMachineArn(
+  outputs: Record<string, string>,
+  stateMachine: keyof typeof STATE_MACHINE_OUTPUTS,
+  stage: string,
+): string {
+  const arnOutput = STATE_MACHINE_OUTPUTS[stateMachine];
+  const arn = outputs[arnOutput];
+  if (!arn) throw new CommandFailure(`stack reservoir-${stage} has no ${arnOutput} output`);
+  return arn;
+}
+
 /** Starts an execution of the deployed state machine and follows it to the end, with progress. */
 export async function followDeployedExecution(run: DeployedRun): Promise<unknown> {
   const stage = run.stage ?? process.env.RESERVOIR_STAGE ?? 'dev';
   const { outputs, bucket, prefix } = run.archive ?? (await deployedArchive(stage));
-  const arnOutput = STATE_MACHINE_OUTPUTS[run.stateMachine];
-  const arn = outputs[arnOutput];
-  if (!arn) throw new CommandFailure(`stack reservoir-${stage} has no ${arnOutput} output`);
-  const sfn = new SFNClient({ requestHandler: new NodeHttpHandler() });
+  const arn = stateMachineArn(outputs, run.stateMachine, stage);
+  const sfn = sfnClient();
   const started = await sfn.send(
     new StartExecutionCommand({
       stateMachineArn: arn,

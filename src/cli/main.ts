@@ -179,7 +179,20 @@ export function buildProgram(): Command {
     .option('--compact', 'replay only the newest record per partition key within the bounds')
     .option('--filter-stage <stage>', 'with --compact: before (default) or after choosing the newest record')
     .option('--replay-id <id>', 'name of the replay; re-running an id resumes it')
-    .option('--dry-run', 'print the plan (objects, estimated records) and move nothing')
+    .option('--speedup <n>', 'put records at their original inter-arrival times divided by n (1: real time)')
+    .option('--records-per-second <r>', 'put no more than r records a second across the replay')
+    .option(
+      '--plan',
+      'print what would move, the target capacity, the expected duration and the cost; write and put nothing',
+    )
+    .option('--dry-run', 'the older name of --plan')
+    .option(
+      '--follow <replayId>',
+      'progress bars of a running replay (items, records, rate, throttles, ETA) until it ends',
+    )
+    .option('--stop <replayId>', 'stop a running replay; running the same --replay-id again resumes it')
+    .option('--reason <text>', "with --stop: why (the execution's stop cause)")
+    .option('--prices <file>', 'with --plan: price table (default: pricing/us-east-1.json of the package)')
     .option('--json', 'print the summary as JSON on stdout')
     .option('--stage <stage>', 'deployed stage (without --local)', 'dev')
     .action(async (options) => {

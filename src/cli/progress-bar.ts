@@ -13,11 +13,7 @@ export class ProgressBar {
   update(current: number, detail = ''): void {
     const fraction = this.total > 0 ? Math.min(1, current / this.total) : 0;
     if (process.stderr.isTTY) {
-      const width = 30;
-      const filled = Math.round(fraction * width);
-      process.stderr.write(
-        `\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${current} / ~${this.total}`,
-      );
+      process.stderr.write(`\r${barText(this.label, current, this.total)}`);
       this.drawn = true;
       return;
     }
@@ -32,4 +28,11 @@ export class ProgressBar {
     if (this.drawn) process.stderr.write('\n');
     this.drawn = false;
   }
+}
+
+/** `label [#####.....] current / ~total`: one bar's text (the total may be an estimate). */
+export function barText(label: string, current: number, total: number, width = 30): string {
+  const fraction = total > 0 ? Math.min(1, current / total) : 0;
+  const filled = Math.round(fraction * width);
+  return `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${current} / ~${total}`;
 }

@@ -18,11 +18,18 @@ export function loadReplayConfig(): ReplayConfig {
     ...loadBaseConfig(),
     ...loadInvocationBudget(),
     ...loadReadConfig(),
-    replayTargets: envList('RESERVOIR_REPLAY_TARGETS'),
-    itemsPerPage: envInt('RESERVOIR_REPLAY_ITEMS_PER_PAGE', 500, 1),
+    ...loadReplayPlanningConfig(),
     flushRecords: envInt('RESERVOIR_REPLAY_FLUSH_RECORDS', 2_000, 1),
     maxAttempts: envInt('RESERVOIR_PUT_ATTEMPTS', 15, 1),
     baseDelayMs: envInt('RESERVOIR_PUT_BASE_DELAY_MS', 100),
     initialRatePerSecond: envInt('RESERVOIR_REPLAY_INITIAL_RATE', 1_000, 1),
+  };
+}
+
+/** What validating and planning a replay read (also `reservoir replay --plan`, which has no bucket variable). */
+export function loadReplayPlanningConfig(): Pick<ReplayConfig, 'replayTargets' | 'itemsPerPage'> {
+  return {
+    replayTargets: envList('RESERVOIR_REPLAY_TARGETS'),
+    itemsPerPage: envInt('RESERVOIR_REPLAY_ITEMS_PER_PAGE', 500, 1),
   };
 }

@@ -24,6 +24,10 @@ export interface PriceTable {
     efoDataRetrievalGb: number;
     /** Where the read prices come from, and when. */
     readSource?: string;
+    /** Provisioned streams: per million PUT payload units (25 KB chunks of a record); replay plans. */
+    putPayloadUnitsPerMillion?: number;
+    /** Where the write prices come from, and when. */
+    writeSource?: string;
   };
   /** On-demand streams, in each of the two on-demand modes (Advantage is chosen per account). */
   kinesisOnDemand: {

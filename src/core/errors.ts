@@ -118,6 +118,15 @@ export class ReplayDeliveryError extends ReservoirError {
   readonly transient = false;
 }
 
+/**
+ * `reservoir replay --stop` asked the replay to stop (its stop marker exists): the work item saved
+ * its resume point and ends; running the same replay id again resumes it.
+ */
+export class ReplayStoppedError extends ReservoirError {
+  override readonly name = 'ReplayStoppedError';
+  readonly transient = false;
+}
+
 /** A replayed record (with its envelope) is larger than the target stream accepts. */
 export class RecordTooLargeError extends ReservoirError {
   override readonly name = 'RecordTooLargeError';

@@ -1,4 +1,5 @@
 import type { ReadRate } from './read-budget';
+import type { ReplayPace } from './replay-pace';
 import { ValidationError } from './errors';
 import { runPrefix } from './layout';
 
@@ -15,6 +16,8 @@ export interface ReplayRequest {
   compact?: boolean;
   filterStage?: 'before' | 'after';
   replayId?: string;
+  /** Put records at their original pace sped up, or no faster than a rate (src/core/replay-pace.ts). */
+  pace?: ReplayPace;
 }
 
 /** The request with its defaults applied, as the workers use it. */
@@ -37,6 +40,8 @@ export interface ResolvedReplay {
   startedAt: number;
   /** The live tail's polling rate per shard (the stream's read policy); absent: the default. */
   readRate?: ReadRate;
+  /** Absent: as fast as the target accepts. */
+  pace?: ReplayPace;
   /**
    * The target's maximum record size (DescribeStreamSummary), read again each time the replay
    * starts or resumes; absent (replays stored before it was read): 1 MiB.
@@ -82,6 +87,7 @@ export function resolveReplayRequest(request: ReplayRequest, now: Date, replayId
     compact: request.compact ?? false,
     filterStage: request.filterStage ?? 'before',
     startedAt: now.getTime(),
+    ...(request.pace ? { pace: request.pace } : {}),
   };
 }
 

@@ -48,3 +48,24 @@ export function formatReplayProgress(report: ReplayProgressReport): string {
     `put ${report.put}, throttled retries ${report.throttledRetries}`
   );
 }
+
+/** A progress report at a time: what rates and ETAs are computed from. */
+export interface ProgressSample {
+  at: number;
+  put: number;
+}
+
+/**
+ * Records put per second between two samples, and the time left at that rate for the records
+ * the plan estimated (null while nothing moves: no ETA is better than a wrong one).
+ */
+export function progressRate(
+  first: ProgressSample,
+  latest: ProgressSample,
+  estimatedRecords: number,
+): { perSecond: number; etaMs: number | null } {
+  const seconds = (latest.at - first.at) / 1000;
+  const perSecond = seconds > 0 ? Math.max(0, latest.put - first.put) / seconds : 0;
+  const left = Math.max(0, estimatedRecords - latest.put);
+  return { perSecond, etaMs: perSecond > 0 ? (left / perSecond) * 1000 : left === 0 ? 0 : null };
+}

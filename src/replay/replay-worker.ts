@@ -1,4 +1,4 @@
-import { CorruptStateError } from '../core/errors';
+import { CorruptStateError, ReplayStoppedError } from '../core/errors';
 import { encodeEnvelope } from '../core/envelope';
 import { compileFilter, type FilterEvent } from '../core/filter-pattern';
 import { compactionFilterEvent } from '../core/compaction-entry';
@@ -9,10 +9,12 @@ import { decodePayload, toRecordLine, type RecordLine } from '../core/record-lin
 import { DEFAULT_MAX_RECORD_BYTES, recordBytes, recordTooLarge } from '../core/record-size';
 import type { ReplaySegment, ReplayWorkItem } from '../core/replay-plan';
 import type { ResolvedReplay } from '../core/replay-request';
+import { PaceGate, paceDecision } from '../core/replay-pace';
+import { paceScheduleOf } from './pace-schedule';
 import { readArchiveObject } from '../archive/archive-reader';
 import { readShard, type ShardReadDeps, type ShardReadSettings } from '../reading/shard-read';
 import { RecordPutter, type PutterSettings } from './record-putter';
-import { replayRunFiles } from './run-files';
+import { replayRunFiles, type ReplayStopMarker } from './run-files';
 
 export interface ReplayCounts {
   read: number;
@@ -28,6 +30,8 @@ export interface ReplayProgress {
   /** The first record not yet put: segment index, lines consumed (archive) or last sequence read (live). */
   cursor: { segment: number; lines: number; afterSequenceNumber: string | null };
   counts: ReplayCounts;
+  /** Arrival time of the last record put (a paced replay run again resumes its schedule there). */
+  lastArrival?: number;
   updatedAt: string;
 }
 
@@ -65,6 +69,9 @@ export interface ReplayItemResult extends ReplayCounts {
  * their original order per key. Saves its resume point after every flush; a completed item
  * leaves a marker that makes a re-run of the same replay skip it.
  */
+/** How often a waiting paced item looks for a stop marker. */
+const STOP_CHECK_MS = 2_000;
+
 export class ReplayWorker {
   constructor(
     private readonly settings: ReplayWorkerSettings,
@@ -99,7 +106,18 @@ export class ReplayWorker {
     if (progress.done) return result(true);
 
     const deps = parquet ? { ...this.deps, parquet } : this.deps;
-    const run = new ItemRun(this.settings, deps, replay, progress, files.progress(item.itemId));
+    const pace = replay.pace
+      ? new PaceGate(await paceScheduleOf(this.deps.store, files, replay.pace, this.deps.now()))
+      : null;
+    const run = new ItemRun(
+      this.settings,
+      deps,
+      replay,
+      progress,
+      files.progress(item.itemId),
+      pace,
+      files.stopped,
+    );
     return result(await run.execute(item.segments, deadline));
   }
 }
@@ -112,6 +130,7 @@ class ItemRun {
   private pending: PutEntry[] = [];
   private pendingBytes = 0;
   private pendingCursor: ReplayProgress['cursor'];
+  private pendingLastArrival: number | undefined;
 
   constructor(
     private readonly settings: ReplayWorkerSettings,
@@ -119,6 +138,10 @@ class ItemRun {
     private readonly replay: ResolvedReplay,
     private readonly progress: ReplayProgress,
     private readonly progressKey: string,
+    /** Present for a paced replay: holds each record back until it is due. */
+    private readonly pace: PaceGate | null,
+    /** The replay's stop marker (`reservoir replay --stop`), looked for at every flush and while waiting. */
+    private readonly stopKey: string,
   ) {
     this.matches = replay.filter ? compileFilter(replay.filter) : null;
     this.maxRecordBytes = replay.targetMaxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
@@ -129,6 +152,7 @@ class ItemRun {
       deps,
     );
     this.pendingCursor = { ...progress.cursor };
+    this.pendingLastArrival = progress.lastArrival;
   }
 
   /** True when every segment is replayed; false when the deadline stopped it (call again). */
@@ -160,7 +184,7 @@ class ItemRun {
       i < lines.length;
       i++
     ) {
-      await this.consider(lines[i]!);
+      if (!(await this.consider(lines[i]!, deadline))) return false;
       this.pendingCursor = { segment: index, lines: i + 1, afterSequenceNumber: null };
       if (this.pendingFull()) await this.flush();
       if (this.deps.now() >= deadline) return false;
@@ -182,7 +206,7 @@ class ItemRun {
       offset: consumed,
     })) {
       for (const line of lines) {
-        await this.consider(line);
+        if (!(await this.consider(line, deadline))) return false;
         consumed += 1;
         this.pendingCursor = { segment: index, lines: consumed, afterSequenceNumber: null };
         if (this.pendingFull()) await this.flush();
@@ -212,7 +236,9 @@ class ItemRun {
     });
     for await (const batch of read) {
       for (const record of batch.records) {
-        for (const user of read.userRecords(record)) await this.consider(toRecordLine(user));
+        for (const user of read.userRecords(record)) {
+          if (!(await this.consider(toRecordLine(user), deadline))) return false;
+        }
         this.pendingCursor = { segment: index, lines: 0, afterSequenceNumber: record.sequenceNumber };
         if (this.pendingFull()) await this.flush();
       }
@@ -220,10 +246,19 @@ class ItemRun {
     return read.end !== 'deadline';
   }
 
-  private async consider(line: RecordLine): Promise<void> {
+  /**
+   * Reads one record and, when it is in bounds and passes the filter, queues it for putting.
+   * False (the record not consumed) when a paced replay's record is due after the deadline.
+   */
+  private async consider(line: RecordLine, deadline: number): Promise<boolean> {
+    const wanted =
+      line.arrivalTimestamp >= this.replay.fromMs &&
+      line.arrivalTimestamp < this.replay.toMs &&
+      (!this.matches || this.matches(compactionFilterEvent(line)));
+    if (wanted && this.pace && !(await this.awaitDue(this.pace, line.arrivalTimestamp, deadline)))
+      return false;
     this.progress.counts.read += 1;
-    if (line.arrivalTimestamp < this.replay.fromMs || line.arrivalTimestamp >= this.replay.toMs) return;
-    if (this.matches && !this.matches(compactionFilterEvent(line))) return;
+    if (!wanted) return true;
     this.progress.counts.matched += 1;
     const data =
       this.replay.format === 'raw'
@@ -232,6 +267,7 @@ class ItemRun {
     const bytes = recordBytes({ partitionKey: line.partitionKey, data });
     if (bytes > this.maxRecordBytes) await this.failTooLarge(line, bytes);
     this.pendingBytes += bytes;
+    this.pendingLastArrival = line.arrivalTimestamp;
     this.pending.push({
       partitionKey: line.partitionKey,
       data,
@@ -241,6 +277,33 @@ class ItemRun {
         subSequenceNumber: line.subSequenceNumber,
       },
     });
+    return true;
+  }
+
+  /**
+   * Holds a paced record back until its due time: what is pending (due already) is put first, so
+   * records reach the target on schedule. Gated before the putter, which still adapts its rate to
+   * throttling. False when the record is due after the deadline: the item returns and continues.
+   */
+  private async awaitDue(pace: PaceGate, arrival: number, deadline: number): Promise<boolean> {
+    for (;;) {
+      const now = this.deps.now();
+      const due = pace.due(arrival, now);
+      const decision = paceDecision(due, now, deadline);
+      if (decision.action === 'put') {
+        pace.take(Math.max(due, now));
+        return true;
+      }
+      if (this.pending.length > 0) {
+        await this.putPending();
+        continue;
+      }
+      // Long waits in steps, so that a stop is seen while waiting.
+      await this.deps.sleep(Math.min(decision.ms, STOP_CHECK_MS));
+      // A stop while waiting: save the resume point (flush), which then ends the item.
+      if (await this.stopCause()) await this.flush();
+      if (decision.action === 'yield' && decision.ms <= STOP_CHECK_MS) return false;
+    }
   }
 
   /**
@@ -270,15 +333,31 @@ class ItemRun {
 
   /** Puts everything pending, then moves the resume point past it. */
   private async flush(): Promise<void> {
-    if (this.pending.length > 0) {
-      const stats = await this.putter.putAll(this.pending);
-      this.progress.counts.put += stats.put;
-      this.progress.counts.throttledRetries += stats.throttledRetries;
-      this.pending = [];
-      this.pendingBytes = 0;
-    }
+    await this.putPending();
     this.progress.cursor = { ...this.pendingCursor };
+    if (this.pendingLastArrival !== undefined) this.progress.lastArrival = this.pendingLastArrival;
     await this.saveProgress();
+    await this.assertNotStopped();
+  }
+
+  /** After the resume point is saved: a stopped replay's item ends here (a later run resumes it). */
+  private async assertNotStopped(): Promise<void> {
+    const cause = await this.stopCause();
+    if (cause !== null) throw new ReplayStoppedError(`replay ${this.replay.replayId} stopped: ${cause}`);
+  }
+
+  private async stopCause(): Promise<string | null> {
+    return (await this.deps.store.getJson<ReplayStopMarker>(this.stopKey))?.value.cause ?? null;
+  }
+
+  /** Puts everything pending; the resume point moves at the next flush. */
+  private async putPending(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const stats = await this.putter.putAll(this.pending);
+    this.progress.counts.put += stats.put;
+    this.progress.counts.throttledRetries += stats.throttledRetries;
+    this.pending = [];
+    this.pendingBytes = 0;
   }
 
   private async saveProgress(): Promise<void> {

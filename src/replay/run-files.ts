@@ -19,5 +19,19 @@ export function replayRunFiles(prefix: string, replayId: string) {
     /** Where a compacted replay's compaction writes its result (see compactionRequestFor). */
     compacted: `${base}compacted/`,
     summary: `${base}summary.json`,
+    /** A paced replay's schedule inputs, written by each execution's PlanReplay (src/core/replay-pace.ts). */
+    pace: `${base}pace.json`,
+    /** When this execution's schedule starts: created by the first work item to run (conditional write). */
+    paceStart: `${base}pace-start.json`,
+    /** Why and when `reservoir replay --stop` stopped an execution of this replay. */
+    stopped: `${base}stopped.json`,
   };
+}
+
+/** `stopped.json`: `reservoir replay --stop` writes a cause; a resumed run clears it (cause null). */
+export interface ReplayStopMarker {
+  cause: string | null;
+  stoppedAt?: string;
+  resumedAt?: string;
+  executionArn?: string | null;
 }

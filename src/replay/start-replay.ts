@@ -15,7 +15,7 @@ import {
   type ReplayRequest,
   type ResolvedReplay,
 } from '../core/replay-request';
-import { replayRunFiles } from './run-files';
+import { replayRunFiles, type ReplayStopMarker } from './run-files';
 
 interface StoredRequest {
   request: ReplayRequest;
@@ -53,6 +53,11 @@ export async function startReplay(
         `field replayId: ${replayId} already names a different replay request (unique)`,
       );
     }
+    // Running a stopped replay again resumes it: its items must not see the old stop (a marker
+    // without a cause; overwritten, not deleted, so the roles need no s3:DeleteObject).
+    const stop = await deps.store.getJson<ReplayStopMarker>(files.stopped);
+    if (stop?.value.cause)
+      await deps.store.putJson(files.stopped, { cause: null, resumedAt: deps.now.toISOString() });
     // The target's limit may have been raised since (a record too large for it failed the replay).
     const replay = await withTargetLimit(deps, stored.value.resolved);
     if (replay.targetMaxRecordBytes !== stored.value.resolved.targetMaxRecordBytes) {

@@ -55,9 +55,10 @@ beforeAll(async () => {
   await runLocalStateMachine('archive', { streams: ['orders'] }, { executionName: 'cli-archive-1' });
 });
 
-describe('reservoir replay --local --dry-run', () => {
+describe('reservoir replay --local --plan', () => {
   it('given an archived stream, then it prints the plan and puts nothing', async () => {
-    const run = await reservoir(['replay', '--local', '--dry-run', '--stream', 'orders', '--json']);
+    const before = await bucketKeys();
+    const run = await reservoir(['replay', '--local', '--plan', '--stream', 'orders', '--json']);
     expect(run.code).toBe(0);
     const plan = JSON.parse(run.stdout) as {
       objects: number;
@@ -67,6 +68,7 @@ describe('reservoir replay --local --dry-run', () => {
     expect(plan).toMatchObject({ objects: 1, estimatedRecords: 30 });
     expect(plan.objectKeys[0]).toMatch(/^archive\/stream=orders\//);
     expect(run.stderr).not.toContain('must be object');
+    expect(await bucketKeys()).toEqual(before);
   });
 
   it('given a date alone for --from, as sql takes it, then it is midnight UTC, not a validation error', async () => {

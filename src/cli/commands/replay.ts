@@ -4,14 +4,34 @@ import { generateReplayId, type ReplayRequest } from '../../core/replay-request'
 import type { ReplaySummary } from '../../core/replay-summary';
 import { ExecutionFailedError, runLocalStateMachine, type TaskEvent } from '../../local/state-machine-runner';
 import type { ReplayPlanSummary } from '../../replay/plan-replay';
-import { replayRunFiles } from '../../replay/run-files';
-import { replayRuntime } from '../../replay/runtime';
-import { handlers } from '../../handlers/registry';
 import { formatReplayProgress, readReplayProgress } from '../../replay/replay-progress';
 import { archiveLocation, type ArchiveLocation } from '../archive-location';
-import { followDeployedExecution } from '../deployed';
+import { followDeployedExecution, sfnClient, stateMachineArn } from '../deployed';
+import { followReplay, stderrRenderer, type FollowResult } from '../replay-follow';
+import { replayRunFiles, type ReplayStopMarker } from '../../replay/run-files';
+import {
+  executionStatus,
+  latestReplayExecution,
+  replayExecutionName,
+  stopExecution,
+} from '../../aws/replay-executions';
 import { requireKnownStreams } from '../known-streams';
-import { CommandFailure, formatBytes, info, timeOption } from '../output';
+import {
+  CommandFailure,
+  formatBytes,
+  formatDuration,
+  info,
+  positiveOption,
+  table,
+  timeOption,
+} from '../output';
+import { kinesisClient } from '../../aws/clients';
+import { KinesisRecordWriter } from '../../aws/kinesis-adapter';
+import { loadInvocationBudget } from '../../config/base-config';
+import { loadReadConfig } from '../../config/read-config';
+import { loadReplayPlanningConfig } from '../../config/replay-config';
+import { replayPlanReport, type ReplayPlanReport } from '../../replay/plan-report';
+import { DEFAULT_PRICES, loadPrices } from './cost';
 import { ProgressBar } from '../progress-bar';
 
 export interface ReplayOptions {
@@ -29,8 +49,20 @@ export interface ReplayOptions {
   filterStage?: 'before' | 'after';
   replayId?: string;
   json?: boolean;
+  /** `--plan` (`--dry-run` is its older name). */
+  plan?: boolean;
   dryRun?: boolean;
+  /** Price table for --plan (default: the package's, as `reservoir cost`). */
+  prices?: string;
   stage?: string;
+  /** `--speedup N` / `--records-per-second R`: the request's `pace`. */
+  speedup?: string;
+  recordsPerSecond?: string;
+  /** `--follow ID`: progress bars of a running replay until it ends. */
+  follow?: string;
+  /** `--stop ID`: stops a running replay (a later run of the id resumes it); `--reason` says why. */
+  stop?: string;
+  reason?: string;
 }
 
 /** `--annotate key=value`: the value as JSON when it parses (true, 3, {"a":1}), else as text. */
@@ -43,6 +75,16 @@ export function parseAnnotation(text: string): [string, unknown] {
   } catch {
     return [text.slice(0, at), raw];
   }
+}
+
+/** `--speedup N` or `--records-per-second R` (one of them) as the request field `pace`. */
+function paceOption(options: ReplayOptions): ReplayRequest['pace'] {
+  if (options.speedup !== undefined && options.recordsPerSecond !== undefined)
+    throw new CommandFailure('--speedup and --records-per-second: give one of them (field pace takes one)');
+  if (options.speedup !== undefined) return { speedup: positiveOption(options.speedup, '--speedup') };
+  if (options.recordsPerSecond !== undefined)
+    return { recordsPerSecond: positiveOption(options.recordsPerSecond, '--records-per-second') };
+  return undefined;
 }
 
 /** The request from --request (a file, or - for stdin) with the flags laid over it. */
@@ -83,6 +125,7 @@ export function buildReplayRequest(
     compact: options.compact,
     filterStage: options.filterStage,
     replayId: options.replayId,
+    pace: paceOption(options),
   };
   for (const [key, value] of Object.entries(flags)) if (value !== undefined) request[key] = value;
   if (!request.stream) throw new CommandFailure('a replay needs --stream (or "stream" in --request)');
@@ -90,12 +133,16 @@ export function buildReplayRequest(
 }
 
 /** `reservoir replay`: runs the replay state machine locally (--local) or on AWS, with a progress bar. */
-export async function replayCommand(options: ReplayOptions): Promise<ReplaySummary | ReplayPlanSummary> {
+export async function replayCommand(
+  options: ReplayOptions,
+): Promise<ReplaySummary | ReplayPlanReport | FollowResult | StopResult> {
+  if (options.follow) return followCommand(options.follow, options);
+  if (options.stop) return stopCommand(options.stop, options);
   const request = buildReplayRequest(options);
   const location = await archiveLocation(options);
   await requireKnownStreams([request.stream], location);
   request.replayId ??= generateReplayId(request.stream, new Date(), randomUUID().slice(0, 8));
-  if (options.dryRun) return dryRun(request, options);
+  if (options.plan || options.dryRun) return planCommand(request, options, location);
   // A replay id run before resumes: what its earlier runs did is not this run's work.
   const earlier = await readReplayProgress(location.store, location.prefix, request.replayId);
   if (earlier.planned)
@@ -150,41 +197,193 @@ async function runDeployed(
   archive: ArchiveLocation,
 ): Promise<ReplaySummary> {
   const replayId = request.replayId!;
+  const stage = options.stage ?? 'dev';
+  const latest = await latestReplayExecution(
+    sfnClient(),
+    stateMachineArn(archive.outputs ?? {}, 'replay', stage),
+    replayId,
+  );
+  if (latest?.status === 'RUNNING')
+    throw new CommandFailure(
+      `replay ${replayId} is running (${latest.executionArn}): follow it with --follow ${replayId} or stop it with --stop ${replayId}`,
+    );
   return (await followDeployedExecution({
     stateMachine: 'replay',
     stage: options.stage,
     ...(archive.outputs ? { archive: { ...archive, outputs: archive.outputs } } : {}),
-    executionName: replayId,
+    // A closed execution's name cannot be used again: a resumed replay is its next run.
+    executionName: replayExecutionName(replayId, (latest?.run ?? 0) + 1),
     input: request,
     progress: async (store, prefix) =>
       formatReplayProgress(await readReplayProgress(store, prefix, replayId)),
   })) as ReplaySummary;
 }
 
-/** Validates and plans without putting anything (the plan's files are written under the replay id). */
-async function dryRun(request: ReplayRequest, options: ReplayOptions): Promise<ReplayPlanSummary> {
-  if (!options.local)
-    throw new CommandFailure('--dry-run runs the validation and planning steps in-process: add --local');
-  const context = { getRemainingTimeInMillis: () => 900_000 } as never;
-  const validated = (await handlers.validateReplay!({ request }, context)) as { replayId: string };
-  const plan = (await handlers.planReplay!({ replayId: validated.replayId }, context)) as ReplayPlanSummary;
-  const { store, config } = replayRuntime();
-  const stored = await store.getJson<{ objectKeys: string[] }>(
-    replayRunFiles(config.prefix, validated.replayId).plan,
+/**
+ * `--plan` (alias `--dry-run`): validates and plans as a run would, on a scratch layer over the
+ * bucket (nothing is written, nothing is put), then prints what would move, the target's write
+ * capacity, the expected duration at that capacity and at the pace, and the cost.
+ */
+async function planCommand(
+  request: ReplayRequest,
+  options: ReplayOptions,
+  location: ArchiveLocation,
+): Promise<ReplayPlanReport> {
+  const planning = loadReplayPlanningConfig();
+  const report = await replayPlanReport(
+    {
+      store: location.store,
+      catalog: location.catalog,
+      writer: new KinesisRecordWriter(kinesisClient()),
+      prefix: location.prefix,
+      replayTargets: planning.replayTargets,
+      read: loadReadConfig(),
+      pageSize: planning.itemsPerPage,
+      invocationBudgetMs: loadInvocationBudget().budgetMs,
+      prices: loadPrices(options.prices ?? DEFAULT_PRICES),
+      now: new Date(),
+    },
+    request,
   );
-  if (options.json)
-    process.stdout.write(
-      `${JSON.stringify({ ...plan, objectKeys: stored?.value.objectKeys ?? [] }, null, 2)}\n`,
+  if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else info(formatPlanReport(report));
+  return report;
+}
+
+export function formatPlanReport(report: ReplayPlanReport): string {
+  const { estimate } = report;
+  const usd = (value: number) => `$${value.toFixed(4)}`;
+  const pace = report.pace
+    ? 'speedup' in report.pace
+      ? `speedup ${report.pace.speedup}`
+      : `${report.pace.recordsPerSecond} records/s`
+    : null;
+  const span = report.arrivals
+    ? `${new Date(report.arrivals.first).toISOString()} .. ${new Date(report.arrivals.last).toISOString()}`
+    : 'nothing archived in bounds';
+  const capacity = estimate.capacity;
+  const out = [
+    `replay ${report.replayId}: ${report.stream} -> ${report.target} (${report.format}${report.compact ? ', compacted' : ''}) — a plan: nothing is written or put`,
+    `  ${report.objects} archive object(s), ${formatBytes(report.objectBytes)}; ${report.liveShards} live shard(s); ${report.itemCount} work item(s)`,
+    `  about ${report.estimatedRecords} record(s) read (from the archiver's records per byte), ~${report.recordBytes} bytes each as put; arrivals ${span}`,
+  ];
+  if (report.compact)
+    out.push(
+      report.keys === null
+        ? '  compacted: one record per key; the keys are counted by the compaction the replay runs first'
+        : `  compacted: ${report.keys} key(s), one record each`,
     );
-  else {
-    info(`replay ${plan.replayId} (dry run: nothing is put)`);
-    info(
-      `  ${plan.objects} archive object(s), ${formatBytes(plan.objectBytes)}; ${plan.liveShards} live shard(s)`,
+  out.push(
+    `  target ${report.target}: ${capacity.mode}, ${capacity.openShards} open shard(s), writes up to ` +
+      `${capacity.recordsPerSecond} records/s and ${formatBytes(capacity.bytesPerSecond)}/s` +
+      (capacity.note ? ` (${capacity.note})` : ''),
+    `  duration at that capacity: ${formatDuration(Math.round(estimate.atCapacityMs))}` +
+      (pace ? `; at the pace (${pace}): ${formatDuration(Math.round(estimate.atPaceMs ?? 0))}` : ''),
+    `  cost (${estimate.invocations} ReplayItem invocation(s), ${estimate.transitions} state transitions):`,
+    table(
+      ['    item', 'quantity', 'unit', 'USD'],
+      estimate.lines.map((line) => [`    ${line.item}`, line.quantity, line.unit, usd(line.usd)]),
+    ),
+    `    total ${usd(estimate.total)}`,
+  );
+  return out.join('\n');
+}
+
+/** How often --follow polls the run files (and, deployed, DescribeExecution). */
+const FOLLOW_INTERVAL_MS = 2_000;
+
+/**
+ * `--follow ID`: progress bars until the replay ends. Deployed: the newest execution of the id
+ * and the run files in the stack's bucket. `--local`: a replay run by another process against
+ * the same endpoints, from its run files alone.
+ */
+async function followCommand(replayId: string, options: ReplayOptions): Promise<FollowResult> {
+  const location = await archiveLocation(options);
+  await requireReplay(location, replayId);
+  let status: (() => Promise<string>) | undefined;
+  if (!options.local) {
+    const sfn = sfnClient();
+    const execution = await latestReplayExecution(
+      sfn,
+      stateMachineArn(location.outputs ?? {}, 'replay', options.stage ?? 'dev'),
+      replayId,
     );
-    info(`  ${plan.itemCount} work item(s); about ${plan.estimatedRecords} record(s) to read`);
-    for (const key of stored?.value.objectKeys ?? []) info(`    ${key}`);
+    if (!execution) throw new CommandFailure(`replay ${replayId} has no execution on the deployed stack`);
+    info(`following ${execution.executionArn}`);
+    status = () => executionStatus(sfn, execution.executionArn);
   }
-  return plan;
+  const result = await followReplay(
+    {
+      store: location.store,
+      prefix: location.prefix,
+      ...(status ? { executionStatus: status } : {}),
+      now: Date.now,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      intervalMs: FOLLOW_INTERVAL_MS,
+      render: options.json ? () => {} : stderrRenderer(),
+    },
+    replayId,
+  );
+  if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (result.status !== 'SUCCEEDED')
+    throw new CommandFailure(
+      `replay ${replayId} ${result.status.toLowerCase()}: run it again with --replay-id ${replayId} to resume`,
+    );
+  return result;
+}
+
+export interface StopResult {
+  replayId: string;
+  /** The execution stopped (deployed); null for a local replay. */
+  executionArn: string | null;
+  cause: string;
+}
+
+/**
+ * `--stop ID`: writes the replay's stop marker (work items see it at their next flush, save their
+ * resume point and end) and, deployed, stops the execution with StopExecution. Running the same
+ * replay id again resumes it.
+ */
+async function stopCommand(replayId: string, options: ReplayOptions): Promise<StopResult> {
+  const location = await archiveLocation(options);
+  await requireReplay(location, replayId);
+  const progress = await readReplayProgress(location.store, location.prefix, replayId);
+  if (progress.planned && progress.items > 0 && progress.itemsDone === progress.items)
+    throw new CommandFailure(`replay ${replayId} has finished: nothing to stop`);
+  const cause = options.reason ?? `stopped by reservoir replay --stop at ${new Date().toISOString()}`;
+  let executionArn: string | null = null;
+  const sfn = options.local ? null : sfnClient();
+  if (sfn) {
+    const execution = await latestReplayExecution(
+      sfn,
+      stateMachineArn(location.outputs ?? {}, 'replay', options.stage ?? 'dev'),
+      replayId,
+    );
+    if (execution?.status !== 'RUNNING')
+      throw new CommandFailure(
+        `replay ${replayId} is not running (${execution ? `${execution.name}: ${execution.status.toLowerCase()}` : 'no execution'})`,
+      );
+    executionArn = execution.executionArn;
+  }
+  // The marker first: items still in flight after StopExecution end at their next flush.
+  const marker: ReplayStopMarker = { cause, stoppedAt: new Date().toISOString(), executionArn };
+  await location.store.putJson(replayRunFiles(location.prefix, replayId).stopped, marker);
+  if (sfn && executionArn) await stopExecution(sfn, executionArn, cause);
+  const result: StopResult = { replayId, executionArn, cause };
+  if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else
+    info(
+      `stopped replay ${replayId}${executionArn ? ` (${executionArn})` : ''}: its work items save their resume points ` +
+        `and end at their next flush; run it again with --replay-id ${replayId} to resume`,
+    );
+  return result;
+}
+
+async function requireReplay(location: ArchiveLocation, replayId: string): Promise<void> {
+  if (!(await location.store.getJson(replayRunFiles(location.prefix, replayId).request)))
+    throw new CommandFailure(
+      `no replay ${replayId} in s3://${location.bucket}/${location.prefix}runs/replay/ (run files expire after 7 days)`,
+    );
 }
 
 /** The summary counts the whole replay; after a resume, it says how much of it earlier runs did. */
