@@ -159,7 +159,7 @@ export function verifyStream(input: VerifyInput): StreamVerification {
       before: string,
       detail: string,
     ) => {
-      const acknowledged = gaps.some((g) => gapOverlaps(g, after, before));
+      const acknowledged = gaps.some((g) => gapCovers(g, after, before));
       for (let h = Math.min(fromHourMs, toHourMs); h <= Math.max(fromHourMs, toHourMs); h += HOUR_MS) {
         const status = acknowledged ? 'gap' : shardHours.has(h) ? 'partial' : 'missing';
         add(h, { status, shardId, detail: acknowledged ? `${detail} (acknowledged gap)` : detail });
@@ -169,7 +169,7 @@ export function verifyStream(input: VerifyInput): StreamVerification {
     const head = chain[0];
     if (head && typeof head.previous === 'string') {
       const detail = `the object ending at ${head.previous} (before ${head.ref.firstSequenceNumber}) is gone`;
-      if (gaps.some((g) => gapOverlaps(g, head.previous!, head.ref.firstSequenceNumber)))
+      if (gaps.some((g) => gapCovers(g, head.previous!, head.ref.firstSequenceNumber)))
         add(head.hourMs, { status: 'gap', shardId, detail: `${detail} (acknowledged gap)` });
       else if (input.mayExpire)
         notes.push(`${shardId}: ${detail}: expired by the stream's retention, or deleted (cannot tell)`);
@@ -336,6 +336,18 @@ function gapOverlaps(gap: AcknowledgedGapRange, after: string | null, before: st
   const startsBeforeHoleEnds = gap.from === '' || compareSequenceNumbers(gap.from, before) < 0;
   const endsAfterHoleStarts = after === null || gap.to === '' || compareSequenceNumbers(gap.to, after) > 0;
   return startsBeforeHoleEnds && endsAfterHoleStarts;
+}
+
+/**
+ * Whether an acknowledged gap explains the whole hole after `after` (null: the trim horizon) and
+ * before `before`: it starts at or before the hole and ends at or after it. A gap that only
+ * overlaps leaves the rest of the hole a loss (say, the first object after an acknowledged gap
+ * deleted later).
+ */
+function gapCovers(gap: AcknowledgedGapRange, after: string | null, before: string): boolean {
+  const coversStart = after === null || gap.from === '' || compareSequenceNumbers(gap.from, after) <= 0;
+  const coversEnd = gap.to === '' || compareSequenceNumbers(gap.to, before) >= 0;
+  return coversStart && coversEnd;
 }
 
 function name(entry: Entry): string {

@@ -109,15 +109,11 @@ export class ReplayWorker {
     const pace = replay.pace
       ? new PaceGate(await paceScheduleOf(this.deps.store, files, replay.pace, this.deps.now()))
       : null;
-    const run = new ItemRun(
-      this.settings,
-      deps,
-      replay,
-      progress,
-      files.progress(item.itemId),
-      pace,
-      files.stopped,
-    );
+    const stop = {
+      key: files.stopped,
+      run: (await this.deps.store.getJson<ReplayStopMarker>(files.stopped))?.value.run ?? 0,
+    };
+    const run = new ItemRun(this.settings, deps, replay, progress, files.progress(item.itemId), pace, stop);
     return result(await run.execute(item.segments, deadline));
   }
 }
@@ -140,8 +136,11 @@ class ItemRun {
     private readonly progressKey: string,
     /** Present for a paced replay: holds each record back until it is due. */
     private readonly pace: PaceGate | null,
-    /** The replay's stop marker (`reservoir replay --stop`), looked for at every flush and while waiting. */
-    private readonly stopKey: string,
+    /**
+     * The replay's stop marker (`reservoir replay --stop`), looked for at every flush and while
+     * waiting, and the run of the replay this item belongs to.
+     */
+    private readonly stop: { key: string; run: number },
   ) {
     this.matches = replay.filter ? compileFilter(replay.filter) : null;
     this.maxRecordBytes = replay.targetMaxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
@@ -295,13 +294,14 @@ class ItemRun {
         return true;
       }
       if (this.pending.length > 0) {
-        await this.putPending();
+        // Put and saved before waiting: a crash during the wait does not put them again.
+        await this.flush();
         continue;
       }
       // Long waits in steps, so that a stop is seen while waiting.
       await this.deps.sleep(Math.min(decision.ms, STOP_CHECK_MS));
       // A stop while waiting: save the resume point (flush), which then ends the item.
-      if (await this.stopCause()) await this.flush();
+      if (await this.stopState()) await this.flush();
       if (decision.action === 'yield' && decision.ms <= STOP_CHECK_MS) return false;
     }
   }
@@ -334,20 +334,23 @@ class ItemRun {
   /** Puts everything pending, then moves the resume point past it. */
   private async flush(): Promise<void> {
     await this.putPending();
+    const stop = await this.stopState();
+    // A later run of the replay owns the progress now: end without saving over it.
+    if (stop?.superseded)
+      throw new ReplayStoppedError(`replay ${this.replay.replayId} stopped: ${stop.cause}`);
     this.progress.cursor = { ...this.pendingCursor };
     if (this.pendingLastArrival !== undefined) this.progress.lastArrival = this.pendingLastArrival;
     await this.saveProgress();
-    await this.assertNotStopped();
+    // A stopped replay's item ends here, its resume point saved (a later run resumes it).
+    if (stop) throw new ReplayStoppedError(`replay ${this.replay.replayId} stopped: ${stop.cause}`);
   }
 
-  /** After the resume point is saved: a stopped replay's item ends here (a later run resumes it). */
-  private async assertNotStopped(): Promise<void> {
-    const cause = await this.stopCause();
-    if (cause !== null) throw new ReplayStoppedError(`replay ${this.replay.replayId} stopped: ${cause}`);
-  }
-
-  private async stopCause(): Promise<string | null> {
-    return (await this.deps.store.getJson<ReplayStopMarker>(this.stopKey))?.value.cause ?? null;
+  /** Stopped (`--stop`), or superseded by a later run of the same replay id; null: go on. */
+  private async stopState(): Promise<{ cause: string; superseded: boolean } | null> {
+    const marker = (await this.deps.store.getJson<ReplayStopMarker>(this.stop.key))?.value;
+    if ((marker?.run ?? 0) !== this.stop.run)
+      return { cause: `run ${marker?.run ?? 0} of this replay id took over`, superseded: true };
+    return marker?.cause ? { cause: marker.cause, superseded: false } : null;
   }
 
   /** Puts everything pending; the resume point moves at the next flush. */

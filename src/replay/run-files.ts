@@ -31,6 +31,12 @@ export function replayRunFiles(prefix: string, replayId: string) {
 /** `stopped.json`: `reservoir replay --stop` writes a cause; a resumed run clears it (cause null). */
 export interface ReplayStopMarker {
   cause: string | null;
+  /**
+   * Which run of the replay id is current (0 first, +1 each time a stopped replay is run again).
+   * An item of an earlier run that sees a later number ends without saving its progress: the
+   * later run's item owns it now.
+   */
+  run?: number;
   stoppedAt?: string;
   resumedAt?: string;
   executionArn?: string | null;

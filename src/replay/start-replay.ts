@@ -56,8 +56,16 @@ export async function startReplay(
     // Running a stopped replay again resumes it: its items must not see the old stop (a marker
     // without a cause; overwritten, not deleted, so the roles need no s3:DeleteObject).
     const stop = await deps.store.getJson<ReplayStopMarker>(files.stopped);
-    if (stop?.value.cause)
-      await deps.store.putJson(files.stopped, { cause: null, resumedAt: deps.now.toISOString() });
+    if (stop?.value.cause) {
+      // A new run number: items of the stopped run still in flight end at their next flush
+      // without saving over this run's progress.
+      const marker: ReplayStopMarker = {
+        cause: null,
+        resumedAt: deps.now.toISOString(),
+        run: (stop.value.run ?? 0) + 1,
+      };
+      await deps.store.putJson(files.stopped, marker);
+    }
     // The target's limit may have been raised since (a record too large for it failed the replay).
     const replay = await withTargetLimit(deps, stored.value.resolved);
     if (replay.targetMaxRecordBytes !== stored.value.resolved.targetMaxRecordBytes) {

@@ -247,6 +247,38 @@ describe('replay pacing in the worker (virtual clock)', () => {
     expect(progress).toMatchObject({ done: false, cursor: { lines: 1 }, counts: { put: 1 } });
   });
 
+  it('given a later run of the same replay id while an item of the stopped run waits, then that item ends without saving over the later run’s progress', async () => {
+    const clock = new VirtualClock();
+    const store = new MemoryObjectStore();
+    const writer = new TimedWriter(clock);
+    const item = archivedItem(store, 3, 60_000); // 0, 1 min, 2 min
+    const replay = pacedReplay({ pace: { speedup: 1 } }, clock.t);
+    const files = replayRunFiles(PREFIX, replay.replayId);
+    await store.putJson(files.pace, { plannedAt: 1, originArrival: ORIGIN, items: 1, resumeArrival: null });
+    const start = clock.t;
+    const sleep = clock.sleep;
+    const later = {
+      done: false,
+      cursor: { segment: 0, lines: 2, afterSequenceNumber: null },
+      marker: 'run 1',
+    };
+    clock.sleep = async (ms) => {
+      await sleep(ms);
+      // The stop and the rerun happened between two looks: the rerun's item has moved on already.
+      if (clock.t - start >= 30_000 && !(await store.exists(files.stopped))) {
+        await store.putJson(files.stopped, { cause: null, run: 1 });
+        await store.putJson(files.progress(item.itemId), later);
+      }
+    };
+
+    await expect(pacedWorker(clock, store, writer).run(replay, item, start + 900_000)).rejects.toMatchObject({
+      name: 'ReplayStoppedError',
+      message: expect.stringContaining('run 1 of this replay id took over'),
+    });
+    expect(writer.puts).toHaveLength(1);
+    expect((await store.getJson<unknown>(files.progress(item.itemId)))!.value).toEqual(later);
+  });
+
   it('given recordsPerSecond 50, then 200 records take about 4 s', async () => {
     const clock = new VirtualClock();
     const store = new MemoryObjectStore();

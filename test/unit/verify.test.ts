@@ -165,6 +165,31 @@ describe('verify: object chains', () => {
     );
   });
 
+  it('given the archiver resumed after an acknowledged gap (the next object follows the last one before it), then the gap shows, and a loss next to it is still a loss', () => {
+    const gap = { shardId: S0, from: seq(20), to: seq(51) };
+    const resumed = {
+      objects: [
+        object(S0, 0, 1, 10, 0),
+        object(S0, 0, 11, 20, 10),
+        object(S0, 2, 51, 60, 20),
+        object(S0, 2, 61, 70, 60),
+      ],
+      checkpoints: [checkpoint(S0, 70, 2)],
+      mayExpire: true,
+      acknowledgedGaps: [gap],
+    };
+    const result = verify(resumed);
+    expect([0, 1, 2].map((h) => statusOf(result, h))).toEqual(['gap', 'gap', 'gap']);
+    expect(isVerified(result)).toBe(true);
+    // The first object after the gap deleted later: the hole runs past the gap's end, a loss.
+    const lost = verify({
+      ...resumed,
+      objects: resumed.objects.filter((o) => !o.key.includes(`-${seq(60)}.`)),
+    });
+    expect(isVerified(lost)).toBe(false);
+    expect(statusOf(lost, 2)).toBe('partial');
+  });
+
   it("given the shard's first object names a predecessor that is gone, then it is a loss unless retention may have expired it", () => {
     const input = { objects: [object(S0, 0, 11, 20, 10)], checkpoints: [checkpoint(S0, 20, 0)] };
     expect(verify(input).status).toBe('partial');

@@ -366,8 +366,10 @@ async function stopCommand(replayId: string, options: ReplayOptions): Promise<St
     executionArn = execution.executionArn;
   }
   // The marker first: items still in flight after StopExecution end at their next flush.
-  const marker: ReplayStopMarker = { cause, stoppedAt: new Date().toISOString(), executionArn };
-  await location.store.putJson(replayRunFiles(location.prefix, replayId).stopped, marker);
+  const stopKey = replayRunFiles(location.prefix, replayId).stopped;
+  const run = (await location.store.getJson<ReplayStopMarker>(stopKey))?.value.run ?? 0;
+  const marker: ReplayStopMarker = { cause, stoppedAt: new Date().toISOString(), executionArn, run };
+  await location.store.putJson(stopKey, marker);
   if (sfn && executionArn) await stopExecution(sfn, executionArn, cause);
   const result: StopResult = { replayId, executionArn, cause };
   if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
