@@ -3,8 +3,13 @@ import { mapWithConcurrency } from '../core/concurrency';
 import { hourStart } from '../core/layout';
 import type { ObjectStore } from '../core/ports';
 import type { ReplayWorkItem } from '../core/replay-plan';
-import { CheckpointConflictError, CorruptStateError } from '../core/errors';
-import { paceSchedule, type PaceSchedule, type ReplayPace } from '../core/replay-pace';
+import { CheckpointConflictError, CorruptStateError, ValidationError } from '../core/errors';
+import {
+  paceSchedule,
+  REPLAY_MAX_CONCURRENCY,
+  type PaceSchedule,
+  type ReplayPace,
+} from '../core/replay-pace';
 import type { ResolvedReplay } from '../core/replay-request';
 import type { StoredReplayPlan } from './plan-replay';
 import type { ReplayProgress } from './replay-worker';
@@ -37,6 +42,13 @@ export async function storePacePlan(
   const files = replayRunFiles(prefix, replay.replayId);
   const plan = await store.getJson<StoredReplayPlan>(files.plan);
   const itemIds = plan?.value.items.map((item) => item.itemId) ?? [];
+  // Every item covers the whole span: items past the Map's concurrency would start when the first
+  // ones finished, with all their records overdue, and put them unpaced.
+  if (itemIds.length > REPLAY_MAX_CONCURRENCY)
+    throw new ValidationError(
+      `field pace: a paced replay runs all its work items at once, at most ${REPLAY_MAX_CONCURRENCY}; ` +
+        `this one has ${itemIds.length} (one per shard family): replay fewer shards, or without pace`,
+    );
   const earlier = await store.getJson<PacePlan>(files.pace);
   const pacePlan: PacePlan = {
     plannedAt: now,

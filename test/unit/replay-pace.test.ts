@@ -13,6 +13,7 @@ import {
 import type { ReplayWorkItem } from '../../src/core/replay-plan';
 import { resolveReplayRequest, type ReplayRequest } from '../../src/core/replay-request';
 import { serializeRecordLine } from '../../src/core/record-line';
+import { storePacePlan } from '../../src/replay/pace-schedule';
 import { ReplayWorker, type ReplayProgress } from '../../src/replay/replay-worker';
 import { replayRunFiles } from '../../src/replay/run-files';
 import { instantBudget, MemoryObjectStore } from '../support/fakes';
@@ -277,6 +278,17 @@ describe('replay pacing in the worker (virtual clock)', () => {
     });
     expect(writer.puts).toHaveLength(1);
     expect((await store.getJson<unknown>(files.progress(item.itemId)))!.value).toEqual(later);
+  });
+
+  it('given more work items than run at once, then a paced replay is refused at planning, naming the field', async () => {
+    const store = new MemoryObjectStore();
+    const replay = pacedReplay({ pace: { speedup: 10 } }, 0);
+    const items = Array.from({ length: REPLAY_MAX_CONCURRENCY + 1 }, (_, i) => ({ itemId: `item-${i}` }));
+    await store.putJson(replayRunFiles(PREFIX, replay.replayId).plan, { items });
+    await expect(storePacePlan(store, PREFIX, replay, 0)).rejects.toMatchObject({
+      name: 'ValidationError',
+      message: expect.stringMatching(/^field pace: .* at most 40; this one has 41/),
+    });
   });
 
   it('given recordsPerSecond 50, then 200 records take about 4 s', async () => {
