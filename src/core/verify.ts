@@ -276,6 +276,20 @@ function checkCheckpoint(
   mayExpire: boolean,
 ): void {
   const last = checkpoint.lastSequenceNumber;
+  const open = checkpoint.openGap;
+  // Records Kinesis deleted unarchived, known to the archiver and not acknowledged: a loss after
+  // the checkpoint (their arrival times are unknown: the hour of the checkpoint's last record).
+  if (open) {
+    const gapHourMs = hourStart(checkpoint.lastArrivalTimestamp ?? Date.parse(open.firstDetected));
+    hole(
+      gapHourMs,
+      gapHourMs,
+      open.from,
+      open.to ?? open.from,
+      `open data gap after ${open.from}${open.to ? ` up to ${open.to}` : ''}, found ${open.firstDetected}: ` +
+        'reservoir gaps acknowledge records it',
+    );
+  }
   const pending = checkpoint.pending;
   if (pending && !chain.some((e) => e.key === pending.key))
     notes.push(

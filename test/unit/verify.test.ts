@@ -165,6 +165,28 @@ describe('verify: object chains', () => {
     );
   });
 
+  it('given a checkpoint with an open (unacknowledged) data gap, then its hour is not full', () => {
+    const input = {
+      objects: [object(S0, 0, 1, 10, 0), object(S0, 0, 11, 20, 10)],
+      checkpoints: [checkpoint(S0, 20, 0)],
+      mayExpire: true,
+    };
+    expect(verify(input).status).toBe('full');
+    const open = {
+      ...checkpoint(S0, 20, 0),
+      openGap: {
+        from: seq(20),
+        fromArchived: true,
+        to: seq(51),
+        firstDetected: '2026-03-01T02:00:00Z',
+        lastSeen: '2026-03-01T03:00:00Z',
+      },
+    };
+    const result = verify({ ...input, checkpoints: [open] });
+    expect(isVerified(result)).toBe(false);
+    expect(result.hours[0]!.findings[0]!.detail).toContain('open data gap');
+  });
+
   it('given the archiver resumed after an acknowledged gap (the next object follows the last one before it), then the gap shows, and a loss next to it is still a loss', () => {
     const gap = { shardId: S0, from: seq(20), to: seq(51) };
     const resumed = {
