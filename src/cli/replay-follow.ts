@@ -71,7 +71,8 @@ async function localStatus(
   prefix: string,
   progress: ReplayProgressReport,
 ): Promise<FollowStatus> {
-  if (progress.planned && progress.items > 0 && progress.itemsDone === progress.items) return 'SUCCEEDED';
+  // Planned with nothing to replay counts as done too.
+  if (progress.planned && progress.itemsDone === progress.items) return 'SUCCEEDED';
   const files = replayRunFiles(prefix, progress.replayId);
   if ((await store.getJson<ReplayStopMarker>(files.stopped))?.value.cause) return 'STOPPED';
   // A summary that matches the items as they are now: the run ended short of done (failed items).
