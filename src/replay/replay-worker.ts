@@ -294,8 +294,10 @@ class ItemRun {
         return true;
       }
       if (this.pending.length > 0) {
-        // Put and saved before waiting: a crash during the wait does not put them again.
-        await this.flush();
+        // Before a long wait, what was put is saved too (a crash during it does not put it again);
+        // short waits, up to ten a second, do not each write the progress file.
+        if (decision.ms >= STOP_CHECK_MS) await this.flush();
+        else await this.putPending();
         continue;
       }
       // Long waits in steps, so that a stop is seen while waiting.
