@@ -53,7 +53,9 @@ export async function storePacePlan(
   const pacePlan: PacePlan = {
     plannedAt: now,
     originArrival:
-      earlier?.value.originArrival ?? (await firstArrival(store, files, itemIds, replay)) ?? replay.fromMs,
+      earlier?.value.originArrival ??
+      (await arrivalBound(store, files, itemIds, replay, 'first')) ??
+      replay.fromMs,
     items: itemIds.length,
     resumeArrival: earlier ? await resumePoint(store, files, itemIds) : null,
   };
@@ -99,35 +101,23 @@ async function scheduleStart(
 }
 
 /**
- * The earliest arrival in bounds among the items' first records: each item's archive segments
- * are read in order until one holds a record in bounds (usually the first). Parquet segments
- * count from their hour's start; live tails are not read (they follow the archive).
+ * The earliest arrival in bounds among the items' first records (`first`), or the latest among
+ * their last archived records (`last`, for plans): each item's archive segments are read in order
+ * (backwards for `last`) until one holds a record in bounds (usually the first). Parquet segments
+ * count from their hour's start (or end); live tails are not read (they follow the archive).
  */
-export async function firstArrival(
+export async function arrivalBound(
   store: ObjectStore,
   files: ReturnType<typeof replayRunFiles>,
   itemIds: string[],
   replay: ResolvedReplay,
+  end: 'first' | 'last',
 ): Promise<number | null> {
-  const firsts = await mapWithConcurrency(itemIds, 8, (itemId) =>
-    boundaryArrival(store, files, itemId, replay, 'first'),
-  );
-  const known = firsts.filter((t): t is number => t !== null);
-  return known.length > 0 ? Math.min(...known) : null;
-}
-
-/** The latest arrival in bounds among the items' last archived records (for plans). */
-export async function lastArrival(
-  store: ObjectStore,
-  files: ReturnType<typeof replayRunFiles>,
-  itemIds: string[],
-  replay: ResolvedReplay,
-): Promise<number | null> {
-  const lasts = await mapWithConcurrency(itemIds, 8, (itemId) =>
-    boundaryArrival(store, files, itemId, replay, 'last'),
-  );
-  const known = lasts.filter((t): t is number => t !== null);
-  return known.length > 0 ? Math.max(...known) : null;
+  const bounds = (
+    await mapWithConcurrency(itemIds, 8, (itemId) => boundaryArrival(store, files, itemId, replay, end))
+  ).filter((t): t is number => t !== null);
+  if (bounds.length === 0) return null;
+  return end === 'first' ? Math.min(...bounds) : Math.max(...bounds);
 }
 
 async function boundaryArrival(

@@ -8,7 +8,7 @@ import type { ReadDefaults } from '../core/read-policy';
 import { decodePayload } from '../core/record-line';
 import { estimateReplay, type ReplayEstimate, type TargetCapacity } from '../core/replay-estimate';
 import { compactionRunId, type ReplayRequest, type ResolvedReplay } from '../core/replay-request';
-import { firstArrival, lastArrival } from './pace-schedule';
+import { arrivalBound } from './pace-schedule';
 import { planReplay, type ReplayPlanSummary, type StoredReplayPlan } from './plan-replay';
 import { replayRunFiles } from './run-files';
 import { ScratchStore } from './scratch-store';
@@ -126,8 +126,8 @@ async function arrivalSpan(
 ): Promise<{ first: number; last: number } | null> {
   if (objectKeys.length === 0) return null;
   if (itemIds.length <= SPAN_SAMPLE_ITEMS) {
-    const first = await firstArrival(store, files, itemIds, replay);
-    const last = await lastArrival(store, files, itemIds, replay);
+    const first = await arrivalBound(store, files, itemIds, replay, 'first');
+    const last = await arrivalBound(store, files, itemIds, replay, 'last');
     return first !== null && last !== null ? { first, last } : null;
   }
   // Many items: the hour partitions of the objects, within the bounds.

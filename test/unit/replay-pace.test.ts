@@ -9,6 +9,7 @@ import {
   paceDecision,
   paceSchedule,
   REPLAY_MAX_CONCURRENCY,
+  type ReplayPace,
 } from '../../src/core/replay-pace';
 import type { ReplayWorkItem } from '../../src/core/replay-plan';
 import { resolveReplayRequest, type ReplayRequest } from '../../src/core/replay-request';
@@ -95,7 +96,8 @@ function pacedWorker(clock: VirtualClock, store: MemoryObjectStore, writer: Reco
       reader: null as never,
       budget: instantBudget(clock.now),
       now: clock.now,
-      sleep: clock.sleep,
+      // Called through the clock: a test may wrap its sleep after the worker is built.
+      sleep: (ms) => clock.sleep(ms),
     },
   );
 }
@@ -113,6 +115,21 @@ function pacedReplay(request: Partial<ReplayRequest>, now: number) {
     new Date(now),
     'replay-paced',
   );
+}
+
+/**
+ * A paced replay of one archived item on a virtual clock: `count` records `gapMs` apart, the
+ * execution's pace plan stored (origin: the first record), and a worker to run it.
+ */
+async function pacedSetup(count: number, gapMs: number, pace: ReplayPace, putMs?: number) {
+  const clock = new VirtualClock();
+  const store = new MemoryObjectStore();
+  const writer = new TimedWriter(clock, putMs);
+  const item = archivedItem(store, count, gapMs);
+  const replay = pacedReplay({ pace }, clock.t);
+  const files = replayRunFiles(PREFIX, replay.replayId);
+  await store.putJson(files.pace, { plannedAt: 1, originArrival: ORIGIN, items: 1, resumeArrival: null });
+  return { clock, store, writer, item, replay, files, worker: pacedWorker(clock, store, writer) };
 }
 
 describe('replay pacing: the shared schedule', () => {
@@ -161,21 +178,11 @@ describe('replay pacing: the shared schedule', () => {
 
 describe('replay pacing in the worker (virtual clock)', () => {
   it('given speedup 10 over 60 s of traffic, then the puts take 6 s, none before its due time, in order per key', async () => {
-    const clock = new VirtualClock();
-    const store = new MemoryObjectStore();
-    const writer = new TimedWriter(clock);
-    const item = archivedItem(store, 601, 100); // arrivals over exactly 60 s
-    const replay = pacedReplay({ pace: { speedup: 10 } }, clock.t);
-    await store.putJson(replayRunFiles(PREFIX, replay.replayId).pace, {
-      plannedAt: 1,
-      originArrival: ORIGIN,
-      items: 1,
-      resumeArrival: null,
-    });
+    const { clock, writer, item, replay, worker } = await pacedSetup(601, 100, { speedup: 10 }); // arrivals over exactly 60 s
     clock.t += 3_000; // the item starts 3 s after planning: the schedule starts with it
     const start = clock.t;
 
-    const result = await pacedWorker(clock, store, writer).run(replay, item, start + 900_000);
+    const result = await worker.run(replay, item, start + 900_000);
 
     expect(result).toMatchObject({ done: true, put: 601 });
     const last = writer.puts.at(-1)!;
@@ -192,19 +199,10 @@ describe('replay pacing in the worker (virtual clock)', () => {
   });
 
   it('given a pause longer than the invocation, then the item returns at its deadline and the next invocation continues on schedule', async () => {
-    const clock = new VirtualClock();
-    const store = new MemoryObjectStore();
-    const writer = new TimedWriter(clock);
-    const item = archivedItem(store, 3, 600_000); // 0, 10 min, 20 min
-    const replay = pacedReplay({ pace: { speedup: 1 } }, clock.t);
-    await store.putJson(replayRunFiles(PREFIX, replay.replayId).pace, {
-      plannedAt: 1,
-      originArrival: ORIGIN,
-      items: 1,
-      resumeArrival: null,
-    });
+    const { clock, store, writer, item, replay, worker } = await pacedSetup(3, 600_000, {
+      speedup: 1,
+    }); // 0, 10 min, 20 min
     const start = clock.t;
-    const worker = pacedWorker(clock, store, writer);
 
     const first = await worker.run(replay, item, start + 900_000);
     expect(first).toMatchObject({ done: false, put: 2 });
@@ -224,13 +222,7 @@ describe('replay pacing in the worker (virtual clock)', () => {
   });
 
   it('given a stop while a paced item waits, then it saves what it put as its resume point and ends with ReplayStoppedError', async () => {
-    const clock = new VirtualClock();
-    const store = new MemoryObjectStore();
-    const writer = new TimedWriter(clock);
-    const item = archivedItem(store, 3, 60_000); // 0, 1 min, 2 min
-    const replay = pacedReplay({ pace: { speedup: 1 } }, clock.t);
-    const files = replayRunFiles(PREFIX, replay.replayId);
-    await store.putJson(files.pace, { plannedAt: 1, originArrival: ORIGIN, items: 1, resumeArrival: null });
+    const { clock, store, writer, item, replay, files, worker } = await pacedSetup(3, 60_000, { speedup: 1 }); // 0, 1 min, 2 min
     const start = clock.t;
     const sleep = clock.sleep;
     clock.sleep = async (ms) => {
@@ -238,7 +230,7 @@ describe('replay pacing in the worker (virtual clock)', () => {
       if (clock.t - start >= 30_000) await store.putJson(files.stopped, { cause: 'enough' });
     };
 
-    await expect(pacedWorker(clock, store, writer).run(replay, item, start + 900_000)).rejects.toMatchObject({
+    await expect(worker.run(replay, item, start + 900_000)).rejects.toMatchObject({
       name: 'ReplayStoppedError',
       message: expect.stringContaining('enough'),
     });
@@ -249,13 +241,7 @@ describe('replay pacing in the worker (virtual clock)', () => {
   });
 
   it('given a later run of the same replay id while an item of the stopped run waits, then that item ends without saving over the later run’s progress', async () => {
-    const clock = new VirtualClock();
-    const store = new MemoryObjectStore();
-    const writer = new TimedWriter(clock);
-    const item = archivedItem(store, 3, 60_000); // 0, 1 min, 2 min
-    const replay = pacedReplay({ pace: { speedup: 1 } }, clock.t);
-    const files = replayRunFiles(PREFIX, replay.replayId);
-    await store.putJson(files.pace, { plannedAt: 1, originArrival: ORIGIN, items: 1, resumeArrival: null });
+    const { clock, store, writer, item, replay, files, worker } = await pacedSetup(3, 60_000, { speedup: 1 }); // 0, 1 min, 2 min
     const start = clock.t;
     const sleep = clock.sleep;
     const later = {
@@ -272,7 +258,7 @@ describe('replay pacing in the worker (virtual clock)', () => {
       }
     };
 
-    await expect(pacedWorker(clock, store, writer).run(replay, item, start + 900_000)).rejects.toMatchObject({
+    await expect(worker.run(replay, item, start + 900_000)).rejects.toMatchObject({
       name: 'ReplayStoppedError',
       message: expect.stringContaining('run 1 of this replay id took over'),
     });
@@ -292,19 +278,9 @@ describe('replay pacing in the worker (virtual clock)', () => {
   });
 
   it('given recordsPerSecond 50, then 200 records take about 4 s', async () => {
-    const clock = new VirtualClock();
-    const store = new MemoryObjectStore();
-    const writer = new TimedWriter(clock, 1);
-    const item = archivedItem(store, 200, 0);
-    const replay = pacedReplay({ pace: { recordsPerSecond: 50 } }, clock.t);
-    await store.putJson(replayRunFiles(PREFIX, replay.replayId).pace, {
-      plannedAt: 1,
-      originArrival: ORIGIN,
-      items: 1,
-      resumeArrival: null,
-    });
+    const { clock, writer, item, replay, worker } = await pacedSetup(200, 0, { recordsPerSecond: 50 }, 1);
     const start = clock.t;
-    await pacedWorker(clock, store, writer).run(replay, item, start + 900_000);
+    await worker.run(replay, item, start + 900_000);
     const span = writer.puts.at(-1)!.at - start;
     expect(span).toBeGreaterThanOrEqual(3_980 - PACE_TICK_MS);
     expect(span).toBeLessThan(4_300);
