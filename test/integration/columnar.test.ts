@@ -12,7 +12,7 @@ import { convertHour } from '../../src/columnar/convert-hour';
 import { planColumnar } from '../../src/columnar/plan';
 import { converterDeps } from '../../src/columnar/converter';
 import { columnarRuntime } from '../../src/columnar/runtime';
-import type { Checkpoint } from '../../src/core/checkpoint';
+import { initialCheckpoint, type Checkpoint } from '../../src/core/checkpoint';
 import { readWatermarks, writeWatermarks } from '../../src/columnar/watermarks';
 import {
   HOUR_MS,
@@ -130,15 +130,9 @@ beforeAll(async () => {
     await store.putObject(object.key, object.body, 'application/x-ndjson', 'gzip');
   }
   const checkpoint: Checkpoint = {
-    version: 1,
-    stream: HISTORY,
-    shardId: SHARD,
-    parentShardIds: [],
+    ...initialCheckpoint(HISTORY, SHARD, []),
     lastSequenceNumber: `4959${String(219).padStart(52, '0')}`,
     lastArrivalTimestamp: Date.parse(`${DAY}T02:03:39Z`),
-    pending: null,
-    shardState: 'open',
-    drained: false,
     totals: { records: 60, objects: 3, bytes: 0 },
     updatedAt: new Date().toISOString(),
   };

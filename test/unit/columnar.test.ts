@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { Checkpoint } from '../../src/core/checkpoint';
+import { initialCheckpoint, type Checkpoint } from '../../src/core/checkpoint';
 import {
   HOUR_MS,
   columnarManifestKey,
@@ -22,20 +22,7 @@ const T0 = Date.parse('2026-03-01T00:00:00Z');
 const HOUR = { stream: 'orders', dt: '2026-03-01', hr: '05' };
 
 function checkpoint(shardId: string, fields: Partial<Checkpoint> = {}): Checkpoint {
-  return {
-    version: 1,
-    stream: 'orders',
-    shardId,
-    parentShardIds: [],
-    lastSequenceNumber: null,
-    lastArrivalTimestamp: null,
-    pending: null,
-    shardState: 'open',
-    drained: false,
-    totals: { records: 0, objects: 0, bytes: 0 },
-    updatedAt: new Date(T0).toISOString(),
-    ...fields,
-  };
+  return { ...initialCheckpoint('orders', shardId, []), updatedAt: new Date(T0).toISOString(), ...fields };
 }
 
 /** A model of the shards: what arrival times each can still add, from what its checkpoint says. */

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import type { Checkpoint } from '../../src/core/checkpoint';
+import { initialCheckpoint, type Checkpoint } from '../../src/core/checkpoint';
 import type { ColumnarManifest } from '../../src/core/columnar';
 import { archiveObjectKey } from '../../src/core/layout';
 import { serializeRecordLine } from '../../src/core/record-line';
@@ -37,16 +37,9 @@ function checkpoint(
   fields: Partial<Checkpoint> = {},
 ): Checkpoint {
   return {
-    version: 1,
-    stream: 'orders',
-    shardId,
-    parentShardIds: [],
+    ...initialCheckpoint('orders', shardId, []),
     lastSequenceNumber: last === null ? null : seq(last),
     lastArrivalTimestamp: last === null ? null : H0 + lastHour * HOUR + 1000,
-    pending: null,
-    shardState: 'open',
-    drained: false,
-    totals: { records: 0, objects: 0, bytes: 0 },
     updatedAt: new Date(H0).toISOString(),
     ...fields,
   };
