@@ -1,4 +1,4 @@
-import { readCheckpoints } from '../columnar/plan';
+import { readCheckpoints } from './read-checkpoints';
 import { acknowledgeOpenGap, isCheckpoint, liveLeaseOfOther, withoutLease } from '../core/checkpoint';
 import { mapWithConcurrency } from '../core/concurrency';
 import { CheckpointConflictError, ValidationError } from '../core/errors';

@@ -1,5 +1,4 @@
-import type { Checkpoint } from '../core/checkpoint';
-import { isCheckpoint } from '../core/checkpoint';
+import { readCheckpoints } from '../archive/read-checkpoints';
 import {
   columnarManifestKey,
   columnarStreamPrefix,
@@ -17,7 +16,7 @@ import {
 } from '../core/columnar';
 import { mapWithConcurrency } from '../core/concurrency';
 import { partitionPrefixes } from '../core/replay-plan';
-import { archiveStreamPrefix, checkpointStreamPrefix } from '../core/layout';
+import { archiveStreamPrefix } from '../core/layout';
 import type { ObjectStore } from '../core/ports';
 
 export interface ColumnarPlan {
@@ -35,19 +34,6 @@ export interface ColumnarPlanOptions extends HourSelection {
   listFromMs?: ReadonlyMap<string, number>;
   /** Now, for the end of a bounded listing (tests). */
   nowMs?: number;
-}
-
-/** The stream's checkpoints as stored (not-a-checkpoint objects ignored). */
-export async function readCheckpoints(
-  store: ObjectStore,
-  prefix: string,
-  stream: string,
-): Promise<Checkpoint[]> {
-  const keys = (await store.listKeys(checkpointStreamPrefix(prefix, stream))).filter((k) =>
-    k.endsWith('.json'),
-  );
-  const stored = await mapWithConcurrency(keys, 16, (key) => store.getJson<unknown>(key));
-  return stored.flatMap((s) => (s && isCheckpoint(s.value) ? [s.value] : []));
 }
 
 /**

@@ -17,7 +17,12 @@ export function isFromEarlierEpoch(checkpoint: Checkpoint, streamCreatedAt: numb
  * takes them for current ones. Named by that stream's creation time when the checkpoints knew it.
  */
 export function retiredEpochPrefix(prefix: string, stream: string, epoch: string): string {
-  return `${normalizePrefix(prefix)}checkpoints-retired/stream=${stream}/epoch=${epoch}/`;
+  return `${retiredStreamPrefix(prefix, stream)}epoch=${epoch}/`;
+}
+
+/** Every earlier epoch's checkpoints of a stream. */
+export function retiredStreamPrefix(prefix: string, stream: string): string {
+  return `${normalizePrefix(prefix)}checkpoints-retired/stream=${stream}/`;
 }
 
 /** The epoch name of an earlier stream's checkpoint: its creation time, or the one it predates. */

@@ -1,12 +1,6 @@
-import { isCheckpoint, type Checkpoint } from '../core/checkpoint';
 import { columnarStreamPrefix, HOUR_MS, hourStartMs, type ColumnarManifest } from '../core/columnar';
 import { mapWithConcurrency } from '../core/concurrency';
-import {
-  archiveStreamPrefix,
-  checkpointStreamPrefix,
-  normalizePrefix,
-  parseArchiveObjectKey,
-} from '../core/layout';
+import { archiveStreamPrefix, parseArchiveObjectKey } from '../core/layout';
 import { parseArchiveObjectMetadata } from '../core/object-metadata';
 import type { BucketLifecycle, ObjectStore, ParquetRecordSource } from '../core/ports';
 import { archiveRuleId } from '../core/retention';
@@ -14,6 +8,8 @@ import { checkJsonlObject, ParquetRowCheck } from '../core/verify-content';
 import { verifyStream, type StreamVerification, type VerifyObject } from '../core/verify';
 import { readManifests } from '../columnar/hour-sources';
 import { listGapLedgerRefs } from '../archive/gap-ledger-store';
+import { readCheckpoints, readCheckpointsUnder } from '../archive/read-checkpoints';
+import { retiredStreamPrefix } from '../core/stream-epoch';
 
 export interface VerifyDeps {
   store: ObjectStore;
@@ -49,8 +45,8 @@ export async function verifyArchivedStream(
   // Checkpoints before the listing: an object is written before the checkpoint write that commits
   // it, so every object a checkpoint read here counts is in the listing (a run may be archiving).
   const [checkpoints, retiredCheckpoints, acknowledgedGaps, mayExpire] = await Promise.all([
-    readCheckpoints(store, checkpointStreamPrefix(prefix, stream)),
-    readCheckpoints(store, `${normalizePrefix(prefix)}checkpoints-retired/stream=${stream}/`),
+    readCheckpoints(store, prefix, stream),
+    readCheckpointsUnder(store, retiredStreamPrefix(prefix, stream)),
     listGapLedgerRefs(store, prefix, stream),
     archiveMayExpire(deps.lifecycle, prefix, stream),
   ]);
@@ -93,12 +89,6 @@ export async function verifyArchivedStream(
 }
 
 /** The checkpoints under a prefix (retired ones sit one level deeper, under epoch=…/). */
-async function readCheckpoints(store: ObjectStore, under: string): Promise<Checkpoint[]> {
-  const keys = (await store.listKeys(under)).filter((k) => k.endsWith('.json'));
-  const stored = await mapWithConcurrency(keys, CONCURRENCY, (key) => store.getJson<unknown>(key));
-  return stored.map((s) => s?.value).filter((v): v is Checkpoint => isCheckpoint(v));
-}
-
 /**
  * Whether a lifecycle rule may have expired the stream's oldest JSONL objects: the stream's
  * retention rule, or any enabled expiration without a tag filter over its prefix. (The jsonl-days
